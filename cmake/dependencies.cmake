@@ -1,0 +1,4 @@
+# Every dependency comes from Debian 12 packages (cmake/setup.sh installs them).
+find_package(Boost 1.81 REQUIRED COMPONENTS json)
+find_package(Threads REQUIRED)
+find_package(fmt 9 REQUIRED)

@@ -1,0 +1,42 @@
+#pragma once
+// fanout's own error codes and their category.
+//
+// Errors: these are values, carried in `boost::system::error_code` (and in a
+// `fanout::failure`, see outcome.hpp); nothing here throws.
+
+#include <boost/system/error_code.hpp>
+
+#include <type_traits>
+
+namespace fanout {
+
+/// Why an item, an attempt or a wait ended without a value.
+enum class errc {
+    timeout = 1,         ///< an attempt ran past its per-attempt timeout
+    deadline_exceeded,   ///< the whole run ran past its global deadline
+    cancelled,           ///< cancelled from outside, by fail-fast, or never started
+    rate_limited,        ///< the peer or a limiter refused for rate (429 and the like)
+    retries_exhausted,   ///< every attempt the retry policy allowed has failed
+    exception,           ///< user code threw something that is not a system_error
+    invalid_input,       ///< an input could not be parsed or used
+    queue_full,          ///< a bounded queue refused work
+};
+
+/// The category of `fanout::errc`; its name is "fanout".
+const boost::system::error_category& category() noexcept;
+
+inline boost::system::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), category()};
+}
+
+/// A short stable name for an error code ("timeout", "connection_refused"...)
+/// used as the `kind` in reports; codes of other categories map to their
+/// closest kind, or to "<category>:<value>".
+const char* error_kind(const boost::system::error_code& ec) noexcept;
+
+}  // namespace fanout
+
+namespace boost::system {
+template <>
+struct is_error_code_enum<fanout::errc> : std::true_type {};
+}  // namespace boost::system
