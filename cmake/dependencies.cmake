@@ -2,3 +2,5 @@
 find_package(Boost 1.81 REQUIRED COMPONENTS json)
 find_package(Threads REQUIRED)
 find_package(fmt 9 REQUIRED)
+# c-ares ships only pkg-config: cmake/Findc-ares.cmake turns it into c-ares::cares.
+find_package(c-ares 1.18 REQUIRED)

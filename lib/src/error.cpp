@@ -87,7 +87,7 @@ failure failure::from_exception(std::exception_ptr caught) {
 
 void failure::rethrow() const {
     if (exception) std::rethrow_exception(exception);
-    throw boost::system::system_error(code, message);
+    throw boost::system::system_error(code, message.empty() ? std::string() : message);
 }
 
 }  // namespace fanout

@@ -24,18 +24,21 @@ namespace fanout {
 /// Why an item or an attempt did not produce a value.
 struct failure {
     boost::system::error_code code;
-    std::string message;                                   ///< human text naming what failed
+    std::string message;  ///< human text naming what failed; empty: the code's own message
     std::exception_ptr exception;                          ///< set when user code threw
     std::optional<std::chrono::milliseconds> retry_after;  ///< the operation's hint, if any
 
     failure() = default;
-    failure(boost::system::error_code c) : code(c), message(c.message()) {}  // NOLINT: implicit
+    failure(boost::system::error_code c) : code(c) {}  // NOLINT: implicit
     failure(errc c) : failure(make_error_code(c)) {}                          // NOLINT: implicit
     failure(boost::system::error_code c, std::string text) : code(c), message(std::move(text)) {}
 
     /// A failure for a caught exception: a `system_error` keeps its code, any
     /// other exception becomes `errc::exception`; `what()` becomes the message.
     static failure from_exception(std::exception_ptr caught);
+
+    /// The message, or the code's own message when there is none.
+    std::string text() const { return message.empty() ? code.message() : message; }
 
     /// The stable short name of the code, e.g. "timeout" (see error_kind).
     const char* kind() const noexcept { return error_kind(code); }

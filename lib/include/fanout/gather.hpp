@@ -1,0 +1,504 @@
+#pragma once
+// Bounded fan-out over any input range.
+//
+//   gather(inputs, fn, options)            -> awaitable<std::vector<outcome<T>>>
+//       one outcome per input, in input order (asyncio.gather with
+//       return_exceptions=True, folly collectAllTryWindowed)
+//   gather_each(inputs, fn, sink, options) -> awaitable<gather_summary>
+//       sink(outcome<T>&&) as each item ends, memory O(limit) (as_completed)
+//
+// fn(item) returns awaitable<T> or awaitable<result<T>>. At most
+// options.limit items are in flight; workers pull the next input only when
+// they are free, so a lazy input of ten million items never makes ten million
+// coroutine frames. Every input ends as exactly one outcome.
+//
+// Errors: an item's failure is a value in its outcome: a failure returned by
+// fn, an exception fn threw (captured, code kept for system_error), a per-
+// attempt timeout (errc::timeout), the global deadline (errc::deadline_exceeded,
+// for items in flight then). Retries follow options.retry. With
+// failure_mode::fail_fast the first failure cancels the rest.
+// Cancellation: cancelling the awaiting coroutine cancels the items in
+// flight through their cancellation slots (they finish, as errc::cancelled);
+// inputs not yet started come out as errc::cancelled with attempts == 0, and
+// the gather completes normally once every worker has finished. Note that the
+// awaiting coroutine's own cancellation state stays cancelled: reset it (or
+// turn off throw_if_cancelled) before awaiting anything else.
+// An exception thrown by the sink or by the input range is a fault, not an
+// item failure: the rest is cancelled and the exception is rethrown once
+// every worker has finished.
+
+#include <fanout/detail/completion_latch.hpp>
+#include <fanout/duration.hpp>
+#include <fanout/outcome.hpp>
+#include <fanout/progress.hpp>
+#include <fanout/rate_limiter.hpp>
+#include <fanout/retry.hpp>
+#include <fanout/semaphore.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <ranges>
+#include <stdexcept>
+#include <tuple>
+#include <type_traits>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace fanout {
+
+enum class failure_mode {
+    collect_all,  ///< every item runs; failures are reported
+    fail_fast,    ///< the first failure cancels the rest
+};
+
+/// Why a gather stopped early (none: it ran to the end of its input).
+enum class stop_reason { none, cancelled, deadline, fail_fast, fault };
+
+struct gather_options {
+    std::size_t limit = 64;  ///< items in flight at most; must be at least 1
+    /// Each attempt is cancelled after this long (errc::timeout).
+    std::optional<std::chrono::nanoseconds> per_attempt_timeout;
+    /// The whole run ends at this time: items in flight are cancelled
+    /// (errc::deadline_exceeded), the rest are reported as errc::cancelled.
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    failure_mode on_failure = failure_mode::collect_all;
+    retry_policy retry;  ///< default: one attempt
+    /// Shared token bucket: each attempt takes a token first. Not owned; may
+    /// be shared by many gathers on many loops; must outlive the gather.
+    rate_limiter* rate = nullptr;
+    /// With a key function: at most this many items of one key in flight
+    /// (0: no per-key limit). Items wait for their key in FIFO order while
+    /// holding their global slot.
+    std::size_t per_key_limit = 0;
+    /// Counters to update (started, retried, done, failed). Not owned.
+    fanout::progress* progress = nullptr;
+};
+
+struct gather_summary {
+    std::uint64_t total = 0;        ///< outcomes delivered (== inputs read)
+    std::uint64_t succeeded = 0;
+    std::uint64_t failed = 0;       ///< includes cancelled and not started
+    std::uint64_t not_started = 0;  ///< ended as cancelled with no attempt
+    stop_reason stopped = stop_reason::none;
+};
+
+/// The key function of a gather without a per-key limit.
+struct no_key {};
+
+namespace detail {
+
+template <class A>
+struct awaitable_traits;
+template <class T, class E>
+struct awaitable_traits<boost::asio::awaitable<T, E>> {
+    using value_type = T;
+};
+
+template <class T>
+struct result_traits {
+    using value_type = T;
+};
+template <class T>
+struct result_traits<result<T>> {
+    using value_type = T;
+};
+
+template <class View>
+struct input_traits {
+    using reference = std::ranges::range_reference_t<View>;
+    // Items of a forward range over stable storage are used in place; any
+    // other input is moved into the worker before the iterator advances.
+    static constexpr bool by_reference =
+        std::ranges::forward_range<View> && std::is_lvalue_reference_v<reference>;
+    using holder = std::conditional_t<by_reference, std::remove_reference_t<reference>*,
+                                      std::ranges::range_value_t<View>>;
+    using argument = std::conditional_t<by_reference, reference, holder&>;
+};
+
+template <class View, class Fn>
+using fn_awaited_t =
+    typename awaitable_traits<std::invoke_result_t<Fn&, typename input_traits<View>::argument>>::
+        value_type;
+
+template <class View, class Fn>
+using gather_value_t = typename result_traits<fn_awaited_t<View, Fn>>::value_type;
+
+std::string attempt_timed_out_message(unsigned attempt, std::chrono::nanoseconds timeout);
+failure stopped_failure(stop_reason why);
+failure not_started_failure(stop_reason why);
+
+template <class View, class Fn, class Sink, class KeyFn>
+class gather_run {
+public:
+    using traits = input_traits<View>;
+    using value_type = gather_value_t<View, Fn>;
+    using awaited_type = fn_awaited_t<View, Fn>;
+    using clock = std::chrono::steady_clock;
+    static constexpr bool keyed = !std::is_same_v<KeyFn, no_key>;
+
+    gather_run(View view, Fn fn, Sink sink, gather_options options, KeyFn key_of,
+               boost::asio::any_io_executor executor)
+        : view_(std::move(view)),
+          next_(std::ranges::begin(view_)),
+          end_(std::ranges::end(view_)),
+          fn_(std::move(fn)),
+          sink_(std::move(sink)),
+          key_of_(std::move(key_of)),
+          options_(std::move(options)),
+          executor_(std::move(executor)),
+          random_(std::random_device{}()) {
+        if (options_.limit == 0) throw std::invalid_argument("gather: limit must be at least 1");
+    }
+
+    gather_run(const gather_run&) = delete;
+    gather_run& operator=(const gather_run&) = delete;
+
+    boost::asio::awaitable<gather_summary> run() {
+        namespace net = boost::asio;
+        // This coroutine must reach the wait below whatever happens: the
+        // workers refer to this object.
+        const bool caller_throws = co_await net::this_coro::throw_if_cancelled();
+        co_await net::this_coro::throw_if_cancelled(false);
+        const auto state = co_await net::this_coro::cancellation_state;
+
+        std::size_t workers = options_.limit;
+        if constexpr (std::ranges::sized_range<View>) {
+            const auto size = static_cast<std::size_t>(std::ranges::size(view_));
+            workers = std::min(workers, size);
+            if (options_.progress) options_.progress->add_total(size);
+        }
+        if (options_.deadline) arm_deadline();
+        for (std::size_t i = 0; i < workers; ++i) spawn_worker();
+        // Workers start running inside co_spawn, so a cancellation may have
+        // arrived before the wait below could hear it.
+        if (state.cancelled() != net::cancellation_type::none) request_stop(stop_reason::cancelled);
+
+        co_await latch_.async_wait(
+            executor_,
+            [](void* self) { static_cast<gather_run*>(self)->request_stop(stop_reason::cancelled); },
+            this, net::use_awaitable);
+        co_await net::this_coro::throw_if_cancelled(caller_throws);
+
+        if (fault_) std::rethrow_exception(fault_);
+        summary_.stopped = stop_;
+        co_return summary_;
+    }
+
+private:
+    struct worker_slot {
+        explicit worker_slot(const boost::asio::any_io_executor& ex) : timer(ex) {}
+        boost::asio::cancellation_signal signal;  // cancels what this worker awaits
+        boost::asio::steady_timer timer;          // attempt timeout and backoff
+        std::uint64_t attempt_seq = 0;            // a timeout fires only for its own attempt
+        bool timed_out = false;
+        // Emit only to a worker that has started and not ended: a coroutine
+        // cancelled before its first statement would die without draining.
+        bool running = false;
+    };
+
+    using key_type = std::remove_cvref_t<
+        std::invoke_result_t<std::conditional_t<keyed, KeyFn, int (*)(int)>&,
+                             std::conditional_t<keyed, typename traits::argument, int>>>;
+
+    void spawn_worker() {
+        namespace net = boost::asio;
+        auto& slot = slots_.emplace_back(executor_);
+        latch_.add();
+        ++live_workers_;
+        net::co_spawn(executor_, worker(slot),
+                      net::bind_cancellation_slot(
+                          slot.signal.slot(), [this, &slot](std::exception_ptr error) {
+                              slot.running = false;
+                              if (error && !fault_) {
+                                  fault_ = error;
+                                  request_stop(stop_reason::fault);
+                              }
+                              if (--live_workers_ == 0 && deadline_timer_) deadline_timer_->cancel();
+                              latch_.done();
+                          }));
+    }
+
+    void arm_deadline() {
+        deadline_timer_.emplace(executor_, *options_.deadline);
+        latch_.add();
+        deadline_timer_->async_wait([this](const boost::system::error_code& ec) {
+            if (!ec) request_stop(stop_reason::deadline);
+            latch_.done();
+        });
+    }
+
+    void request_stop(stop_reason why, worker_slot* except = nullptr) {
+        if (stop_ != stop_reason::none) return;
+        stop_ = why;
+        for (auto& slot : slots_)
+            if (slot.running && &slot != except)
+                slot.signal.emit(boost::asio::cancellation_type::terminal);
+        if (deadline_timer_) deadline_timer_->cancel();
+    }
+
+    void arm_timeout(worker_slot& slot, std::chrono::nanoseconds timeout) {
+        slot.timed_out = false;
+        slot.timer.expires_after(timeout);
+        latch_.add();
+        slot.timer.async_wait(
+            [this, &slot, seq = slot.attempt_seq](const boost::system::error_code& ec) {
+                if (!ec && slot.attempt_seq == seq) {
+                    slot.timed_out = true;
+                    slot.signal.emit(boost::asio::cancellation_type::terminal);
+                }
+                latch_.done();
+            });
+    }
+
+    // Waits on the worker's timer; false when cut short by a stop.
+    boost::asio::awaitable<bool> sleep(worker_slot& slot, clock::duration how_long) {
+        namespace net = boost::asio;
+        slot.timer.expires_after(how_long);
+        auto [ec] = co_await slot.timer.async_wait(net::as_tuple(net::use_awaitable));
+        co_return !ec && stop_ == stop_reason::none;
+    }
+
+    typename traits::holder take() {
+        if constexpr (traits::by_reference) {
+            auto* item = std::addressof(*next_);
+            ++next_;
+            return item;
+        } else {
+            typename traits::holder item = *next_;
+            ++next_;
+            return item;
+        }
+    }
+
+    static decltype(auto) argument(typename traits::holder& held) {
+        if constexpr (traits::by_reference)
+            return *held;
+        else
+            return (held);
+    }
+
+    boost::asio::awaitable<void> worker(worker_slot& slot) {
+        namespace net = boost::asio;
+        // The worker's own waits report cancellation as error codes; only
+        // fn runs with Asio's default (a cancelled coroutine's next co_await
+        // throws), so an item between two operations still stops.
+        co_await net::this_coro::throw_if_cancelled(false);
+        slot.running = true;
+        while (stop_ != stop_reason::fault && next_ != end_) {
+            const std::size_t index = next_index_++;
+            typename traits::holder held = take();
+
+            outcome<value_type> out;
+            out.index = index;
+            if (stop_ != stop_reason::none) {
+                out.result = not_started_failure(stop_);
+                ++summary_.not_started;
+                deliver(slot, std::move(out));
+                continue;
+            }
+
+            const auto started = clock::now();
+            if (options_.progress) options_.progress->on_start();
+            for (unsigned attempt = 1;; ++attempt) {
+                semaphore_permit key_permit;
+                if constexpr (keyed) {
+                    if (options_.per_key_limit > 0) {
+                        auto& limit = key_limit(key_of_(argument(held)));
+                        if (!limit.try_acquire()) {
+                            auto [ec] =
+                                co_await limit.async_acquire(net::as_tuple(net::use_awaitable));
+                            if (ec) {
+                                out.result = stopped_failure(stop_);
+                                co_await reset_if_cancelled();
+                                break;
+                            }
+                        }
+                        key_permit = semaphore_permit(limit);
+                    }
+                }
+                if (options_.rate) {
+                    const auto wait = options_.rate->reserve();
+                    if (wait > clock::duration::zero() && !co_await sleep(slot, wait)) {
+                        out.result = stopped_failure(stop_);
+                        co_await reset_if_cancelled();
+                        break;
+                    }
+                }
+
+                out.attempts = attempt;
+                ++slot.attempt_seq;
+                if (options_.per_attempt_timeout) arm_timeout(slot, *options_.per_attempt_timeout);
+                co_await net::this_coro::throw_if_cancelled(true);
+                try {
+                    if constexpr (std::is_void_v<awaited_type>) {
+                        co_await fn_(argument(held));
+                        out.result = result<void>{};
+                    } else {
+                        out.result = co_await fn_(argument(held));
+                    }
+                } catch (...) {
+                    out.result = failure::from_exception(std::current_exception());
+                }
+                co_await net::this_coro::throw_if_cancelled(false);
+                ++slot.attempt_seq;  // a timer that fires from now on is stale
+                if (options_.per_attempt_timeout) slot.timer.cancel();
+
+                if (slot.timed_out) {
+                    slot.timed_out = false;
+                    out.result = failure{errc::timeout, attempt_timed_out_message(
+                                                            attempt, *options_.per_attempt_timeout)};
+                } else if (!out.ok() && stop_ != stop_reason::none) {
+                    out.result = stopped_failure(stop_);
+                }
+                co_await reset_if_cancelled();
+                key_permit.reset();
+
+                if (out.ok() || stop_ != stop_reason::none) break;
+                if (attempt >= options_.retry.max_attempts ||
+                    !options_.retry.should_retry(out.error()))
+                    break;
+                const auto backoff = options_.retry.backoff(attempt, out.error(), random_);
+                if (!co_await sleep(slot, backoff)) {
+                    if (stop_ != stop_reason::none) out.result = stopped_failure(stop_);
+                    co_await reset_if_cancelled();
+                    break;
+                }
+                if (options_.progress) options_.progress->on_retry();
+            }
+            out.elapsed = clock::now() - started;
+            deliver(slot, std::move(out));
+        }
+        slot.running = false;
+    }
+
+
+    // Clears the worker's cancelled state after an emission reached it, so
+    // the next item starts clean. (The worker runs with throw_if_cancelled
+    // off, so awaiting this never throws.)
+    static boost::asio::awaitable<void> reset_if_cancelled() {
+        namespace net = boost::asio;
+        const auto state = co_await net::this_coro::cancellation_state;
+        if (state.cancelled() != net::cancellation_type::none)
+            co_await net::this_coro::reset_cancellation_state();
+    }
+
+    void deliver(worker_slot& slot, outcome<value_type>&& out) {
+        ++summary_.total;
+        const bool ok = out.ok();
+        if (ok)
+            ++summary_.succeeded;
+        else
+            ++summary_.failed;
+        if (options_.progress && out.attempts > 0) options_.progress->on_done(ok);
+        if (!ok && options_.on_failure == failure_mode::fail_fast && stop_ == stop_reason::none)
+            request_stop(stop_reason::fail_fast, &slot);
+        try {
+            sink_(std::move(out));
+        } catch (...) {
+            if (!fault_) fault_ = std::current_exception();
+            request_stop(stop_reason::fault);
+        }
+    }
+
+    semaphore& key_limit(const key_type& key)
+        requires keyed
+    {
+        auto& entry = key_limits_[key];
+        if (!entry) entry = std::make_unique<semaphore>(executor_, options_.per_key_limit);
+        return *entry;
+    }
+
+    View view_;
+    std::ranges::iterator_t<View> next_;
+    std::ranges::sentinel_t<View> end_;
+    Fn fn_;
+    Sink sink_;
+    KeyFn key_of_;
+    gather_options options_;
+    boost::asio::any_io_executor executor_;
+    std::mt19937_64 random_;
+
+    std::deque<worker_slot> slots_;
+    completion_latch latch_;
+    std::size_t live_workers_ = 0;
+    std::optional<boost::asio::steady_timer> deadline_timer_;
+    std::size_t next_index_ = 0;
+    stop_reason stop_ = stop_reason::none;
+    std::exception_ptr fault_;
+    gather_summary summary_;
+    std::conditional_t<keyed, std::unordered_map<key_type, std::unique_ptr<semaphore>>, char>
+        key_limits_{};
+};
+
+template <class View, class Fn, class Sink, class KeyFn>
+boost::asio::awaitable<gather_summary> gather_each(View view, Fn fn, Sink sink,
+                                                   gather_options options, KeyFn key_of) {
+    auto executor = co_await boost::asio::this_coro::executor;
+    gather_run<View, Fn, Sink, KeyFn> run(std::move(view), std::move(fn), std::move(sink),
+                                          std::move(options), std::move(key_of), executor);
+    co_return co_await run.run();
+}
+
+template <class T, class View, class Fn, class KeyFn>
+boost::asio::awaitable<std::vector<outcome<T>>> gather_ordered(View view, Fn fn,
+                                                               gather_options options,
+                                                               KeyFn key_of) {
+    std::vector<outcome<T>> results;
+    if constexpr (std::ranges::sized_range<View>)
+        results.resize(static_cast<std::size_t>(std::ranges::size(view)));
+    auto store = [&results](outcome<T>&& out) {
+        if (out.index >= results.size()) results.resize(out.index + 1);
+        results[out.index] = std::move(out);
+    };
+    co_await detail::gather_each(std::move(view), std::move(fn), store, std::move(options),
+                                 std::move(key_of));
+    co_return results;
+}
+
+}  // namespace detail
+
+/// One outcome per input, in input order. See the top of this header for
+/// errors and cancellation. `key_of(item)`, with options.per_key_limit,
+/// limits items in flight per key (e.g. per host).
+template <std::ranges::viewable_range Inputs, class Fn, class KeyFn = no_key>
+    requires std::ranges::input_range<Inputs>
+auto gather(Inputs&& inputs, Fn fn, gather_options options = {}, KeyFn key_of = {}) {
+    auto view = std::views::all(std::forward<Inputs>(inputs));
+    using value_type = detail::gather_value_t<decltype(view), Fn>;
+    return detail::gather_ordered<value_type>(std::move(view), std::move(fn), std::move(options),
+                                              std::move(key_of));
+}
+
+/// sink(outcome<T>&&) for each input as it ends, on the gather's loop;
+/// memory O(limit). Returns the counts. See the top of this header.
+template <std::ranges::viewable_range Inputs, class Fn, class Sink, class KeyFn = no_key>
+    requires std::ranges::input_range<Inputs>
+boost::asio::awaitable<gather_summary> gather_each(Inputs&& inputs, Fn fn, Sink sink,
+                                                   gather_options options = {},
+                                                   KeyFn key_of = {}) {
+    return detail::gather_each(std::views::all(std::forward<Inputs>(inputs)), std::move(fn),
+                               std::move(sink), std::move(options), std::move(key_of));
+}
+
+/// The value type of the outcomes a gather of `fn` over `Inputs` produces.
+template <class Inputs, class Fn>
+using gather_value_t = detail::gather_value_t<std::views::all_t<Inputs>, Fn>;
+
+}  // namespace fanout

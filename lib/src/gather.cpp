@@ -1,0 +1,41 @@
+#include <fanout/gather.hpp>
+
+#include <fmt/format.h>
+
+namespace fanout::detail {
+
+std::string attempt_timed_out_message(unsigned attempt, std::chrono::nanoseconds timeout) {
+    return fmt::format("attempt {} timed out after {}", attempt, format_duration(timeout));
+}
+
+failure stopped_failure(stop_reason why) {
+    switch (why) {
+        case stop_reason::deadline:
+            return failure{errc::deadline_exceeded, "the run's deadline passed"};
+        case stop_reason::fail_fast:
+            return failure{errc::cancelled, "cancelled: another item failed (fail-fast)"};
+        case stop_reason::fault:
+            return failure{errc::cancelled, "cancelled: the run stopped on an error"};
+        case stop_reason::cancelled:
+        case stop_reason::none:
+            break;
+    }
+    return failure{errc::cancelled, "cancelled"};
+}
+
+failure not_started_failure(stop_reason why) {
+    switch (why) {
+        case stop_reason::deadline:
+            return failure{errc::cancelled, "not started: the run's deadline passed"};
+        case stop_reason::fail_fast:
+            return failure{errc::cancelled, "not started: another item failed (fail-fast)"};
+        case stop_reason::fault:
+            return failure{errc::cancelled, "not started: the run stopped on an error"};
+        case stop_reason::cancelled:
+        case stop_reason::none:
+            break;
+    }
+    return failure{errc::cancelled, "not started: the run was cancelled"};
+}
+
+}  // namespace fanout::detail

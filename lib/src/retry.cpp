@@ -1,0 +1,37 @@
+#include <fanout/retry.hpp>
+
+#include <boost/asio/error.hpp>
+
+#include <algorithm>
+#include <cmath>
+
+namespace fanout {
+
+bool retry_policy::default_retryable(const failure& f) noexcept {
+    const auto& ec = f.code;
+    if (ec == errc::cancelled || ec == errc::deadline_exceeded || ec == errc::invalid_input ||
+        ec == errc::exception)
+        return false;
+    if (ec == boost::asio::error::operation_aborted) return false;
+    return true;
+}
+
+std::chrono::nanoseconds retry_policy::backoff(unsigned failed_attempt, const failure& why,
+                                               std::mt19937_64& random) const {
+    using std::chrono::nanoseconds;
+    const double cap = static_cast<double>(max_backoff.count());
+    const double exponent = static_cast<double>(failed_attempt > 0 ? failed_attempt - 1 : 0);
+    double ceiling = static_cast<double>(initial_backoff.count()) * std::pow(multiplier, exponent);
+    ceiling = std::clamp(ceiling, 0.0, cap);  // also tames inf from huge exponents
+
+    double wait = ceiling;
+    if (jitter == jitter_kind::full) {
+        wait = std::uniform_real_distribution<double>(0.0, ceiling)(random);
+    }
+    if (why.retry_after) {
+        wait = std::max(wait, static_cast<double>(nanoseconds(*why.retry_after).count()));
+    }
+    return nanoseconds(static_cast<nanoseconds::rep>(std::min(wait, cap)));
+}
+
+}  // namespace fanout

@@ -1,0 +1,452 @@
+#include <fanout/gather.hpp>
+
+#include "test_loop.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/error.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <ranges>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+using fanout::errc;
+using fanout::test::run_bounded;
+
+namespace {
+
+net::awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
+    net::steady_timer timer(co_await net::this_coro::executor, d);
+    co_await timer.async_wait(net::use_awaitable);
+}
+
+net::awaitable<void> yield_once() { co_await net::post(co_await net::this_coro::executor, net::use_awaitable); }
+
+// Counts items in flight and remembers the most seen at once.
+struct in_flight_meter {
+    int now = 0;
+    int most = 0;
+    struct scope {
+        in_flight_meter& meter;
+        explicit scope(in_flight_meter& m) : meter(m) { meter.most = std::max(meter.most, ++meter.now); }
+        ~scope() { --meter.now; }
+    };
+};
+
+}  // namespace
+
+TEST_CASE("an empty input completes at once with no outcomes") {
+    net::io_context io;
+    std::vector<int> none;
+    int calls = 0;
+    auto results = run_bounded(
+        io, fanout::gather(none, [&](int) -> net::awaitable<int> { ++calls; co_return 1; }), 1s);
+    CHECK(results.empty());
+    CHECK(calls == 0);
+}
+
+TEST_CASE("outcomes come back in input order whatever order items finish in") {
+    net::io_context io;
+    std::vector<int> inputs{50, 40, 30, 20, 10, 0};
+    auto results = run_bounded(io, fanout::gather(inputs, [](int ms) -> net::awaitable<int> {
+                                   co_await sleep_for(std::chrono::milliseconds(ms));
+                                   co_return ms * 2;
+                               }));
+    REQUIRE(results.size() == inputs.size());
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+        CHECK(results[i].index == i);
+        REQUIRE(results[i].ok());
+        CHECK(results[i].value() == inputs[i] * 2);
+        CHECK(results[i].attempts == 1);
+    }
+}
+
+TEST_CASE("the number of items in flight never exceeds the limit") {
+    net::io_context io;
+    in_flight_meter meter;
+    auto items = std::views::iota(0, 2000);
+    auto summary = run_bounded(
+        io, fanout::gather_each(
+                items,
+                [&](int i) -> net::awaitable<void> {
+                    in_flight_meter::scope s(meter);
+                    if (i % 3 == 0) co_await sleep_for(1ms);
+                    co_await yield_once();
+                },
+                [](fanout::outcome<void>&&) {}, {.limit = 37}));
+    CHECK(summary.total == 2000);
+    CHECK(summary.succeeded == 2000);
+    CHECK(meter.most == 37);
+}
+
+TEST_CASE("a lazy input is pulled only as workers free up") {
+    net::io_context io;
+    std::size_t pulled = 0;
+    std::size_t finished = 0;
+    std::size_t furthest_ahead = 0;
+    constexpr std::size_t limit = 16;
+    auto counting = std::views::iota(std::size_t{0}, std::size_t{100'000}) |
+                    std::views::transform([&](std::size_t i) {
+                        ++pulled;
+                        furthest_ahead = std::max(furthest_ahead, pulled - finished);
+                        return i;
+                    });
+    std::size_t delivered = 0;
+    auto summary = run_bounded(io, fanout::gather_each(
+                                       counting,
+                                       [&](std::size_t) -> net::awaitable<void> {
+                                           co_await yield_once();
+                                           ++finished;
+                                       },
+                                       [&](fanout::outcome<void>&& out) {
+                                           CHECK(out.index < 100000); ++delivered;
+                                       },
+                                       {.limit = limit}));
+    CHECK(summary.total == 100'000);
+    CHECK(pulled == 100'000);
+    CHECK(furthest_ahead <= limit + 1);
+}
+
+TEST_CASE("a throwing item is captured and does not affect the others") {
+    net::io_context io;
+    std::vector<int> inputs{1, 2, 3, 4, 5};
+    auto results = run_bounded(io, fanout::gather(inputs, [](int i) -> net::awaitable<int> {
+                                   co_await yield_once();
+                                   if (i == 2) throw std::runtime_error("item two broke");
+                                   if (i == 4)
+                                       throw boost::system::system_error(
+                                           net::error::connection_refused, "connect to item four");
+                                   co_return i;
+                               }));
+    REQUIRE(results.size() == 5);
+    CHECK(results[0].ok());
+    CHECK_FALSE(results[1].ok());
+    CHECK(results[1].error().code == errc::exception);
+    CHECK(results[1].error().message == "item two broke");
+    CHECK(results[1].error().exception != nullptr);
+    CHECK_THROWS_AS(results[1].value(), std::runtime_error);
+    CHECK(results[2].ok());
+    CHECK(results[3].error().code == net::error::connection_refused);
+    CHECK(std::string(results[3].error().kind()) == "connection_refused");
+    CHECK(results[4].value() == 5);
+}
+
+TEST_CASE("a failure returned as a value becomes the item's error") {
+    net::io_context io;
+    std::vector<int> inputs{1, 2};
+    auto results = run_bounded(
+        io, fanout::gather(inputs, [](int i) -> net::awaitable<fanout::result<std::string>> {
+            co_await yield_once();
+            if (i == 2) co_return fanout::failure{errc::invalid_input, "input 2 is not allowed"};
+            co_return std::string("fine");
+        }));
+    CHECK(results[0].value() == "fine");
+    CHECK(results[1].error().code == errc::invalid_input);
+    CHECK(results[1].error().text() == "input 2 is not allowed");
+    CHECK(results[1].attempts == 1);
+}
+
+TEST_CASE("a per-attempt timeout cancels the hanging item and it finishes") {
+    net::io_context io;
+    std::vector<int> inputs{0, 1, 2, 3};
+    int hangs_unwound = 0;
+    auto results = run_bounded(io, fanout::gather(
+                                       inputs,
+                                       [&](int i) -> net::awaitable<int> {
+                                           if (i % 2 == 1) {
+                                               struct unwind {
+                                                   int& n;
+                                                   ~unwind() { ++n; }
+                                               } guard{hangs_unwound};
+                                               co_await sleep_for(1h);
+                                           }
+                                           co_return i;
+                                       },
+                                       {.limit = 4, .per_attempt_timeout = 50ms}));
+    CHECK(results[0].value() == 0);
+    CHECK(results[2].value() == 2);
+    for (int i : {1, 3}) {
+        CHECK(results[i].error().code == errc::timeout);
+        CHECK(std::string(results[i].error().kind()) == "timeout");
+        CHECK(results[i].elapsed >= 50ms);
+        CHECK(results[i].elapsed < 10s);
+    }
+    CHECK(hangs_unwound == 2);
+}
+
+TEST_CASE("the deadline cancels items in flight and reports the rest as never started") {
+    net::io_context io;
+    auto items = std::views::iota(0, 10);
+    auto results = run_bounded(
+        io, fanout::gather(
+                items,
+                [](int i) -> net::awaitable<int> {
+                    if (i >= 2) co_await sleep_for(1h);
+                    co_return i;
+                },
+                {.limit = 3, .deadline = std::chrono::steady_clock::now() + 100ms}));
+    REQUIRE(results.size() == 10);
+    CHECK(results[0].ok());
+    CHECK(results[1].ok());
+    CHECK(results[2].error().code == errc::deadline_exceeded);
+    CHECK(results[2].attempts == 1);
+    int never_started = 0;
+    for (std::size_t i = 3; i < results.size(); ++i) {
+        CHECK_FALSE(results[i].ok());
+        if (results[i].attempts == 0) {
+            ++never_started;
+            CHECK(results[i].error().code == errc::cancelled);
+        }
+    }
+    CHECK(never_started >= 5);
+}
+
+TEST_CASE("fail-fast cancels the siblings and they finish before the gather returns") {
+    net::io_context io;
+    std::vector<int> inputs{0, 1, 2, 3, 4, 5, 6, 7};
+    int running = 0;
+    auto results = run_bounded(io, fanout::gather(
+                                       inputs,
+                                       [&](int i) -> net::awaitable<int> {
+                                           ++running;
+                                           struct leave {
+                                               int& n;
+                                               ~leave() { --n; }
+                                           } guard{running};
+                                           if (i == 1) {
+                                               co_await yield_once();
+                                               throw std::runtime_error("first failure");
+                                           }
+                                           co_await sleep_for(1h);
+                                           co_return i;
+                                       },
+                                       {.limit = 4, .on_failure = fanout::failure_mode::fail_fast}));
+    CHECK(running == 0);
+    REQUIRE(results.size() == 8);
+    CHECK(results[1].error().code == errc::exception);
+    for (std::size_t i : {0u, 2u, 3u}) {
+        CHECK(results[i].error().code == errc::cancelled);
+        CHECK(results[i].attempts == 1);
+    }
+    for (std::size_t i = 4; i < 8; ++i) {
+        CHECK(results[i].error().code == errc::cancelled);
+        CHECK(results[i].attempts == 0);
+    }
+}
+
+TEST_CASE("cancelling the awaiting coroutine cancels the run and reports every input once") {
+    net::io_context io;
+    net::cancellation_signal cancel;
+    std::vector<fanout::outcome<int>> seen;
+    std::optional<fanout::gather_summary> summary;
+    auto items = std::views::iota(0, 1000);
+    net::co_spawn(io,
+                  fanout::gather_each(
+                      items,
+                      [&](int i) -> net::awaitable<int> {
+                          if (i < 5) co_return i;
+                          if (i == 5) cancel.emit(net::cancellation_type::terminal);
+                          co_await sleep_for(1h);
+                          co_return i;
+                      },
+                      [&](fanout::outcome<int>&& out) { seen.push_back(std::move(out)); },
+                      {.limit = 10}),
+                  net::bind_cancellation_slot(cancel.slot(),
+                                              [&](std::exception_ptr e, fanout::gather_summary s) {
+                                                  REQUIRE_FALSE(e);
+                                                  summary = s;
+                                              }));
+    io.run_for(10s);
+    REQUIRE(summary);
+    REQUIRE(io.stopped());
+    CHECK(summary->stopped == fanout::stop_reason::cancelled);
+    CHECK(summary->total == 1000);
+    REQUIRE(seen.size() == 1000);
+    std::set<std::size_t> indexes;
+    for (auto& out : seen) indexes.insert(out.index);
+    CHECK(indexes.size() == 1000);
+    CHECK(summary->succeeded == 5);
+    CHECK(summary->not_started >= 1000 - 5 - 10);  // at most `limit` started besides the five
+}
+
+TEST_CASE("a failing item is retried until it succeeds, with the attempts counted") {
+    net::io_context io;
+    std::map<int, int> calls;
+    std::vector<int> inputs{0, 1};
+    fanout::retry_policy retry;
+    retry.max_attempts = 4;
+    retry.initial_backoff = 20ms;
+    retry.jitter = fanout::retry_policy::jitter_kind::none;
+    const auto started = std::chrono::steady_clock::now();
+    auto results = run_bounded(
+        io, fanout::gather(
+                inputs,
+                [&](int i) -> net::awaitable<fanout::result<int>> {
+                    co_await yield_once();
+                    if (i == 1 && ++calls[i] < 3) co_return fanout::failure{net::error::connection_reset};
+                    co_return i;
+                },
+                {.limit = 2, .retry = retry}));
+    const auto took = std::chrono::steady_clock::now() - started;
+    CHECK(results[0].attempts == 1);
+    REQUIRE(results[1].ok());
+    CHECK(results[1].attempts == 3);
+    // Two waits without jitter: 20 ms, then 40 ms.
+    CHECK(results[1].elapsed >= 60ms);
+    CHECK(took >= 60ms);
+}
+
+TEST_CASE("retries stop at max_attempts and keep the last error") {
+    net::io_context io;
+    int calls = 0;
+    std::vector<int> inputs{0};
+    fanout::retry_policy retry;
+    retry.max_attempts = 3;
+    retry.initial_backoff = 1ms;
+    auto results = run_bounded(io, fanout::gather(
+                                       inputs,
+                                       [&](int) -> net::awaitable<fanout::result<int>> {
+                                           ++calls;
+                                           co_return fanout::failure{net::error::connection_refused};
+                                       },
+                                       {.retry = retry}));
+    CHECK(calls == 3);
+    CHECK(results[0].attempts == 3);
+    CHECK(results[0].error().code == net::error::connection_refused);
+}
+
+TEST_CASE("retry_if decides which failures are retried") {
+    net::io_context io;
+    int calls = 0;
+    std::vector<int> inputs{0};
+    fanout::retry_policy retry;
+    retry.max_attempts = 5;
+    retry.initial_backoff = 1ms;
+    retry.retry_if = [](const fanout::failure& f) { return f.code != errc::invalid_input; };
+    auto results = run_bounded(io, fanout::gather(
+                                       inputs,
+                                       [&](int) -> net::awaitable<fanout::result<int>> {
+                                           ++calls;
+                                           co_return fanout::failure{errc::invalid_input};
+                                       },
+                                       {.retry = retry}));
+    CHECK(calls == 1);
+    CHECK(results[0].attempts == 1);
+}
+
+TEST_CASE("a retry-after hint from the operation sets the least wait") {
+    net::io_context io;
+    int calls = 0;
+    std::vector<int> inputs{0};
+    fanout::retry_policy retry;
+    retry.max_attempts = 2;
+    retry.initial_backoff = 1ms;
+    auto results = run_bounded(io, fanout::gather(
+                                       inputs,
+                                       [&](int) -> net::awaitable<fanout::result<int>> {
+                                           if (++calls == 1) {
+                                               fanout::failure busy{errc::rate_limited};
+                                               busy.retry_after = 150ms;
+                                               co_return busy;
+                                           }
+                                           co_return 7;
+                                       },
+                                       {.retry = retry}));
+    CHECK(results[0].value() == 7);
+    CHECK(results[0].elapsed >= 150ms);
+}
+
+TEST_CASE("a shared rate limiter paces attempts across gathers") {
+    net::io_context io;
+    fanout::rate_limiter limiter(200.0);  // one token every 5 ms, no burst
+    std::vector<std::chrono::steady_clock::time_point> starts;
+    auto items = std::views::iota(0, 21);
+    auto record = [&](int) -> net::awaitable<void> {
+        starts.push_back(std::chrono::steady_clock::now());
+        co_return;
+    };
+    auto both = [&]() -> net::awaitable<void> {
+        co_await fanout::gather(items | std::views::take(10), record, {.limit = 50, .rate = &limiter});
+        co_await fanout::gather(items | std::views::drop(10), record, {.limit = 50, .rate = &limiter});
+    };
+    run_bounded(io, both());
+    REQUIRE(starts.size() == 21);
+    // 21 tokens at 200/s with no burst: the last is at least 100 ms after the first.
+    CHECK(starts.back() - starts.front() >= 100ms - 1ms);
+}
+
+TEST_CASE("a per-key limit bounds the items of one key in flight") {
+    net::io_context io;
+    std::map<std::string, in_flight_meter> meters;
+    std::vector<std::string> hosts;
+    for (int i = 0; i < 60; ++i) hosts.push_back(i % 3 == 0 ? "a" : (i % 3 == 1 ? "b" : "c"));
+    auto summary = run_bounded(
+        io, fanout::gather_each(
+                hosts,
+                [&](const std::string& host) -> net::awaitable<void> {
+                    in_flight_meter::scope s(meters[host]);
+                    co_await sleep_for(1ms);
+                },
+                [](fanout::outcome<void>&&) {}, {.limit = 20, .per_key_limit = 2},
+                [](const std::string& host) { return host; }));
+    CHECK(summary.succeeded == 60);
+    for (auto& [host, meter] : meters) CHECK(meter.most == 2);
+}
+
+TEST_CASE("an exception from the sink stops the run and is rethrown after the workers finish") {
+    net::io_context io;
+    auto items = std::views::iota(0, 100);
+    int running = 0;
+    auto run = fanout::gather_each(
+        items,
+        [&](int i) -> net::awaitable<int> {
+            ++running;
+            struct leave {
+                int& n;
+                ~leave() { --n; }
+            } guard{running};
+            if (i > 0) co_await sleep_for(1h);
+            co_return i;
+        },
+        [](fanout::outcome<int>&&) { throw std::logic_error("sink is full"); }, {.limit = 8});
+    CHECK_THROWS_WITH(run_bounded(io, std::move(run)), "sink is full");
+    CHECK(running == 0);
+}
+
+TEST_CASE("progress counters follow the run") {
+    net::io_context io;
+    fanout::progress counters;
+    std::vector<int> inputs{0, 1, 2, 3};
+    run_bounded(io, fanout::gather(
+                        inputs,
+                        [](int i) -> net::awaitable<fanout::result<int>> {
+                            co_await yield_once();
+                            if (i == 3) co_return fanout::failure{errc::invalid_input};
+                            co_return i;
+                        },
+                        {.progress = &counters}));
+    auto snap = counters.snapshot();
+    REQUIRE(snap.total);
+    CHECK(*snap.total == 4);
+    CHECK(snap.started == 4);
+    CHECK(snap.done == 4);
+    CHECK(snap.failed == 1);
+}
+
+TEST_CASE("a limit of zero is refused") {
+    net::io_context io;
+    std::vector<int> inputs{1};
+    auto run = fanout::gather(inputs, [](int i) -> net::awaitable<int> { co_return i; }, {.limit = 0});
+    CHECK_THROWS_AS(run_bounded(io, std::move(run)), std::invalid_argument);
+}
