@@ -23,19 +23,10 @@ failure stopped_failure(stop_reason why) {
     return failure{errc::cancelled, "cancelled"};
 }
 
-failure not_started_failure(stop_reason why) {
-    switch (why) {
-        case stop_reason::deadline:
-            return failure{errc::cancelled, "not started: the run's deadline passed"};
-        case stop_reason::fail_fast:
-            return failure{errc::cancelled, "not started: another item failed (fail-fast)"};
-        case stop_reason::fault:
-            return failure{errc::cancelled, "not started: the run stopped on an error"};
-        case stop_reason::cancelled:
-        case stop_reason::none:
-            break;
-    }
-    return failure{errc::cancelled, "not started: the run was cancelled"};
+failure not_started_failure(stop_reason) {
+    // No message: this runs once per input left when a run stops (millions,
+    // after a Ctrl-C), and the summary's stop_reason says why.
+    return failure{errc::cancelled};
 }
 
 }  // namespace fanout::detail

@@ -16,18 +16,6 @@ namespace net = boost::asio;
 
 constexpr auto relaxed = std::memory_order_relaxed;
 
-// "1234567" -> "1,234,567"; fixed separators, whatever the locale.
-std::string with_separators(std::uint64_t value) {
-    const std::string digits = fmt::format("{}", value);
-    std::string out;
-    out.reserve(digits.size() + digits.size() / 3);
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i != 0 && (digits.size() - i) % 3 == 0) out += ',';
-        out += digits[i];
-    }
-    return out;
-}
-
 // "0:01.2" below an hour, "1:02:03" from an hour on.
 std::string clock_text(std::chrono::nanoseconds elapsed) {
     using namespace std::chrono;
@@ -43,6 +31,18 @@ std::string clock_text(std::chrono::nanoseconds elapsed) {
 }
 
 }  // namespace
+
+// Fixed separators, whatever the locale.
+std::string format_count(std::uint64_t value) {
+    const std::string digits = fmt::format("{}", value);
+    std::string out;
+    out.reserve(digits.size() + digits.size() / 3);
+    for (std::size_t i = 0; i < digits.size(); ++i) {
+        if (i != 0 && (digits.size() - i) % 3 == 0) out += ',';
+        out += digits[i];
+    }
+    return out;
+}
 
 progress::progress() : started_at_(std::chrono::steady_clock::now()) {}
 
@@ -88,10 +88,10 @@ std::string render_progress_line(const progress_snapshot& s, std::string_view la
         line.append(label);
         line += ' ';
     }
-    line += with_separators(s.done);
+    line += format_count(s.done);
     if (s.total) {
         line += '/';
-        line += with_separators(*s.total);
+        line += format_count(*s.total);
     }
     line += " done";
     if (s.total) {
@@ -100,13 +100,13 @@ std::string render_progress_line(const progress_snapshot& s, std::string_view la
                                                                    static_cast<double>(*s.total));
         line += fmt::format("  {:.1f}%", percent);
     }
-    line += fmt::format("  {} failed", with_separators(s.failed));
-    if (s.retried != 0) line += fmt::format("  {} retried", with_separators(s.retried));
-    line += fmt::format("  {} in flight", with_separators(s.in_flight()));
+    line += fmt::format("  {} failed", format_count(s.failed));
+    if (s.retried != 0) line += fmt::format("  {} retried", format_count(s.retried));
+    line += fmt::format("  {} in flight", format_count(s.in_flight()));
     const double seconds = std::chrono::duration<double>(s.elapsed).count();
     const auto rate =
         seconds > 0.0 ? static_cast<std::uint64_t>(static_cast<double>(s.done) / seconds + 0.5) : 0;
-    line += fmt::format("  {}/s  {}", with_separators(rate), clock_text(s.elapsed));
+    line += fmt::format("  {}/s  {}", format_count(rate), clock_text(s.elapsed));
     return line;
 }
 

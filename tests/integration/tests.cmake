@@ -1,1 +1,7 @@
 # Tests that run fanout binaries or real servers on 127.0.0.1.
+add_library(fanout_child_process STATIC support/child_process.cpp)
+target_include_directories(fanout_child_process PUBLIC support)
+
+fanout_test(integration demo fanout_child_process)
+target_compile_definitions(demo_test PRIVATE FANOUT_CLI_PATH="$<TARGET_FILE:fanout_cli>")
+add_dependencies(demo_test fanout_cli)

@@ -467,18 +467,23 @@ TEST_CASE("cancelling an offload aborted by stop after its pool is gone is harml
 
 TEST_CASE("an io_context destroyed before it runs an offload's completion frees the offload") {
     bool done = false;
+    gate release;
     {
         net::io_context io;
         fanout::thread_pool pool(1);
         net::co_spawn(
             io,
-            [](fanout::thread_pool& pool, bool& done) -> net::awaitable<void> {
-                co_await fanout::offload(pool, [] { return std::string(1000, 'x'); });
+            [](fanout::thread_pool& pool, const gate& release, bool& done) -> net::awaitable<void> {
+                co_await fanout::offload(pool, [&release] {
+                    release.wait();
+                    return std::string(1000, 'x');
+                });
                 done = true;
-            }(pool, done),
+            }(pool, release, done),
             net::detached);
-        io.poll();    // the offload is submitted
-        pool.stop();  // and has ended: its completion waits in the io_context
+        io.poll();  // the offload is submitted; its work cannot end during poll()
+        release.open();
+        pool.stop();  // the offload has ended: its completion waits in the io_context
     }
     CHECK_FALSE(done);  // leak checkers see whether the offload was freed
 }

@@ -68,6 +68,9 @@ class progress {
     std::atomic<std::uint64_t> retried_{0};
 };
 
+/// A count with a comma every three digits: 1234567 -> "1,234,567".
+std::string format_count(std::uint64_t value);
+
 /// One line of text for a snapshot, without colour or control characters:
 /// "label 12,345/20,000 done  61.7%  1,234 failed  800 in flight  25,010/s  0:01.2".
 /// With no total, the "/total" and the percentage are left out; "N retried"

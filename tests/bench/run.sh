@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Builds the benchmarks (release preset) and runs them all, then prints one
+# table row per target of the performance issue: the figure, its anchor from
+# this same run, their ratio, the goal and PASS/MISS.
+#
+#   bash tests/bench/run.sh            (from the repository root)
+#
+# Exits 0 when every bench ran, even if targets are missed (it is a report);
+# non-zero when the build fails or a bench crashes or times out. Every run is
+# bounded by `timeout`; nothing here opens a socket. The shared machine is
+# noisy: compare the ratios, not the absolute figures, between runs.
+set -uo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 2
+build=build/release/tests/bench
+python=/usr/bin/python3
+out=$(mktemp -d "${TMPDIR:-/tmp}/fanout-bench.XXXXXX")
+trap 'rm -rf "$out"' EXIT
+crashed=()
+
+say() { printf '\n== %s\n' "$*" >&2; }
+
+say "configure and build (release preset)"
+cmake --preset release >"$out/configure.log" 2>&1 ||
+    { cat "$out/configure.log" >&2; echo "run.sh: configure failed" >&2; exit 2; }
+cmake --build --preset release --target gather_bench memory_bench >&2 ||
+    { echo "run.sh: gather_bench/memory_bench do not build" >&2; exit 2; }
+have_offload=1
+if ! cmake --build --preset release --target offload_bench >"$out/offload_build.log" 2>&1; then
+    have_offload=0
+    tail -n 20 "$out/offload_build.log" >&2
+    echo "run.sh: SKIPPING offload_bench: it does not build (log above)" >&2
+fi
+
+# run <name> <seconds> <command...>: runs a bench bounded by timeout, keeping
+# its `name value unit` lines in $out/<name>; a crash or timeout is recorded.
+run() {
+    local name=$1 limit=$2
+    shift 2
+    say "$name: $*"
+    timeout --kill-after=10 "$limit" "$@" >"$out/$name" 2>"$out/$name.err"
+    local rc=$?
+    cat "$out/$name" >&2
+    if [ "$rc" -ne 0 ]; then
+        cat "$out/$name.err" >&2
+        [ "$rc" -eq 124 ] && echo "run.sh: $name timed out after ${limit}s" >&2
+        echo "run.sh: $name exited with $rc" >&2
+        crashed+=("$name (exit $rc)")
+    fi
+}
+
+# get <name> <key>: the value on the line `key value unit` of a bench's output.
+get() { awk -v k="$2" '$1 == k { print $2; exit }' "$out/$1" 2>/dev/null; }
+
+say "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+run gather 600 "$build/gather_bench"
+run asyncio 900 "$python" tests/bench/gather_asyncio.py
+run sleepers 120 "$build/memory_bench" sleepers
+run sleepers_ordered 120 "$build/memory_bench" sleepers_ordered
+run stream 300 "$build/memory_bench" stream
+if [ "$have_offload" -eq 1 ]; then
+    run offload 600 "$build/offload_bench"
+fi
+
+# row <target> <measured> <unit> <anchor> <ratio> <goal text> <op> <bound> [<value tested>]
+# The value tested against the goal is the ratio when given, else the measured.
+rows=()
+row() {
+    rows+=("$(awk -v target="$1" -v m="$2" -v unit="$3" -v anchor="$4" -v ratio="$5" \
+        -v goal="$6" -v op="$7" -v bound="$8" -v tested="${9-$2}" '
+        function fmt(x) {
+            if (x == "" || x == "-") return x == "" ? "n/a" : "-"
+            if (x + 0 >= 10000) {
+                s = sprintf("%.0f", x); r = ""
+                while (length(s) > 3) { r = "," substr(s, length(s) - 2) r; s = substr(s, 1, length(s) - 3) }
+                return s r
+            }
+            return sprintf("%.3g", x)
+        }
+        BEGIN {
+            if (tested == "" || op == "") verdict = (tested == "" ? "NO DATA" : "info")
+            else if (op == ">=") verdict = (tested + 0 >= bound + 0) ? "PASS" : "MISS"
+            else if (op == "<=") verdict = (tested + 0 <= bound + 0) ? "PASS" : "MISS"
+            else if (op == "==") verdict = (tested + 0 == bound + 0) ? "PASS" : "FAIL"
+            printf "%s|%s %s|%s|%s|%s|%s\n", target, fmt(m), unit, anchor, \
+                (ratio == "" ? "-" : fmt(ratio) "x"), goal, verdict
+        }')")
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print ""; else printf "%.4g", a / b }'; }
+mib() { [ -n "$1" ] && printf '%.1f MiB' "$1" || printf 'n/a'; }
+
+py=$(get asyncio asyncio_gather_items_per_s)
+py_anchor="asyncio $(awk -v x="$py" 'BEGIN { if (x == "") print "n/a"; else printf "%.0f/s", x }')"
+for shape in gather_each gather_each_timeout gather_ordered gather_ordered_timeout; do
+    v=$(get gather "${shape}_items_per_s")
+    case $shape in
+    gather_each) row "1M trivial, limit 1000: gather_each" "$v" items/s "$py_anchor" "$(ratio "$v" "$py")" ">= 3,000,000/s" ">=" 3000000 ;;
+    gather_each_timeout) row "  same + per_attempt_timeout 10s" "$v" items/s "$py_anchor" "$(ratio "$v" "$py")" ">= 1,000,000/s" ">=" 1000000 ;;
+    *) row "  same, $shape (vector)" "$v" items/s "$py_anchor" "$(ratio "$v" "$py")" "-" "" "" ;;
+    esac
+done
+v=$(get gather gather_each_items_per_s)
+row "fanout gather_each vs asyncio.gather" "$v" items/s "$py_anchor" "$(ratio "$v" "$py")" ">= 100x" ">=" 100 "$(ratio "$v" "$py")"
+
+for mode in sleepers sleepers_ordered; do
+    shape=gather_each
+    [ $mode = sleepers_ordered ] && shape="gather (vector)"
+    peak=$(get $mode ${mode}_peak_rss)
+    base=$(get $mode ${mode}_baseline_rss)
+    per=$(get $mode ${mode}_rss_per_item)
+    row "100k x sleep 1s, limit 100k: $shape" "$peak" MiB \
+        "baseline $(mib "$base"), $(printf '%.0f' "${per:-0}") B/item" "" "<= 100 MB" "<=" 95.37
+done
+peak=$(get stream stream_peak_rss)
+base=$(get stream stream_baseline_rss)
+row "10M lazy stream, limit 1000: gather_each" "$peak" MiB "baseline $(mib "$base")" "" \
+    "<= 50 MB" "<=" 47.68
+
+if [ "$have_offload" -eq 1 ]; then
+    med=$(get offload offload_round_trip_median)
+    cb=$(get offload async_offload_callback_round_trip_median)
+    row "offload round trip, median" "$med" us "callback $(printf '%s' "${cb:-n/a}") us" \
+        "$(ratio "$med" "$cb")" "<= 20 us" "<=" 20
+    row "offload round trip, p99" "$(get offload offload_round_trip_p99)" us "-" "" "-" "" ""
+    s1=$(get offload sha256_256MiB_threads1)
+    s2=$(get offload sha256_256MiB_threads2)
+    row "sha256 256 MiB: 2 threads vs 1" "$s2" s "1 thread ${s1:-n/a} s" "$(ratio "$s1" "$s2")" \
+        ">= 1.7x" ">=" 1.7 "$(ratio "$s1" "$s2")"
+    row "sha256 digests match (1 vs 2 threads)" "$(get offload sha256_digests_match)" "" "-" "" \
+        "== 1" "==" 1
+else
+    rows+=("offload_bench|SKIPPED: does not build|-|-|round trip <= 20 us, 2 threads >= 1.7x|SKIP")
+fi
+
+printf '\n'
+{
+    echo "target|measured|anchor (same run)|ratio|goal|result"
+    printf '%s\n' "${rows[@]}"
+} | column -t -s '|' -o ' | '
+printf '\n(MB = 10^6 bytes; figures in MiB. ratio = measured / anchor. load average at the end: %s)\n' \
+    "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+if [ "${#crashed[@]}" -gt 0 ]; then
+    printf 'run.sh: benches that crashed or timed out: %s\n' "${crashed[*]}" >&2
+    exit 1
+fi
+exit 0

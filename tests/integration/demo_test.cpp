@@ -1,0 +1,72 @@
+// The fanout command as a user runs it: `fanout demo`, to the end and with
+// Ctrl-C (SIGINT) in the middle.
+#include "child_process.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <regex>
+#include <string>
+
+using fanout::test::child_process;
+using namespace std::chrono_literals;
+
+namespace {
+
+// "<label> <count>" from the summary, with thousands separators removed.
+long summary_count(const std::string& text, const std::string& label) {
+    std::smatch match;
+    const std::regex pattern(label + R"(\s+([0-9,]+))");
+    if (!std::regex_search(text, match, pattern)) return -1;
+    std::string digits = match[1];
+    std::erase(digits, ',');
+    return std::stol(digits);
+}
+
+}  // namespace
+
+TEST_CASE("fanout demo runs to the end and accounts for every item") {
+    child_process demo({FANOUT_CLI_PATH, "demo", "--items", "3000", "--timeout", "100ms"});
+    const auto status = demo.wait_for_exit(60s);
+    INFO(demo.output());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    const std::string out = demo.output();
+    CHECK(out.find("done in") != std::string::npos);
+    CHECK(out.find("3,000 of 3,000 items reported") != std::string::npos);
+    const long succeeded = summary_count(out, "succeeded");
+    const long failed = summary_count(out, "failed");
+    REQUIRE(succeeded >= 0);
+    REQUIRE(failed >= 0);
+    CHECK(succeeded + failed == 3000);
+    CHECK(succeeded > 2900);
+    // Nothing is drawn when stderr is not a terminal.
+    CHECK(demo.errors().empty());
+}
+
+TEST_CASE("SIGINT to a running fanout demo prints a summary and exits with 130") {
+    child_process demo({FANOUT_CLI_PATH, "demo", "--items", "2000000"});
+    // The first line is printed once the signal handler is in place.
+    REQUIRE(demo.wait_for_output("fanout demo:", 30s));
+    demo.signal(SIGINT);
+    const auto status = demo.wait_for_exit(30s);
+    const std::string out = demo.output();
+    INFO(out);
+    REQUIRE(status.exited);
+    CHECK(status.code == 130);
+    CHECK(out.find("interrupted in") != std::string::npos);
+    CHECK(out.find("2,000,000 of 2,000,000 items reported") != std::string::npos);
+    const long succeeded = summary_count(out, "succeeded");
+    const long failed = summary_count(out, "failed");
+    const long not_started = summary_count(out, "not started");
+    REQUIRE(not_started > 0);
+    CHECK(succeeded + failed + not_started == 2'000'000);
+}
+
+TEST_CASE("fanout demo refuses a bad timeout with exit code 2 and names it") {
+    child_process demo({FANOUT_CLI_PATH, "demo", "--timeout", "soon"});
+    const auto status = demo.wait_for_exit(30s);
+    REQUIRE(status.exited);
+    CHECK(status.code == 2);
+    CHECK(demo.errors().find("soon") != std::string::npos);
+}

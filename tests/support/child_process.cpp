@@ -1,0 +1,111 @@
+#include "child_process.hpp"
+
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <stdexcept>
+#include <system_error>
+
+extern char** environ;
+
+namespace fanout::test {
+
+child_process::child_process(std::vector<std::string> argv) {
+    int out_pipe[2];
+    int err_pipe[2];
+    if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0)
+        throw std::system_error(errno, std::generic_category(), "pipe");
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+    posix_spawn_file_actions_addclose(&actions, out_pipe[0]);
+    posix_spawn_file_actions_addclose(&actions, err_pipe[0]);
+    std::vector<char*> args;
+    for (auto& a : argv) args.push_back(a.data());
+    args.push_back(nullptr);
+    const int rc = ::posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    ::close(out_pipe[1]);
+    ::close(err_pipe[1]);
+    out_fd_ = out_pipe[0];
+    err_fd_ = err_pipe[0];
+    if (rc != 0) throw std::system_error(rc, std::generic_category(), "posix_spawn " + argv[0]);
+}
+
+child_process::~child_process() {
+    if (!reaped_ && pid_ > 0) {
+        ::kill(pid_, SIGKILL);
+        ::waitpid(pid_, nullptr, 0);
+    }
+    if (out_fd_ >= 0) ::close(out_fd_);
+    if (err_fd_ >= 0) ::close(err_fd_);
+}
+
+bool child_process::pump(std::chrono::milliseconds wait) {
+    pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
+    int open_count = (out_fd_ >= 0) + (err_fd_ >= 0);
+    if (open_count == 0) return false;
+    if (::poll(fds, 2, static_cast<int>(wait.count())) <= 0) return true;
+    char buffer[65536];
+    for (int i = 0; i < 2; ++i) {
+        int& fd = i == 0 ? out_fd_ : err_fd_;
+        if (fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        const ssize_t n = ::read(fd, buffer, sizeof buffer);
+        if (n > 0) {
+            (i == 0 ? out_ : err_).append(buffer, static_cast<std::size_t>(n));
+        } else {
+            ::close(fd);
+            fd = -1;
+        }
+    }
+    return out_fd_ >= 0 || err_fd_ >= 0;
+}
+
+bool child_process::wait_for_output(const std::string& text, std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (out_.find(text) == std::string::npos) {
+        if (std::chrono::steady_clock::now() >= end) return false;
+        if (!pump(std::chrono::milliseconds(50))) return out_.find(text) != std::string::npos;
+    }
+    return true;
+}
+
+child_process::exit_status child_process::wait_for_exit(std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (!reaped_) {
+        pump(std::chrono::milliseconds(20));
+        int status = 0;
+        const pid_t done = ::waitpid(pid_, &status, WNOHANG);
+        if (done == pid_) {
+            reaped_ = true;
+            while (pump(std::chrono::milliseconds(100))) {
+            }
+            if (WIFEXITED(status)) {
+                status_.exited = true;
+                status_.code = WEXITSTATUS(status);
+            } else if (WIFSIGNALED(status)) {
+                status_.signal = WTERMSIG(status);
+            }
+            break;
+        }
+        if (std::chrono::steady_clock::now() >= end) {
+            ::kill(pid_, SIGKILL);
+            ::waitpid(pid_, nullptr, 0);
+            reaped_ = true;
+            status_.signal = SIGKILL;
+            break;
+        }
+    }
+    return status_;
+}
+
+void child_process::signal(int signo) {
+    if (!reaped_) ::kill(pid_, signo);
+}
+
+}  // namespace fanout::test
