@@ -1,20 +1,44 @@
-// Uses fanout's public API from outside the project: proves that the headers,
-// the compiled library and the package's dependencies are all found.
-#include <fanout/error.hpp>
-#include <fanout/outcome.hpp>
+// Fan one call out to 200 backends with a limit, a per-attempt timeout and
+// retries; every backend ends as exactly one outcome, in input order.
+#include <fanout/fanout.hpp>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <cstdio>
-#include <string_view>
+#include <numeric>
+#include <vector>
+
+namespace net = boost::asio;
+using namespace std::chrono_literals;
+
+// Stands in for a network call: backend 13 never answers.
+net::awaitable<int> call_backend(int backend) {
+    net::steady_timer timer(co_await net::this_coro::executor);
+    timer.expires_after(backend == 13 ? std::chrono::steady_clock::duration(1h) : 5ms);
+    co_await timer.async_wait(net::use_awaitable);
+    co_return backend * 2;
+}
 
 int main() {
-    fanout::result<int> answer = 42;
-    fanout::failure failure = fanout::errc::timeout;
-    fanout::result<int> timed_out = failure;
+    std::vector<int> backends(200);
+    std::iota(backends.begin(), backends.end(), 0);
 
-    // kind() and the code's message come from the compiled library.
-    std::printf("value: %d, failure: %s (%s)\n", answer.value(), failure.kind(),
-                failure.code.message().c_str());
-    const bool ok = answer.has_value() && timed_out.has_error() &&
-                    std::string_view(failure.kind()) == "timeout";
-    return ok ? 0 : 1;
+    fanout::runtime rt;
+    auto results = rt.run(fanout::gather(backends, call_backend,
+                                         {.limit = 50,
+                                          .per_attempt_timeout = 100ms,
+                                          .retry = fanout::retry_up_to(2)}));
+
+    int answered = 0;
+    for (const auto& r : results) {
+        if (r.ok()) {
+            ++answered;
+        } else {
+            std::printf("backend %d: %s after %u attempts\n", backends[r.index], r.error().kind(),
+                        r.attempts);
+        }
+    }
+    std::printf("%d of %zu backends answered\n", answered, results.size());
+    return answered == 199 && results[13].error().code == fanout::errc::timeout ? 0 : 1;
 }

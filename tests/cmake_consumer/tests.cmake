@@ -49,3 +49,12 @@ set_tests_properties("consumer: package" PROPERTIES FIXTURES_REQUIRED fanout_ins
 set_tests_properties("consumer: install" "consumer: package" "consumer: subdirectory" PROPERTIES
     LABELS consumer
     TIMEOUT 600)
+
+# The README's embedding example is this consumer's main.cpp, word for word.
+add_test(NAME "readme: the embedding example is tests/cmake_consumer/main.cpp"
+    COMMAND ${CMAKE_COMMAND}
+        -DREADME=${PROJECT_SOURCE_DIR}/README.md
+        -DEXAMPLE=${CMAKE_CURRENT_LIST_DIR}/main.cpp
+        -P ${CMAKE_CURRENT_LIST_DIR}/check_readme.cmake)
+set_tests_properties("readme: the embedding example is tests/cmake_consumer/main.cpp"
+    PROPERTIES LABELS consumer)

@@ -269,6 +269,36 @@ TEST_CASE("a deadline in the future lets a quick operation finish") {
     CHECK(*r == 9);
 }
 
+TEST_CASE("the largest timeout and the farthest deadline never fire") {
+    auto quick = []() -> net::awaitable<int> {
+        co_await yield_once();
+        co_return 5;
+    };
+    net::io_context io;
+    const auto within =
+        run_timeout(io, fanout::with_timeout(quick(), std::chrono::nanoseconds::max()), 10s);
+    REQUIRE(within.has_value());
+    CHECK(*within == 5);
+
+    net::io_context io2;
+    const auto before =
+        run_timeout(io2, fanout::with_deadline(quick(), clock_type::time_point::max()), 10s);
+    REQUIRE(before.has_value());
+    CHECK(*before == 5);
+}
+
+TEST_CASE("the earliest representable deadline times out at once") {
+    net::io_context io;
+    auto hang = []() -> net::awaitable<int> {
+        co_await sleep_for(std::chrono::hours(1));
+        co_return 1;
+    };
+    const auto r =
+        run_timeout(io, fanout::with_deadline(hang(), clock_type::time_point::min()), 10s);
+    REQUIRE(r.has_error());
+    CHECK(r.error().code == errc::timeout);
+}
+
 TEST_CASE("a deadline cuts off a hanging operation no earlier than the deadline") {
     net::io_context io;
     auto hang = []() -> net::awaitable<int> {

@@ -1,0 +1,37 @@
+#pragma once
+// fanout: many network operations at once, each bounded, timed out, retried
+// and accounted for. This header includes every public part; read it top to
+// bottom for the map (../shared/DESIGN.md has the long form).
+
+// What an item ends as: an error code of fanout's own category, a failure
+// (code, message, captured exception, retry-after hint), result<T>, and
+// outcome<T> (index, result, attempts, elapsed).
+#include <fanout/error.hpp>
+#include <fanout/outcome.hpp>
+
+// Durations as people write them ("250ms").
+#include <fanout/duration.hpp>
+
+// Waiting well: a FIFO async semaphore, a shared token bucket, a retry
+// policy (exponential backoff, full jitter, retry-after hints), and a
+// timeout that cancels the operation it cuts short.
+#include <fanout/semaphore.hpp>
+#include <fanout/rate_limiter.hpp>
+#include <fanout/retry.hpp>
+#include <fanout/timeout.hpp>
+
+// Counting and showing: progress counters with a terminal line, and an
+// HDR-style latency histogram that merges and serialises.
+#include <fanout/progress.hpp>
+#include <fanout/histogram.hpp>
+
+// The heart: bounded fan-out over any input range, ordered or as completed.
+#include <fanout/gather.hpp>
+
+// Off the loop: thread pools with bounded queues, and offload() to run a
+// blocking or CPU-bound call there and come back.
+#include <fanout/thread_pool.hpp>
+#include <fanout/offload.hpp>
+
+// What a program runs on: loop threads, the two pools, signal handling.
+#include <fanout/runtime.hpp>
