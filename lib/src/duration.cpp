@@ -35,15 +35,32 @@ result<std::chrono::nanoseconds> parse_duration(std::string_view text) {
 std::string format_duration(std::chrono::nanoseconds d) {
     const double ns = static_cast<double>(d.count());
     const double magnitude = std::fabs(ns);
-    const auto pick = [&](double scale, std::string_view unit) {
-        return fmt::format("{:.3g}{}", ns / scale, unit);
+    if (magnitude < 999.5) return fmt::format("{}ns", d.count());
+    // Each unit is used while the value, rounded to three significant
+    // digits, stays below its limit; never exponent form.
+    struct unit {
+        double scale;
+        std::string_view name;
+        double below;  // in ns
     };
-    if (magnitude < 1e3) return fmt::format("{}ns", d.count());
-    if (magnitude < 1e6) return pick(1e3, "us");
-    if (magnitude < 1e9) return pick(1e6, "ms");
-    if (magnitude < 600e9) return pick(1e9, "s");
-    if (magnitude < 36000e9) return pick(60e9, "m");
-    return pick(3600e9, "h");
+    static constexpr unit units[] = {{1e3, "us", 999.5e3},
+                                     {1e6, "ms", 999.5e6},
+                                     {1e9, "s", 599.5e9},
+                                     {60e9, "m", 599.5 * 60e9},
+                                     {3600e9, "h", 0}};
+    for (const auto& u : units) {
+        if (u.below != 0 && magnitude >= u.below) continue;
+        const double value = ns / u.scale;
+        const double size = std::fabs(value);
+        const int decimals = size < 9.995 ? 2 : (size < 99.95 ? 1 : 0);
+        std::string text = fmt::format("{:.{}f}", value, decimals);
+        if (text.find('.') != std::string::npos) {
+            while (text.back() == '0') text.pop_back();
+            if (text.back() == '.') text.pop_back();
+        }
+        return text + std::string(u.name);
+    }
+    return {};  // not reached: the last unit has no limit
 }
 
 }  // namespace fanout

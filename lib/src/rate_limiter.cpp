@@ -26,6 +26,11 @@ rate_limiter::rate_limiter(double rate_per_second, double burst)
         throw std::invalid_argument("rate_limiter: rate must be a positive number of tokens per second");
     if (!(burst >= 1) || !std::isfinite(burst))
         throw std::invalid_argument("rate_limiter: burst must be at least 1");
+    // Keep the interval and the burst tolerance representable in int64 ns.
+    if (1e9 / rate_per_second > 9e18)
+        throw std::invalid_argument("rate_limiter: rate is too small (less than one token in 285 years)");
+    if ((burst - 1.0) * (1e9 / rate_per_second) > 9e18)
+        throw std::invalid_argument("rate_limiter: burst is too large for this rate");
     interval_ns_ = std::max<std::int64_t>(1, std::llround(1e9 / rate_per_second));
     tolerance_ns_ = std::llround((burst - 1.0) * static_cast<double>(interval_ns_));
 }

@@ -19,9 +19,15 @@ bool retry_policy::default_retryable(const failure& f) noexcept {
 std::chrono::nanoseconds retry_policy::backoff(unsigned failed_attempt, const failure& why,
                                                std::mt19937_64& random) const {
     using std::chrono::nanoseconds;
-    const double cap = static_cast<double>(max_backoff.count());
+    // All in double, clamped below the largest nanoseconds value, so no
+    // policy (uncapped, zero, huge attempts or hints) can overflow.
+    constexpr double largest = 9.2e18;
+    const double cap = std::clamp(static_cast<double>(max_backoff.count()), 0.0, largest);
     const double exponent = static_cast<double>(failed_attempt > 0 ? failed_attempt - 1 : 0);
-    double ceiling = static_cast<double>(initial_backoff.count()) * std::pow(multiplier, exponent);
+    const double initial = static_cast<double>(initial_backoff.count());
+    // 0 * inf would be NaN: a zero initial wait stays zero.
+    double ceiling = initial <= 0 ? 0.0 : initial * std::pow(multiplier, exponent);
+    if (std::isnan(ceiling)) ceiling = cap;
     ceiling = std::clamp(ceiling, 0.0, cap);  // also tames inf from huge exponents
 
     double wait = ceiling;
@@ -29,7 +35,7 @@ std::chrono::nanoseconds retry_policy::backoff(unsigned failed_attempt, const fa
         wait = std::uniform_real_distribution<double>(0.0, ceiling)(random);
     }
     if (why.retry_after) {
-        wait = std::max(wait, static_cast<double>(nanoseconds(*why.retry_after).count()));
+        wait = std::max(wait, static_cast<double>(why.retry_after->count()) * 1e6);
     }
     return nanoseconds(static_cast<nanoseconds::rep>(std::min(wait, cap)));
 }

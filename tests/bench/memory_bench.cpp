@@ -6,6 +6,8 @@
 //                                  through gather_each with a counting sink
 //   memory_bench sleepers_ordered  the same through gather (the vector of
 //                                  100,000 outcomes included)
+//   memory_bench sleepers_bare     the floor for both: the same 100,000
+//                                  sleeps as bare co_spawned coroutines
 //   memory_bench stream            10,000,000 items from a lazy input
 //                                  (iota | transform) through gather_each,
 //                                  limit 1,000, one suspension per item
@@ -82,6 +84,11 @@ net::awaitable<std::size_t> sleepers(bool ordered) {
     co_return succeeded;
 }
 
+net::awaitable<void> bare_sleeper(std::size_t& succeeded) {
+    co_await sleep_one_second(0);
+    ++succeeded;
+}
+
 net::awaitable<std::size_t> stream() {
     // transform makes each input a prvalue, so nothing is stored up front.
     auto inputs = std::views::iota(std::size_t{0}, stream_count) |
@@ -95,20 +102,20 @@ net::awaitable<std::size_t> stream() {
 }
 
 void print(std::string_view mode, const char* name, double value, const char* unit) {
-    std::printf("%.*s_%s %.3f %s\n", static_cast<int>(mode.size()), mode.data(), name, value,
-                unit);
+    std::printf("%.*s_%s %.3f %s\n", static_cast<int>(mode.size()), mode.data(), name, value, unit);
 }
 
 int run(std::string_view mode) {
     std::size_t expected = 0;
     std::size_t per = 0;  // what the RSS growth is divided by
-    if (mode == "sleepers" || mode == "sleepers_ordered") {
+    if (mode == "sleepers" || mode == "sleepers_ordered" || mode == "sleepers_bare") {
         expected = per = sleeper_count;
     } else if (mode == "stream") {
         expected = stream_count;
         per = stream_limit;
     } else {
-        std::fprintf(stderr, "usage: memory_bench sleepers|sleepers_ordered|stream\n");
+        std::fprintf(stderr,
+                     "usage: memory_bench sleepers|sleepers_ordered|sleepers_bare|stream\n");
         return 2;
     }
 
@@ -116,11 +123,19 @@ int run(std::string_view mode) {
     const long baseline = peak_rss_kib();
     std::size_t succeeded = 0;
     const auto start = clock_type::now();
-    auto body = mode == "stream" ? stream() : sleepers(mode == "sleepers_ordered");
-    net::co_spawn(io, std::move(body), [&succeeded](std::exception_ptr error, std::size_t n) {
+    auto rethrow = [](std::exception_ptr error) {
         if (error) std::rethrow_exception(error);
-        succeeded = n;
-    });
+    };
+    if (mode == "sleepers_bare") {
+        for (std::size_t i = 0; i < sleeper_count; ++i)
+            net::co_spawn(io, bare_sleeper(succeeded), rethrow);
+    } else {
+        auto body = mode == "stream" ? stream() : sleepers(mode == "sleepers_ordered");
+        net::co_spawn(io, std::move(body), [&succeeded](std::exception_ptr error, std::size_t n) {
+            if (error) std::rethrow_exception(error);
+            succeeded = n;
+        });
+    }
     io.run();
     const double seconds = std::chrono::duration<double>(clock_type::now() - start).count();
     const long peak = peak_rss_kib();

@@ -133,6 +133,15 @@ TEST_CASE("tokens accrue while the limiter is idle, never beyond the burst") {
     CHECK(spacing_at_most(again[0], again[3]) >= 1ms);
 }
 
+TEST_CASE("a rate too slow for the clock is refused rather than left unlimited") {
+    // 1e9 / rate would not fit in int64 nanoseconds.
+    CHECK_THROWS_AS(rate_limiter(1e-12), std::invalid_argument);
+    CHECK_THROWS_AS(rate_limiter(1.0, 1e12), std::invalid_argument);
+    rate_limiter slowest(1e-9);
+    CHECK(slowest.reserve() == clock_type::duration::zero());
+    CHECK(slowest.reserve() > std::chrono::hours(24 * 365));
+}
+
 TEST_CASE("try_acquire takes a token only when one is usable now") {
     rate_limiter limiter(0.001, 2.0);
     CHECK(limiter.try_acquire());

@@ -288,13 +288,15 @@ TEST_CASE("the largest timeout and the farthest deadline never fire") {
 }
 
 TEST_CASE("the earliest representable deadline times out at once") {
+    // Regression: with_deadline computes `deadline - now()`, which overflows for
+    // time_point::min(); the wait wraps to about 292 years and never fires.
     net::io_context io;
     auto hang = []() -> net::awaitable<int> {
         co_await sleep_for(std::chrono::hours(1));
         co_return 1;
     };
     const auto r =
-        run_timeout(io, fanout::with_deadline(hang(), clock_type::time_point::min()), 10s);
+        run_timeout(io, fanout::with_deadline(hang(), clock_type::time_point::min()), 2s);
     REQUIRE(r.has_error());
     CHECK(r.error().code == errc::timeout);
 }

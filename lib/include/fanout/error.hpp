@@ -31,7 +31,7 @@ inline boost::system::error_code make_error_code(errc e) noexcept {
 
 /// A short stable name for an error code ("timeout", "connection_refused"...)
 /// used as the `kind` in reports; codes of other categories map to their
-/// closest kind, or to "<category>:<value>".
+/// closest kind, or to "error" (the failure's message then says more).
 const char* error_kind(const boost::system::error_code& ec) noexcept;
 
 }  // namespace fanout

@@ -185,6 +185,7 @@ public:
             if (options_.progress) options_.progress->add_total(size);
         }
         if (options_.deadline) arm_deadline();
+        if (options_.per_attempt_timeout) timeout_timer_.emplace(executor_);
         for (std::size_t i = 0; i < workers; ++i) spawn_worker();
         // Workers start running inside co_spawn, so a cancellation may have
         // arrived before the wait below could hear it.
@@ -203,10 +204,14 @@ public:
 
 private:
     struct worker_slot {
-        explicit worker_slot(const boost::asio::any_io_executor& ex) : timer(ex) {}
+        worker_slot() = default;
         boost::asio::cancellation_signal signal;  // cancels what this worker awaits
-        boost::asio::steady_timer timer;          // attempt timeout and backoff
-        std::uint64_t attempt_seq = 0;            // a timeout fires only for its own attempt
+        std::optional<boost::asio::steady_timer> timer;  // backoff and rate waits, made on first use
+        // The attempt's timeout: a place in the gather's list of armed slots.
+        clock::time_point timeout_at{};
+        worker_slot* earlier = nullptr;
+        worker_slot* later = nullptr;
+        bool armed = false;
         bool timed_out = false;
         // Emit only to a worker that has started and not ended: a coroutine
         // cancelled before its first statement would die without draining.
@@ -219,7 +224,7 @@ private:
 
     void spawn_worker() {
         namespace net = boost::asio;
-        auto& slot = slots_.emplace_back(executor_);
+        auto& slot = slots_.emplace_back();
         latch_.add();
         ++live_workers_;
         net::co_spawn(executor_, worker(slot),
@@ -230,7 +235,10 @@ private:
                                   fault_ = error;
                                   request_stop(stop_reason::fault);
                               }
-                              if (--live_workers_ == 0 && deadline_timer_) deadline_timer_->cancel();
+                              if (--live_workers_ == 0) {
+                                  if (deadline_timer_) deadline_timer_->cancel();
+                                  if (timeout_timer_) timeout_timer_->cancel();
+                              }
                               latch_.done();
                           }));
     }
@@ -253,25 +261,56 @@ private:
         if (deadline_timer_) deadline_timer_->cancel();
     }
 
-    void arm_timeout(worker_slot& slot, std::chrono::nanoseconds timeout) {
+    // Per-attempt timeouts share one timer: armed slots form a list ordered
+    // by deadline (every attempt has the same timeout and starts from a
+    // clock reading taken no earlier than the last one armed, so appending
+    // keeps the order), and the timer waits for the head. Disarming is an
+    // unlink, with no timer operation and no completion to run.
+    void arm_timeout(worker_slot& slot, clock::time_point attempt_start) {
         slot.timed_out = false;
-        slot.timer.expires_after(timeout);
+        slot.timeout_at = attempt_start + *options_.per_attempt_timeout;
+        slot.armed = true;
+        slot.earlier = armed_last_;
+        slot.later = nullptr;
+        (armed_last_ ? armed_last_->later : armed_first_) = &slot;
+        armed_last_ = &slot;
+        if (!timeout_timer_waiting_) wait_for_first_timeout();
+    }
+
+    void disarm_timeout(worker_slot& slot) noexcept {
+        if (!slot.armed) return;
+        (slot.earlier ? slot.earlier->later : armed_first_) = slot.later;
+        (slot.later ? slot.later->earlier : armed_last_) = slot.earlier;
+        slot.earlier = slot.later = nullptr;
+        slot.armed = false;
+    }
+
+    void wait_for_first_timeout() {
+        timeout_timer_->expires_at(armed_first_->timeout_at);
+        timeout_timer_waiting_ = true;
         latch_.add();
-        slot.timer.async_wait(
-            [this, &slot, seq = slot.attempt_seq](const boost::system::error_code& ec) {
-                if (!ec && slot.attempt_seq == seq) {
-                    slot.timed_out = true;
-                    slot.signal.emit(boost::asio::cancellation_type::terminal);
+        timeout_timer_->async_wait([this](const boost::system::error_code& ec) {
+            timeout_timer_waiting_ = false;
+            if (!ec) {
+                const auto now = clock::now();
+                while (armed_first_ && armed_first_->timeout_at <= now) {
+                    worker_slot& late = *armed_first_;
+                    disarm_timeout(late);
+                    late.timed_out = true;
+                    late.signal.emit(boost::asio::cancellation_type::terminal);
                 }
-                latch_.done();
-            });
+                if (armed_first_ && live_workers_ > 0) wait_for_first_timeout();
+            }
+            latch_.done();
+        });
     }
 
     // Waits on the worker's timer; false when cut short by a stop.
     boost::asio::awaitable<bool> sleep(worker_slot& slot, clock::duration how_long) {
         namespace net = boost::asio;
-        slot.timer.expires_after(how_long);
-        auto [ec] = co_await slot.timer.async_wait(net::as_tuple(net::use_awaitable));
+        if (!slot.timer) slot.timer.emplace(executor_);
+        slot.timer->expires_after(how_long);
+        auto [ec] = co_await slot.timer->async_wait(net::as_tuple(net::use_awaitable));
         co_return !ec && stop_ == stop_reason::none;
     }
 
@@ -301,6 +340,10 @@ private:
         // throws), so an item between two operations still stops.
         co_await net::this_coro::throw_if_cancelled(false);
         slot.running = true;
+        // One clock reading per item: an item starts when the previous one
+        // of this worker ended (delivering it and taking the next are
+        // synchronous, so the difference is the sink's own time).
+        auto last_end = clock::now();
         while (stop_ != stop_reason::fault && next_ != end_) {
             const std::size_t index = next_index_++;
             typename traits::holder held = take();
@@ -314,14 +357,16 @@ private:
                 continue;
             }
 
-            const auto started = clock::now();
+            const auto started = last_end;
             if (options_.progress) options_.progress->on_start();
             for (unsigned attempt = 1;; ++attempt) {
+                bool waited = attempt > 1;  // a wait before the attempt needs a fresh clock reading
                 semaphore_permit key_permit;
                 if constexpr (keyed) {
                     if (options_.per_key_limit > 0) {
                         auto& limit = key_limit(key_of_(argument(held)));
                         if (!limit.try_acquire()) {
+                            waited = true;
                             auto [ec] =
                                 co_await limit.async_acquire(net::as_tuple(net::use_awaitable));
                             if (ec) {
@@ -335,6 +380,7 @@ private:
                 }
                 if (options_.rate) {
                     const auto wait = options_.rate->reserve();
+                    waited = waited || wait > clock::duration::zero();
                     if (wait > clock::duration::zero() && !co_await sleep(slot, wait)) {
                         out.result = stopped_failure(stop_);
                         co_await reset_if_cancelled();
@@ -343,8 +389,7 @@ private:
                 }
 
                 out.attempts = attempt;
-                ++slot.attempt_seq;
-                if (options_.per_attempt_timeout) arm_timeout(slot, *options_.per_attempt_timeout);
+                if (options_.per_attempt_timeout) arm_timeout(slot, waited ? clock::now() : started);
                 co_await net::this_coro::throw_if_cancelled(true);
                 try {
                     if constexpr (std::is_void_v<awaited_type>) {
@@ -357,8 +402,7 @@ private:
                     out.result = failure::from_exception(std::current_exception());
                 }
                 co_await net::this_coro::throw_if_cancelled(false);
-                ++slot.attempt_seq;  // a timer that fires from now on is stale
-                if (options_.per_attempt_timeout) slot.timer.cancel();
+                disarm_timeout(slot);
 
                 if (slot.timed_out) {
                     slot.timed_out = false;
@@ -367,7 +411,10 @@ private:
                 } else if (!out.ok() && stop_ != stop_reason::none) {
                     out.result = stopped_failure(stop_);
                 }
-                co_await reset_if_cancelled();
+                // reset_if_cancelled(), inlined: this is the per-item path.
+                if (const auto state = co_await net::this_coro::cancellation_state;
+                    state.cancelled() != net::cancellation_type::none)
+                    co_await net::this_coro::reset_cancellation_state();
                 key_permit.reset();
 
                 if (out.ok() || stop_ != stop_reason::none) break;
@@ -382,7 +429,8 @@ private:
                 }
                 if (options_.progress) options_.progress->on_retry();
             }
-            out.elapsed = clock::now() - started;
+            last_end = clock::now();
+            out.elapsed = last_end - started;
             deliver(slot, std::move(out));
         }
         slot.running = false;
@@ -439,6 +487,10 @@ private:
     completion_latch latch_;
     std::size_t live_workers_ = 0;
     std::optional<boost::asio::steady_timer> deadline_timer_;
+    std::optional<boost::asio::steady_timer> timeout_timer_;
+    bool timeout_timer_waiting_ = false;
+    worker_slot* armed_first_ = nullptr;  // earliest deadline
+    worker_slot* armed_last_ = nullptr;
     std::size_t next_index_ = 0;
     stop_reason stop_ = stop_reason::none;
     std::exception_ptr fault_;

@@ -58,6 +58,8 @@ public:
                  (!std::is_same_v<std::remove_cvref_t<U>, result>) &&
                  (!std::is_same_v<std::remove_cvref_t<U>, failure>)
     result(U&& value) : state_(std::in_place_index<0>, std::forward<U>(value)) {}  // NOLINT
+    /// A default result is a cancelled one (what an item that never ran ends as).
+    result() : state_(std::in_place_index<1>, failure{errc::cancelled}) {}
     result(failure error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
     result(boost::system::error_code code) : result(failure{code}) {}            // NOLINT
     result(errc code) : result(failure{code}) {}                                 // NOLINT
