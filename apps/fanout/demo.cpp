@@ -92,8 +92,8 @@ net::awaitable<result<digest>> simulated_call(demo_world& world, std::size_t ite
         co_return failure{net::error::connection_reset,
                           fmt::format("item {}: the simulated peer reset the connection", item)};
 
-    co_return co_await offload(world.cpu,
-                               [item, bytes = world.block_bytes] { return sha256_of_block(item, bytes); });
+    co_return co_await offload(
+        world.cpu, [item, bytes = world.block_bytes] { return sha256_of_block(item, bytes); });
 }
 
 struct demo_report {
@@ -110,7 +110,8 @@ void print_summary(const demo_settings& settings, const gather_summary& summary,
     fmt::print("\n{} in {:.2f} s: {} of {} items reported, {} ran, {} items/s\n",
                interrupted ? "interrupted" : "done", seconds, format_count(summary.total),
                format_count(settings.items), format_count(ran),
-               format_count(static_cast<std::uint64_t>(static_cast<double>(ran) / std::max(seconds, 1e-9))));
+               format_count(
+                   static_cast<std::uint64_t>(static_cast<double>(ran) / std::max(seconds, 1e-9))));
     fmt::print("  succeeded    {:>9}   ({} needed a retry)\n", format_count(summary.succeeded),
                format_count(report.retried_items));
     std::string kinds;
@@ -143,10 +144,10 @@ int run_demo(const demo_settings& settings) {
     demo_world world{std::mt19937_64(settings.seed), cpu, settings.block_bytes, settings.fail_rate,
                      settings.hang_rate};
 
-
     progress counters;
     demo_report report;
-    gather_options options{.limit = settings.limit, .per_attempt_timeout = *timeout, .progress = &counters};
+    gather_options options{
+        .limit = settings.limit, .per_attempt_timeout = *timeout, .progress = &counters};
     options.retry.max_attempts = settings.attempts;
     options.retry.initial_backoff = 20ms;
     options.retry.max_backoff = 500ms;
@@ -155,7 +156,8 @@ int run_demo(const demo_settings& settings) {
     auto summary = rt.run([&]() -> net::awaitable<gather_summary> {
         // Printed once Ctrl-C is handled (the runtime is running).
         fmt::print(
-            "fanout demo: {} simulated operations ({:.0f}% of attempts fail, {:.0f}% hang), limit {}, "
+            "fanout demo: {} simulated operations ({:.0f}% of attempts fail, {:.0f}% hang), limit "
+            "{}, "
             "timeout {}, up to {} attempts, SHA-256 on {} CPU-pool threads\n",
             format_count(settings.items), settings.fail_rate * 100, settings.hang_rate * 100,
             format_count(settings.limit), format_duration(*timeout), settings.attempts, cpu.size());
@@ -189,12 +191,23 @@ command add_demo(CLI::App& parent) {
     auto settings = std::make_shared<demo_settings>();
     CLI::App* app = parent.add_subcommand(
         "demo", "Run simulated operations through the core: limit, timeouts, retries, CPU pool");
-    app->add_option("--items", settings->items, "operations to run")->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}));
-    app->add_option("-c,--limit", settings->limit, "operations in flight at most")->capture_default_str()->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
-    app->add_option("--timeout", settings->timeout, "per-attempt timeout (e.g. 200ms, 1s)")->capture_default_str();
-    app->add_option("--attempts", settings->attempts, "attempts per operation")->capture_default_str()->check(CLI::Range(1u, 100u));
-    app->add_option("--fail-rate", settings->fail_rate, "share of attempts that fail")->capture_default_str()->check(CLI::Range(0.0, 1.0));
-    app->add_option("--hang-rate", settings->hang_rate, "share of attempts that hang")->capture_default_str()->check(CLI::Range(0.0, 1.0));
+    app->add_option("--items", settings->items, "operations to run")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}));
+    app->add_option("-c,--limit", settings->limit, "operations in flight at most")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+    app->add_option("--timeout", settings->timeout, "per-attempt timeout (e.g. 200ms, 1s)")
+        ->capture_default_str();
+    app->add_option("--attempts", settings->attempts, "attempts per operation")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 100u));
+    app->add_option("--fail-rate", settings->fail_rate, "share of attempts that fail")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
+    app->add_option("--hang-rate", settings->hang_rate, "share of attempts that hang")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 1.0));
     app->add_option("--seed", settings->seed, "random seed")->capture_default_str();
     return {app, [settings] { return run_demo(*settings); }};
 }

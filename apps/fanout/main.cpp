@@ -7,8 +7,9 @@
 #include <vector>
 
 int main(int argc, char** argv) {
-    CLI::App app{"fanout: many network operations at once, each bounded, timed out, retried "
-                 "and accounted for"};
+    CLI::App app{
+        "fanout: many network operations at once, each bounded, timed out, retried "
+        "and accounted for"};
     app.require_subcommand(1);
     app.failure_message(CLI::FailureMessage::help);
 

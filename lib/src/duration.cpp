@@ -16,7 +16,8 @@ result<std::chrono::nanoseconds> parse_duration(std::string_view text) {
     const char* first = text.data();
     const char* last = text.data() + text.size();
     auto [end, ec] = std::from_chars(first, last, number);
-    if (ec != std::errc{} || end == first) return bad("expected a number followed by a unit (ns, us, ms, s, m, h)");
+    if (ec != std::errc{} || end == first)
+        return bad("expected a number followed by a unit (ns, us, ms, s, m, h)");
     if (!std::isfinite(number) || number < 0) return bad("must be a finite, non-negative number");
 
     const std::string_view unit(end, static_cast<std::size_t>(last - end));

@@ -8,19 +8,27 @@ namespace fanout {
 namespace {
 
 class fanout_category final : public boost::system::error_category {
-public:
+  public:
     const char* name() const noexcept override { return "fanout"; }
 
     std::string message(int value) const override {
         switch (static_cast<errc>(value)) {
-            case errc::timeout: return "timed out";
-            case errc::deadline_exceeded: return "deadline exceeded";
-            case errc::cancelled: return "cancelled";
-            case errc::rate_limited: return "rate limited";
-            case errc::retries_exhausted: return "retries exhausted";
-            case errc::exception: return "an exception was thrown";
-            case errc::invalid_input: return "invalid input";
-            case errc::queue_full: return "queue full";
+            case errc::timeout:
+                return "timed out";
+            case errc::deadline_exceeded:
+                return "deadline exceeded";
+            case errc::cancelled:
+                return "cancelled";
+            case errc::rate_limited:
+                return "rate limited";
+            case errc::retries_exhausted:
+                return "retries exhausted";
+            case errc::exception:
+                return "an exception was thrown";
+            case errc::invalid_input:
+                return "invalid input";
+            case errc::queue_full:
+                return "queue full";
         }
         return "unknown fanout error " + std::to_string(value);
     }
@@ -38,14 +46,22 @@ const char* error_kind(const boost::system::error_code& ec) noexcept {
     if (!ec) return "ok";
     if (ec.category() == category()) {
         switch (static_cast<errc>(ec.value())) {
-            case errc::timeout: return "timeout";
-            case errc::deadline_exceeded: return "deadline_exceeded";
-            case errc::cancelled: return "cancelled";
-            case errc::rate_limited: return "rate_limited";
-            case errc::retries_exhausted: return "retries_exhausted";
-            case errc::exception: return "exception";
-            case errc::invalid_input: return "invalid_input";
-            case errc::queue_full: return "queue_full";
+            case errc::timeout:
+                return "timeout";
+            case errc::deadline_exceeded:
+                return "deadline_exceeded";
+            case errc::cancelled:
+                return "cancelled";
+            case errc::rate_limited:
+                return "rate_limited";
+            case errc::retries_exhausted:
+                return "retries_exhausted";
+            case errc::exception:
+                return "exception";
+            case errc::invalid_input:
+                return "invalid_input";
+            case errc::queue_full:
+                return "queue_full";
         }
         return "fanout_error";
     }

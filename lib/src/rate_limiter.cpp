@@ -23,12 +23,14 @@ std::int64_t now_ns() noexcept {
 rate_limiter::rate_limiter(double rate_per_second, double burst)
     : rate_(rate_per_second), burst_(burst) {
     if (!(rate_per_second > 0) || !std::isfinite(rate_per_second))
-        throw std::invalid_argument("rate_limiter: rate must be a positive number of tokens per second");
+        throw std::invalid_argument(
+            "rate_limiter: rate must be a positive number of tokens per second");
     if (!(burst >= 1) || !std::isfinite(burst))
         throw std::invalid_argument("rate_limiter: burst must be at least 1");
     // Keep the interval and the burst tolerance representable in int64 ns.
     if (1e9 / rate_per_second > 9e18)
-        throw std::invalid_argument("rate_limiter: rate is too small (less than one token in 285 years)");
+        throw std::invalid_argument(
+            "rate_limiter: rate is too small (less than one token in 285 years)");
     if ((burst - 1.0) * (1e9 / rate_per_second) > 9e18)
         throw std::invalid_argument("rate_limiter: burst is too large for this rate");
     interval_ns_ = std::max<std::int64_t>(1, std::llround(1e9 / rate_per_second));

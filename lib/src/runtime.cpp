@@ -8,16 +8,16 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include <unistd.h>
 #include <atomic>
-#include <cstdint>
 #include <csignal>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
 #include <mutex>
 #include <stdexcept>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 namespace fanout {
@@ -55,10 +55,12 @@ struct runtime::impl {
 };
 
 runtime::runtime(runtime_options options) : impl_(std::make_unique<impl>()) {
-    if (options.loop_threads == 0) throw std::invalid_argument("runtime: loop_threads must be at least 1");
+    if (options.loop_threads == 0)
+        throw std::invalid_argument("runtime: loop_threads must be at least 1");
     if (options.blocking_threads == 0)
         throw std::invalid_argument("runtime: blocking_threads must be at least 1");
-    if (options.cpu_threads == 0) options.cpu_threads = std::max(1u, std::thread::hardware_concurrency());
+    if (options.cpu_threads == 0)
+        options.cpu_threads = std::max(1u, std::thread::hardware_concurrency());
     impl_->options = options;
     for (std::size_t i = 0; i < options.loop_threads; ++i)
         impl_->loops.push_back(std::make_unique<net::io_context>(1));
@@ -70,7 +72,9 @@ runtime::~runtime() {
     impl_->blocking.reset();
 }
 
-std::size_t runtime::loop_count() const noexcept { return impl_->loops.size(); }
+std::size_t runtime::loop_count() const noexcept {
+    return impl_->loops.size();
+}
 
 net::any_io_executor runtime::executor(std::size_t loop) const {
     return impl_->loops.at(loop)->get_executor();
@@ -98,7 +102,9 @@ void runtime::cancel() {
     });
 }
 
-bool runtime::interrupted() const noexcept { return impl_->interrupted; }
+bool runtime::interrupted() const noexcept {
+    return impl_->interrupted;
+}
 
 void runtime::run_main(net::awaitable<void> main) {
     auto& loops = impl_->loops;
@@ -122,11 +128,12 @@ void runtime::run_main(net::awaitable<void> main) {
     ++impl_->run_number;
     impl_->running = true;
     net::co_spawn(first, std::move(main),
-                  net::bind_cancellation_slot(impl_->main_cancel.slot(), [this, &failure](std::exception_ptr e) {
-                      failure = e;
-                      impl_->running = false;
-                      if (impl_->signals) impl_->signals->cancel();
-                  }));
+                  net::bind_cancellation_slot(impl_->main_cancel.slot(),
+                                              [this, &failure](std::exception_ptr e) {
+                                                  failure = e;
+                                                  impl_->running = false;
+                                                  if (impl_->signals) impl_->signals->cancel();
+                                              }));
     first.run();
     impl_->running = false;
     impl_->signals.reset();

@@ -25,10 +25,9 @@ int main() {
     std::iota(backends.begin(), backends.end(), 0);
 
     fanout::runtime rt;
-    auto results = rt.run(fanout::gather(backends, call_backend,
-                                         {.limit = 50,
-                                          .per_attempt_timeout = 100ms,
-                                          .retry = fanout::retry_up_to(2)}));
+    auto results = rt.run(fanout::gather(
+        backends, call_backend,
+        {.limit = 50, .per_attempt_timeout = 100ms, .retry = fanout::retry_up_to(2)}));
 
     int answered = 0;
     for (const auto& r : results) {

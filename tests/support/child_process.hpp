@@ -12,7 +12,7 @@
 namespace fanout::test {
 
 class child_process {
-public:
+  public:
     struct exit_status {
         bool exited = false;  ///< false: timed out (the child was killed) or died by a signal
         int code = -1;        ///< exit code when exited
@@ -33,7 +33,7 @@ public:
     const std::string& output() const noexcept { return out_; }
     const std::string& errors() const noexcept { return err_; }
 
-private:
+  private:
     // Reads what is available, waiting at most `wait`; false once both pipes closed.
     bool pump(std::chrono::milliseconds wait);
 

@@ -7,6 +7,10 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/system/system_error.hpp>
 
 #include <chrono>
 #include <exception>
@@ -14,6 +18,23 @@
 #include <utility>
 
 namespace fanout::test {
+
+/// Waits `d` on a timer of the calling coroutine's executor.
+inline boost::asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
+    boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, d);
+    co_await timer.async_wait(boost::asio::use_awaitable);
+}
+
+/// The error code a coroutine ended with: empty when it returned, the code
+/// of a system_error it threw (anything else is rethrown).
+inline std::optional<boost::system::error_code> error_of(std::exception_ptr e) {
+    if (!e) return std::nullopt;
+    try {
+        std::rethrow_exception(e);
+    } catch (const boost::system::system_error& failure) {
+        return failure.code();
+    }
+}
 
 template <class T>
 T run_bounded(boost::asio::io_context& context, boost::asio::awaitable<T> main,

@@ -20,18 +20,16 @@
 #include <vector>
 
 namespace net = boost::asio;
+using fanout::test::sleep_for;
 using namespace std::chrono_literals;
 using fanout::errc;
 using fanout::test::run_bounded;
 
 namespace {
 
-net::awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
-    net::steady_timer timer(co_await net::this_coro::executor, d);
-    co_await timer.async_wait(net::use_awaitable);
+net::awaitable<void> yield_once() {
+    co_await net::post(co_await net::this_coro::executor, net::use_awaitable);
 }
-
-net::awaitable<void> yield_once() { co_await net::post(co_await net::this_coro::executor, net::use_awaitable); }
 
 // Counts items in flight and remembers the most seen at once.
 struct in_flight_meter {
@@ -39,7 +37,9 @@ struct in_flight_meter {
     int most = 0;
     struct scope {
         in_flight_meter& meter;
-        explicit scope(in_flight_meter& m) : meter(m) { meter.most = std::max(meter.most, ++meter.now); }
+        explicit scope(in_flight_meter& m) : meter(m) {
+            meter.most = std::max(meter.most, ++meter.now);
+        }
         ~scope() { --meter.now; }
     };
 };
@@ -50,8 +50,13 @@ TEST_CASE("an empty input completes at once with no outcomes") {
     net::io_context io;
     std::vector<int> none;
     int calls = 0;
-    auto results = run_bounded(
-        io, fanout::gather(none, [&](int) -> net::awaitable<int> { ++calls; co_return 1; }), 1s);
+    auto results = run_bounded(io,
+                               fanout::gather(none,
+                                              [&](int) -> net::awaitable<int> {
+                                                  ++calls;
+                                                  co_return 1;
+                                              }),
+                               1s);
     CHECK(results.empty());
     CHECK(calls == 0);
 }
@@ -76,15 +81,14 @@ TEST_CASE("the number of items in flight never exceeds the limit") {
     net::io_context io;
     in_flight_meter meter;
     auto items = std::views::iota(0, 2000);
-    auto summary = run_bounded(
-        io, fanout::gather_each(
-                items,
-                [&](int i) -> net::awaitable<void> {
-                    in_flight_meter::scope s(meter);
-                    if (i % 3 == 0) co_await sleep_for(1ms);
-                    co_await yield_once();
-                },
-                [](fanout::outcome<void>&&) {}, {.limit = 37}));
+    auto summary = run_bounded(io, fanout::gather_each(
+                                       items,
+                                       [&](int i) -> net::awaitable<void> {
+                                           in_flight_meter::scope s(meter);
+                                           if (i % 3 == 0) co_await sleep_for(1ms);
+                                           co_await yield_once();
+                                       },
+                                       [](fanout::outcome<void>&&) {}, {.limit = 37}));
     CHECK(summary.total == 2000);
     CHECK(summary.succeeded == 2000);
     CHECK(meter.most == 37);
@@ -110,7 +114,8 @@ TEST_CASE("a lazy input is pulled only as workers free up") {
                                            ++finished;
                                        },
                                        [&](fanout::outcome<void>&& out) {
-                                           CHECK(out.index < 100000); ++delivered;
+                                           CHECK(out.index < 100000);
+                                           ++delivered;
                                        },
                                        {.limit = limit}));
     CHECK(summary.total == 100'000);
@@ -161,19 +166,18 @@ TEST_CASE("a per-attempt timeout cancels the hanging item and it finishes") {
     net::io_context io;
     std::vector<int> inputs{0, 1, 2, 3};
     int hangs_unwound = 0;
-    auto results = run_bounded(io, fanout::gather(
-                                       inputs,
-                                       [&](int i) -> net::awaitable<int> {
-                                           if (i % 2 == 1) {
-                                               struct unwind {
-                                                   int& n;
-                                                   ~unwind() { ++n; }
-                                               } guard{hangs_unwound};
-                                               co_await sleep_for(1h);
-                                           }
-                                           co_return i;
-                                       },
-                                       {.limit = 4, .per_attempt_timeout = 50ms}));
+    auto results = run_bounded(io, fanout::gather(inputs,
+                                                  [&](int i) -> net::awaitable<int> {
+                                                      if (i % 2 == 1) {
+                                                          struct unwind {
+                                                              int& n;
+                                                              ~unwind() { ++n; }
+                                                          } guard{hangs_unwound};
+                                                          co_await sleep_for(1h);
+                                                      }
+                                                      co_return i;
+                                                  },
+                                                  {.limit = 4, .per_attempt_timeout = 50ms}));
     CHECK(results[0].value() == 0);
     CHECK(results[2].value() == 2);
     for (int i : {1, 3}) {
@@ -189,13 +193,12 @@ TEST_CASE("the deadline cancels items in flight and reports the rest as never st
     net::io_context io;
     auto items = std::views::iota(0, 10);
     auto results = run_bounded(
-        io, fanout::gather(
-                items,
-                [](int i) -> net::awaitable<int> {
-                    if (i >= 2) co_await sleep_for(1h);
-                    co_return i;
-                },
-                {.limit = 3, .deadline = std::chrono::steady_clock::now() + 100ms}));
+        io, fanout::gather(items,
+                           [](int i) -> net::awaitable<int> {
+                               if (i >= 2) co_await sleep_for(1h);
+                               co_return i;
+                           },
+                           {.limit = 3, .deadline = std::chrono::steady_clock::now() + 100ms}));
     REQUIRE(results.size() == 10);
     CHECK(results[0].ok());
     CHECK(results[1].ok());
@@ -216,22 +219,22 @@ TEST_CASE("fail-fast cancels the siblings and they finish before the gather retu
     net::io_context io;
     std::vector<int> inputs{0, 1, 2, 3, 4, 5, 6, 7};
     int running = 0;
-    auto results = run_bounded(io, fanout::gather(
-                                       inputs,
-                                       [&](int i) -> net::awaitable<int> {
-                                           ++running;
-                                           struct leave {
-                                               int& n;
-                                               ~leave() { --n; }
-                                           } guard{running};
-                                           if (i == 1) {
-                                               co_await yield_once();
-                                               throw std::runtime_error("first failure");
-                                           }
-                                           co_await sleep_for(1h);
-                                           co_return i;
-                                       },
-                                       {.limit = 4, .on_failure = fanout::failure_mode::fail_fast}));
+    auto results = run_bounded(
+        io, fanout::gather(inputs,
+                           [&](int i) -> net::awaitable<int> {
+                               ++running;
+                               struct leave {
+                                   int& n;
+                                   ~leave() { --n; }
+                               } guard{running};
+                               if (i == 1) {
+                                   co_await yield_once();
+                                   throw std::runtime_error("first failure");
+                               }
+                               co_await sleep_for(1h);
+                               co_return i;
+                           },
+                           {.limit = 4, .on_failure = fanout::failure_mode::fail_fast}));
     CHECK(running == 0);
     REQUIRE(results.size() == 8);
     CHECK(results[1].error().code == errc::exception);
@@ -251,22 +254,22 @@ TEST_CASE("cancelling the awaiting coroutine cancels the run and reports every i
     std::vector<fanout::outcome<int>> seen;
     std::optional<fanout::gather_summary> summary;
     auto items = std::views::iota(0, 1000);
-    net::co_spawn(io,
-                  fanout::gather_each(
-                      items,
-                      [&](int i) -> net::awaitable<int> {
-                          if (i < 5) co_return i;
-                          if (i == 5) cancel.emit(net::cancellation_type::terminal);
-                          co_await sleep_for(1h);
-                          co_return i;
-                      },
-                      [&](fanout::outcome<int>&& out) { seen.push_back(std::move(out)); },
-                      {.limit = 10}),
-                  net::bind_cancellation_slot(cancel.slot(),
-                                              [&](std::exception_ptr e, fanout::gather_summary s) {
-                                                  REQUIRE_FALSE(e);
-                                                  summary = s;
-                                              }));
+    net::co_spawn(
+        io,
+        fanout::gather_each(
+            items,
+            [&](int i) -> net::awaitable<int> {
+                if (i < 5) co_return i;
+                if (i == 5) cancel.emit(net::cancellation_type::terminal);
+                co_await sleep_for(1h);
+                co_return i;
+            },
+            [&](fanout::outcome<int>&& out) { seen.push_back(std::move(out)); }, {.limit = 10}),
+        net::bind_cancellation_slot(cancel.slot(),
+                                    [&](std::exception_ptr e, fanout::gather_summary s) {
+                                        REQUIRE_FALSE(e);
+                                        summary = s;
+                                    }));
     io.run_for(10s);
     REQUIRE(summary);
     REQUIRE(io.stopped());
@@ -290,14 +293,14 @@ TEST_CASE("a failing item is retried until it succeeds, with the attempts counte
     retry.jitter = fanout::retry_policy::jitter_kind::none;
     const auto started = std::chrono::steady_clock::now();
     auto results = run_bounded(
-        io, fanout::gather(
-                inputs,
-                [&](int i) -> net::awaitable<fanout::result<int>> {
-                    co_await yield_once();
-                    if (i == 1 && ++calls[i] < 3) co_return fanout::failure{net::error::connection_reset};
-                    co_return i;
-                },
-                {.limit = 2, .retry = retry}));
+        io, fanout::gather(inputs,
+                           [&](int i) -> net::awaitable<fanout::result<int>> {
+                               co_await yield_once();
+                               if (i == 1 && ++calls[i] < 3)
+                                   co_return fanout::failure{net::error::connection_reset};
+                               co_return i;
+                           },
+                           {.limit = 2, .retry = retry}));
     const auto took = std::chrono::steady_clock::now() - started;
     CHECK(results[0].attempts == 1);
     REQUIRE(results[1].ok());
@@ -314,13 +317,13 @@ TEST_CASE("retries stop at max_attempts and keep the last error") {
     fanout::retry_policy retry;
     retry.max_attempts = 3;
     retry.initial_backoff = 1ms;
-    auto results = run_bounded(io, fanout::gather(
-                                       inputs,
-                                       [&](int) -> net::awaitable<fanout::result<int>> {
-                                           ++calls;
-                                           co_return fanout::failure{net::error::connection_refused};
-                                       },
-                                       {.retry = retry}));
+    auto results = run_bounded(
+        io, fanout::gather(inputs,
+                           [&](int) -> net::awaitable<fanout::result<int>> {
+                               ++calls;
+                               co_return fanout::failure{net::error::connection_refused};
+                           },
+                           {.retry = retry}));
     CHECK(calls == 3);
     CHECK(results[0].attempts == 3);
     CHECK(results[0].error().code == net::error::connection_refused);
@@ -334,8 +337,8 @@ TEST_CASE("retry_if decides which failures are retried") {
     retry.max_attempts = 5;
     retry.initial_backoff = 1ms;
     retry.retry_if = [](const fanout::failure& f) { return f.code != errc::invalid_input; };
-    auto results = run_bounded(io, fanout::gather(
-                                       inputs,
+    auto results =
+        run_bounded(io, fanout::gather(inputs,
                                        [&](int) -> net::awaitable<fanout::result<int>> {
                                            ++calls;
                                            co_return fanout::failure{errc::invalid_input};
@@ -352,17 +355,16 @@ TEST_CASE("a retry-after hint from the operation sets the least wait") {
     fanout::retry_policy retry;
     retry.max_attempts = 2;
     retry.initial_backoff = 1ms;
-    auto results = run_bounded(io, fanout::gather(
-                                       inputs,
-                                       [&](int) -> net::awaitable<fanout::result<int>> {
-                                           if (++calls == 1) {
-                                               fanout::failure busy{errc::rate_limited};
-                                               busy.retry_after = 150ms;
-                                               co_return busy;
-                                           }
-                                           co_return 7;
-                                       },
-                                       {.retry = retry}));
+    auto results = run_bounded(io, fanout::gather(inputs,
+                                                  [&](int) -> net::awaitable<fanout::result<int>> {
+                                                      if (++calls == 1) {
+                                                          fanout::failure busy{errc::rate_limited};
+                                                          busy.retry_after = 150ms;
+                                                          co_return busy;
+                                                      }
+                                                      co_return 7;
+                                                  },
+                                                  {.retry = retry}));
     CHECK(results[0].value() == 7);
     CHECK(results[0].elapsed >= 150ms);
 }
@@ -377,8 +379,10 @@ TEST_CASE("a shared rate limiter paces attempts across gathers") {
         co_return;
     };
     auto both = [&]() -> net::awaitable<void> {
-        co_await fanout::gather(items | std::views::take(10), record, {.limit = 50, .rate = &limiter});
-        co_await fanout::gather(items | std::views::drop(10), record, {.limit = 50, .rate = &limiter});
+        co_await fanout::gather(items | std::views::take(10), record,
+                                {.limit = 50, .rate = &limiter});
+        co_await fanout::gather(items | std::views::drop(10), record,
+                                {.limit = 50, .rate = &limiter});
     };
     run_bounded(io, both());
     REQUIRE(starts.size() == 21);
@@ -391,15 +395,15 @@ TEST_CASE("a per-key limit bounds the items of one key in flight") {
     std::map<std::string, in_flight_meter> meters;
     std::vector<std::string> hosts;
     for (int i = 0; i < 60; ++i) hosts.push_back(i % 3 == 0 ? "a" : (i % 3 == 1 ? "b" : "c"));
-    auto summary = run_bounded(
-        io, fanout::gather_each(
-                hosts,
-                [&](const std::string& host) -> net::awaitable<void> {
-                    in_flight_meter::scope s(meters[host]);
-                    co_await sleep_for(1ms);
-                },
-                [](fanout::outcome<void>&&) {}, {.limit = 20, .per_key_limit = 2},
-                [](const std::string& host) { return host; }));
+    auto summary =
+        run_bounded(io, fanout::gather_each(
+                            hosts,
+                            [&](const std::string& host) -> net::awaitable<void> {
+                                in_flight_meter::scope s(meters[host]);
+                                co_await sleep_for(1ms);
+                            },
+                            [](fanout::outcome<void>&&) {}, {.limit = 20, .per_key_limit = 2},
+                            [](const std::string& host) { return host; }));
     CHECK(summary.succeeded == 60);
     for (auto& [host, meter] : meters) CHECK(meter.most == 2);
 }
@@ -428,14 +432,13 @@ TEST_CASE("progress counters follow the run") {
     net::io_context io;
     fanout::progress counters;
     std::vector<int> inputs{0, 1, 2, 3};
-    run_bounded(io, fanout::gather(
-                        inputs,
-                        [](int i) -> net::awaitable<fanout::result<int>> {
-                            co_await yield_once();
-                            if (i == 3) co_return fanout::failure{errc::invalid_input};
-                            co_return i;
-                        },
-                        {.progress = &counters}));
+    run_bounded(io, fanout::gather(inputs,
+                                   [](int i) -> net::awaitable<fanout::result<int>> {
+                                       co_await yield_once();
+                                       if (i == 3) co_return fanout::failure{errc::invalid_input};
+                                       co_return i;
+                                   },
+                                   {.progress = &counters}));
     auto snap = counters.snapshot();
     REQUIRE(snap.total);
     CHECK(*snap.total == 4);
@@ -447,6 +450,7 @@ TEST_CASE("progress counters follow the run") {
 TEST_CASE("a limit of zero is refused") {
     net::io_context io;
     std::vector<int> inputs{1};
-    auto run = fanout::gather(inputs, [](int i) -> net::awaitable<int> { co_return i; }, {.limit = 0});
+    auto run =
+        fanout::gather(inputs, [](int i) -> net::awaitable<int> { co_return i; }, {.limit = 0});
     CHECK_THROWS_AS(run_bounded(io, std::move(run)), std::invalid_argument);
 }

@@ -23,6 +23,7 @@
 #include <vector>
 
 namespace net = boost::asio;
+using fanout::test::sleep_for;
 using namespace std::chrono_literals;
 using fanout::rate_limiter;
 using fanout::test::run_bounded;
@@ -57,11 +58,6 @@ std::vector<reservation> reserve_in_a_row(rate_limiter& limiter, std::size_t how
 // spacing is never larger than this.
 clock_type::duration spacing_at_most(const reservation& earlier, const reservation& later) {
     return (later.after + later.wait) - (earlier.before + earlier.wait);
-}
-
-net::awaitable<void> sleep_for(clock_type::duration d) {
-    net::steady_timer timer(co_await net::this_coro::executor, d);
-    co_await timer.async_wait(net::use_awaitable);
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <fanout/gather.hpp>
 #include <fanout/offload.hpp>
 
+#include "test_loop.hpp"
+
 #include <catch2/catch.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -16,14 +18,10 @@
 #include <thread>
 
 namespace net = boost::asio;
+using fanout::test::sleep_for;
 using namespace std::chrono_literals;
 
 namespace {
-
-net::awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
-    net::steady_timer timer(co_await net::this_coro::executor, d);
-    co_await timer.async_wait(net::use_awaitable);
-}
 
 net::awaitable<int> answer() {
     co_await sleep_for(1ms);
@@ -86,7 +84,8 @@ TEST_CASE("each loop runs on its own thread") {
     auto ids = rt.run([&rt]() -> net::awaitable<std::pair<std::thread::id, std::thread::id>> {
         auto here = std::this_thread::get_id();
         auto there = co_await net::co_spawn(
-            rt.executor(1), []() -> net::awaitable<std::thread::id> { co_return std::this_thread::get_id(); },
+            rt.executor(1),
+            []() -> net::awaitable<std::thread::id> { co_return std::this_thread::get_id(); },
             net::use_awaitable);
         co_return std::pair{here, there};
     }());
@@ -101,8 +100,9 @@ TEST_CASE("the blocking and CPU pools are separate and sized by the options") {
     CHECK(&rt.blocking_pool() != &rt.cpu_pool());
     auto on_pool = rt.run([&rt]() -> net::awaitable<bool> {
         auto loop_thread = std::this_thread::get_id();
-        auto pool_thread = co_await fanout::offload(rt.cpu_pool(), [] { return std::this_thread::get_id(); });
-        co_return pool_thread != loop_thread && std::this_thread::get_id() == loop_thread;
+        auto pool_thread =
+            co_await fanout::offload(rt.cpu_pool(), [] { return std::this_thread::get_id(); });
+        co_return pool_thread != loop_thread&& std::this_thread::get_id() == loop_thread;
     }());
     CHECK(on_pool);
 }

@@ -24,6 +24,7 @@
 #include <string>
 
 namespace net = boost::asio;
+using fanout::test::sleep_for;
 using net::ip::tcp;
 using namespace std::chrono_literals;
 using namespace net::experimental::awaitable_operators;
@@ -32,11 +33,6 @@ using fanout::test::run_bounded;
 using clock_type = std::chrono::steady_clock;
 
 namespace {
-
-net::awaitable<void> sleep_for(clock_type::duration d) {
-    net::steady_timer timer(co_await net::this_coro::executor, d);
-    co_await timer.async_wait(net::use_awaitable);
-}
 
 net::awaitable<void> yield_once() {
     co_await net::post(co_await net::this_coro::executor, net::use_awaitable);

@@ -12,14 +12,14 @@ namespace fanout {
 
 /// Why an item, an attempt or a wait ended without a value.
 enum class errc {
-    timeout = 1,         ///< an attempt ran past its per-attempt timeout
-    deadline_exceeded,   ///< the whole run ran past its global deadline
-    cancelled,           ///< cancelled from outside, by fail-fast, or never started
-    rate_limited,        ///< the peer or a limiter refused for rate (429 and the like)
-    retries_exhausted,   ///< every attempt the retry policy allowed has failed
-    exception,           ///< user code threw something that is not a system_error
-    invalid_input,       ///< an input could not be parsed or used
-    queue_full,          ///< a bounded queue refused work
+    timeout = 1,        ///< an attempt ran past its per-attempt timeout
+    deadline_exceeded,  ///< the whole run ran past its global deadline
+    cancelled,          ///< cancelled from outside, by fail-fast, or never started
+    rate_limited,       ///< the peer or a limiter refused for rate (429 and the like)
+    retries_exhausted,  ///< every attempt the retry policy allowed has failed
+    exception,          ///< user code threw something that is not a system_error
+    invalid_input,      ///< an input could not be parsed or used
+    queue_full,         ///< a bounded queue refused work
 };
 
 /// The category of `fanout::errc`; its name is "fanout".

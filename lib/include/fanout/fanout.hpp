@@ -15,23 +15,23 @@
 // Waiting well: a FIFO async semaphore, a shared token bucket, a retry
 // policy (exponential backoff, full jitter, retry-after hints), and a
 // timeout that cancels the operation it cuts short.
-#include <fanout/semaphore.hpp>
 #include <fanout/rate_limiter.hpp>
 #include <fanout/retry.hpp>
+#include <fanout/semaphore.hpp>
 #include <fanout/timeout.hpp>
 
 // Counting and showing: progress counters with a terminal line, and an
 // HDR-style latency histogram that merges and serialises.
-#include <fanout/progress.hpp>
 #include <fanout/histogram.hpp>
+#include <fanout/progress.hpp>
 
 // The heart: bounded fan-out over any input range, ordered or as completed.
 #include <fanout/gather.hpp>
 
 // Off the loop: thread pools with bounded queues, and offload() to run a
 // blocking or CPU-bound call there and come back.
-#include <fanout/thread_pool.hpp>
 #include <fanout/offload.hpp>
+#include <fanout/thread_pool.hpp>
 
 // What a program runs on: loop threads, the two pools, signal handling.
 #include <fanout/runtime.hpp>

@@ -92,7 +92,7 @@ struct gather_options {
 };
 
 struct gather_summary {
-    std::uint64_t total = 0;        ///< outcomes delivered (== inputs read)
+    std::uint64_t total = 0;  ///< outcomes delivered (== inputs read)
     std::uint64_t succeeded = 0;
     std::uint64_t failed = 0;       ///< includes cancelled and not started
     std::uint64_t not_started = 0;  ///< ended as cancelled with no attempt
@@ -133,9 +133,8 @@ struct input_traits {
 };
 
 template <class View, class Fn>
-using fn_awaited_t =
-    typename awaitable_traits<std::invoke_result_t<Fn&, typename input_traits<View>::argument>>::
-        value_type;
+using fn_awaited_t = typename awaitable_traits<
+    std::invoke_result_t<Fn&, typename input_traits<View>::argument>>::value_type;
 
 template <class View, class Fn>
 using gather_value_t = typename result_traits<fn_awaited_t<View, Fn>>::value_type;
@@ -146,7 +145,7 @@ failure not_started_failure(stop_reason why);
 
 template <class View, class Fn, class Sink, class KeyFn>
 class gather_run {
-public:
+  public:
     using traits = input_traits<View>;
     using value_type = gather_value_t<View, Fn>;
     using awaited_type = fn_awaited_t<View, Fn>;
@@ -193,7 +192,9 @@ public:
 
         co_await latch_.async_wait(
             executor_,
-            [](void* self) { static_cast<gather_run*>(self)->request_stop(stop_reason::cancelled); },
+            [](void* self) {
+                static_cast<gather_run*>(self)->request_stop(stop_reason::cancelled);
+            },
             this, net::use_awaitable);
         co_await net::this_coro::throw_if_cancelled(caller_throws);
 
@@ -202,11 +203,12 @@ public:
         co_return summary_;
     }
 
-private:
+  private:
     struct worker_slot {
         worker_slot() = default;
         boost::asio::cancellation_signal signal;  // cancels what this worker awaits
-        std::optional<boost::asio::steady_timer> timer;  // backoff and rate waits, made on first use
+        std::optional<boost::asio::steady_timer>
+            timer;  // backoff and rate waits, made on first use
         // The attempt's timeout: a place in the gather's list of armed slots.
         clock::time_point timeout_at{};
         worker_slot* earlier = nullptr;
@@ -228,19 +230,21 @@ private:
         latch_.add();
         ++live_workers_;
         net::co_spawn(executor_, worker(slot),
-                      net::bind_cancellation_slot(
-                          slot.signal.slot(), [this, &slot](std::exception_ptr error) {
-                              slot.running = false;
-                              if (error && !fault_) {
-                                  fault_ = error;
-                                  request_stop(stop_reason::fault);
-                              }
-                              if (--live_workers_ == 0) {
-                                  if (deadline_timer_) deadline_timer_->cancel();
-                                  if (timeout_timer_) timeout_timer_->cancel();
-                              }
-                              latch_.done();
-                          }));
+                      net::bind_cancellation_slot(slot.signal.slot(),
+                                                  [this, &slot](std::exception_ptr error) {
+                                                      slot.running = false;
+                                                      if (error && !fault_) {
+                                                          fault_ = error;
+                                                          request_stop(stop_reason::fault);
+                                                      }
+                                                      if (--live_workers_ == 0) {
+                                                          if (deadline_timer_)
+                                                              deadline_timer_->cancel();
+                                                          if (timeout_timer_)
+                                                              timeout_timer_->cancel();
+                                                      }
+                                                      latch_.done();
+                                                  }));
     }
 
     void arm_deadline() {
@@ -389,7 +393,8 @@ private:
                 }
 
                 out.attempts = attempt;
-                if (options_.per_attempt_timeout) arm_timeout(slot, waited ? clock::now() : started);
+                if (options_.per_attempt_timeout)
+                    arm_timeout(slot, waited ? clock::now() : started);
                 co_await net::this_coro::throw_if_cancelled(true);
                 try {
                     if constexpr (std::is_void_v<awaited_type>) {
@@ -406,8 +411,9 @@ private:
 
                 if (slot.timed_out) {
                     slot.timed_out = false;
-                    out.result = failure{errc::timeout, attempt_timed_out_message(
-                                                            attempt, *options_.per_attempt_timeout)};
+                    out.result =
+                        failure{errc::timeout,
+                                attempt_timed_out_message(attempt, *options_.per_attempt_timeout)};
                 } else if (!out.ok() && stop_ != stop_reason::none) {
                     out.result = stopped_failure(stop_);
                 }
@@ -435,7 +441,6 @@ private:
         }
         slot.running = false;
     }
-
 
     // Clears the worker's cancelled state after an emission reached it, so
     // the next item starts clean. (The worker runs with throw_if_cancelled
@@ -465,9 +470,7 @@ private:
         }
     }
 
-    semaphore& key_limit(const key_type& key)
-        requires keyed
-    {
+    semaphore& key_limit(const key_type& key) requires keyed {
         auto& entry = key_limits_[key];
         if (!entry) entry = std::make_unique<semaphore>(executor_, options_.per_key_limit);
         return *entry;
@@ -530,7 +533,7 @@ boost::asio::awaitable<std::vector<outcome<T>>> gather_ordered(View view, Fn fn,
 /// errors and cancellation. `key_of(item)`, with options.per_key_limit,
 /// limits items in flight per key (e.g. per host).
 template <std::ranges::viewable_range Inputs, class Fn, class KeyFn = no_key>
-    requires std::ranges::input_range<Inputs>
+requires std::ranges::input_range<Inputs>
 auto gather(Inputs&& inputs, Fn fn, gather_options options = {}, KeyFn key_of = {}) {
     auto view = std::views::all(std::forward<Inputs>(inputs));
     using value_type = detail::gather_value_t<decltype(view), Fn>;
@@ -541,10 +544,8 @@ auto gather(Inputs&& inputs, Fn fn, gather_options options = {}, KeyFn key_of = 
 /// sink(outcome<T>&&) for each input as it ends, on the gather's loop;
 /// memory O(limit). Returns the counts. See the top of this header.
 template <std::ranges::viewable_range Inputs, class Fn, class Sink, class KeyFn = no_key>
-    requires std::ranges::input_range<Inputs>
-boost::asio::awaitable<gather_summary> gather_each(Inputs&& inputs, Fn fn, Sink sink,
-                                                   gather_options options = {},
-                                                   KeyFn key_of = {}) {
+requires std::ranges::input_range<Inputs> boost::asio::awaitable<gather_summary> gather_each(
+    Inputs&& inputs, Fn fn, Sink sink, gather_options options = {}, KeyFn key_of = {}) {
     return detail::gather_each(std::views::all(std::forward<Inputs>(inputs)), std::move(fn),
                                std::move(sink), std::move(options), std::move(key_of));
 }

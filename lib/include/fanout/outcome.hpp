@@ -24,13 +24,13 @@ namespace fanout {
 /// Why an item or an attempt did not produce a value.
 struct failure {
     boost::system::error_code code;
-    std::string message;  ///< human text naming what failed; empty: the code's own message
-    std::exception_ptr exception;                          ///< set when user code threw
+    std::string message;           ///< human text naming what failed; empty: the code's own message
+    std::exception_ptr exception;  ///< set when user code threw
     std::optional<std::chrono::milliseconds> retry_after;  ///< the operation's hint, if any
 
     failure() = default;
     failure(boost::system::error_code c) : code(c) {}  // NOLINT: implicit
-    failure(errc c) : failure(make_error_code(c)) {}                          // NOLINT: implicit
+    failure(errc c) : failure(make_error_code(c)) {}   // NOLINT: implicit
     failure(boost::system::error_code c, std::string text) : code(c), message(std::move(text)) {}
 
     /// A failure for a caught exception: a `system_error` keeps its code, any
@@ -50,14 +50,13 @@ struct failure {
 /// A value or a failure.
 template <class T>
 class result {
-public:
+  public:
     using value_type = T;
 
     template <class U = T>
-        requires std::is_constructible_v<T, U&&> &&
-                 (!std::is_same_v<std::remove_cvref_t<U>, result>) &&
-                 (!std::is_same_v<std::remove_cvref_t<U>, failure>)
-    result(U&& value) : state_(std::in_place_index<0>, std::forward<U>(value)) {}  // NOLINT
+    requires std::is_constructible_v<T, U&&> &&(!std::is_same_v<std::remove_cvref_t<U>, result>)&&(
+        !std::is_same_v<std::remove_cvref_t<U>, failure>)result(U&& value)
+        : state_(std::in_place_index<0>, std::forward<U>(value)) {}  // NOLINT
     /// A default result is a cancelled one (what an item that never ran ends as).
     result() : state_(std::in_place_index<1>, failure{errc::cancelled}) {}
     result(failure error) : state_(std::in_place_index<1>, std::move(error)) {}  // NOLINT
@@ -68,9 +67,18 @@ public:
     bool has_error() const noexcept { return state_.index() == 1; }
     explicit operator bool() const noexcept { return has_value(); }
 
-    T& value() & { check(); return std::get<0>(state_); }
-    const T& value() const& { check(); return std::get<0>(state_); }
-    T&& value() && { check(); return std::get<0>(std::move(state_)); }
+    T& value() & {
+        check();
+        return std::get<0>(state_);
+    }
+    const T& value() const& {
+        check();
+        return std::get<0>(state_);
+    }
+    T&& value() && {
+        check();
+        return std::get<0>(std::move(state_));
+    }
     T& operator*() & noexcept { return *std::get_if<0>(&state_); }
     const T& operator*() const& noexcept { return *std::get_if<0>(&state_); }
     T* operator->() noexcept { return std::get_if<0>(&state_); }
@@ -80,7 +88,7 @@ public:
     const failure& error() const& noexcept { return *std::get_if<1>(&state_); }
     failure& error() & noexcept { return *std::get_if<1>(&state_); }
 
-private:
+  private:
     void check() const {
         if (has_error()) error().rethrow();
     }
@@ -90,7 +98,7 @@ private:
 /// `result<void>`: success or a failure.
 template <>
 class result<void> {
-public:
+  public:
     using value_type = void;
 
     result() = default;
@@ -107,16 +115,16 @@ public:
     const failure& error() const& noexcept { return *error_; }
     failure& error() & noexcept { return *error_; }
 
-private:
+  private:
     std::optional<failure> error_;
 };
 
 /// What an item of a gather ends as: exactly one per input.
 template <class T>
 struct outcome {
-    std::size_t index = 0;              ///< position of the input, from 0
+    std::size_t index = 0;  ///< position of the input, from 0
     fanout::result<T> result = failure{errc::cancelled};
-    unsigned attempts = 0;              ///< attempts started (0: never started)
+    unsigned attempts = 0;               ///< attempts started (0: never started)
     std::chrono::nanoseconds elapsed{};  ///< from first attempt to the end, backoff included
 
     bool ok() const noexcept { return result.has_value(); }

@@ -18,7 +18,7 @@
 namespace fanout {
 
 class rate_limiter {
-public:
+  public:
     using clock = std::chrono::steady_clock;
 
     /// Throws std::invalid_argument unless rate_per_second > 0 and burst >= 1.
@@ -34,7 +34,7 @@ public:
     double rate() const noexcept { return rate_; }
     double burst() const noexcept { return burst_; }
 
-private:
+  private:
     double rate_;
     double burst_;
     std::int64_t interval_ns_;   // time per token

@@ -32,7 +32,7 @@ struct runtime_options {
 };
 
 class runtime {
-public:
+  public:
     explicit runtime(runtime_options options = {});
     ~runtime();
     runtime(const runtime&) = delete;
@@ -58,9 +58,10 @@ public:
     /// Whether a signal cancelled the last run.
     bool interrupted() const noexcept;
 
-private:
+  private:
     template <class T>
-    static boost::asio::awaitable<void> store(boost::asio::awaitable<T> main, std::optional<T>& out) {
+    static boost::asio::awaitable<void> store(boost::asio::awaitable<T> main,
+                                              std::optional<T>& out) {
         out.emplace(co_await std::move(main));
     }
     void run_main(boost::asio::awaitable<void> main);

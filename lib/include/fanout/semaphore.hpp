@@ -20,7 +20,7 @@
 namespace fanout {
 
 class semaphore {
-public:
+  public:
     using executor_type = boost::asio::any_io_executor;
 
     semaphore(executor_type executor, std::size_t permits);
@@ -51,7 +51,7 @@ public:
     std::size_t available() const noexcept { return permits_; }
     std::size_t waiting() const noexcept { return waiting_; }
 
-private:
+  private:
     struct waiter;
     struct canceller;
     using handler_type = boost::asio::any_completion_handler<void(boost::system::error_code)>;
@@ -69,10 +69,11 @@ private:
 
 /// Holds one permit of a semaphore and returns it when destroyed.
 class semaphore_permit {
-public:
+  public:
     semaphore_permit() = default;
     explicit semaphore_permit(semaphore& owner) noexcept : owner_(&owner) {}
-    semaphore_permit(semaphore_permit&& other) noexcept : owner_(std::exchange(other.owner_, nullptr)) {}
+    semaphore_permit(semaphore_permit&& other) noexcept
+        : owner_(std::exchange(other.owner_, nullptr)) {}
     semaphore_permit& operator=(semaphore_permit&& other) noexcept {
         if (this != &other) {
             reset();
@@ -85,7 +86,7 @@ public:
         if (owner_) std::exchange(owner_, nullptr)->release();
     }
 
-private:
+  private:
     semaphore* owner_ = nullptr;
 };
 

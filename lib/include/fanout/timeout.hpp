@@ -61,7 +61,8 @@ boost::asio::awaitable<result<T>> with_deadline(boost::asio::awaitable<T> op,
                                                 std::chrono::steady_clock::time_point deadline) {
     const auto now = std::chrono::steady_clock::now();
     // Compare before subtracting: a far-past deadline would overflow.
-    const auto left = deadline <= now ? std::chrono::steady_clock::duration::zero() : deadline - now;
+    const auto left =
+        deadline <= now ? std::chrono::steady_clock::duration::zero() : deadline - now;
     return with_timeout(std::move(op), std::chrono::duration_cast<std::chrono::nanoseconds>(left));
 }
 

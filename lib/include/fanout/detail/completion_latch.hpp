@@ -19,7 +19,7 @@
 namespace fanout::detail {
 
 class completion_latch {
-public:
+  public:
     using stop_function = void (*)(void* owner);
 
     void add(std::size_t n = 1) noexcept { count_ += n; }
@@ -51,7 +51,7 @@ public:
             token);
     }
 
-private:
+  private:
     struct canceller {
         stop_function on_cancel;
         void* owner;
