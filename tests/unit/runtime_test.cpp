@@ -78,6 +78,14 @@ TEST_CASE("SIGINT cancels main when signals are handled and interrupted() says s
     CHECK(summary.total == 10'000);
 }
 
+TEST_CASE("SIGTERM cancels main like SIGINT") {
+    fanout::runtime rt({.handle_signals = true});
+    auto summary = rt.run(hanging_gather([] { std::raise(SIGTERM); }));
+    CHECK(rt.interrupted());
+    CHECK(summary.stopped == fanout::stop_reason::cancelled);
+    CHECK(summary.total == 10'000);
+}
+
 TEST_CASE("each loop runs on its own thread") {
     fanout::runtime rt({.loop_threads = 2});
     REQUIRE(rt.loop_count() == 2);
