@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -23,6 +24,13 @@ namespace fanout::test {
 inline boost::asio::awaitable<void> sleep_for(std::chrono::steady_clock::duration d) {
     boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor, d);
     co_await timer.async_wait(boost::asio::use_awaitable);
+}
+
+/// Emits terminal cancellation on `signal` from the loop after `delay`.
+inline boost::asio::awaitable<void> cancel_after(boost::asio::cancellation_signal& signal,
+                                                 std::chrono::steady_clock::duration delay) {
+    co_await sleep_for(delay);
+    signal.emit(boost::asio::cancellation_type::terminal);
 }
 
 /// The error code a coroutine ended with: empty when it returned, the code

@@ -220,20 +220,9 @@ TEST_CASE("a cancelled acquire throws operation_aborted promptly and its token s
         }(limiter),
         net::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e) {
             done = true;
-            if (!e) return;
-            try {
-                std::rethrow_exception(e);
-            } catch (const boost::system::system_error& failure) {
-                error = failure.code();
-            }
+            error = fanout::test::error_of(e);
         }));
-    net::co_spawn(
-        io,
-        [](net::cancellation_signal& cancel) -> net::awaitable<void> {
-            co_await sleep_for(20ms);
-            cancel.emit(net::cancellation_type::terminal);
-        }(cancel),
-        net::detached);
+    net::co_spawn(io, fanout::test::cancel_after(cancel, 20ms), net::detached);
     io.run_for(10s);
     const auto took = clock_type::now() - started;
     REQUIRE(done);

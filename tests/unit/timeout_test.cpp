@@ -216,13 +216,7 @@ TEST_CASE(
                       done = true;
                       outcome = e;
                   }));
-    net::co_spawn(
-        io,
-        [](net::cancellation_signal& cancel) -> net::awaitable<void> {
-            co_await sleep_for(20ms);
-            cancel.emit(net::cancellation_type::terminal);
-        }(cancel),
-        net::detached);
+    net::co_spawn(io, fanout::test::cancel_after(cancel, 20ms), net::detached);
     io.run_for(10s);
     REQUIRE(done);
     CHECK(io.stopped());  // both timers are gone
