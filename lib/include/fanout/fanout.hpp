@@ -25,8 +25,10 @@
 #include <fanout/histogram.hpp>
 #include <fanout/progress.hpp>
 
-// The heart: bounded fan-out over any input range, ordered or as completed.
+// The heart: bounded fan-out over any input range, ordered or as completed;
+// lines() makes a lazy input of a file or stdin.
 #include <fanout/gather.hpp>
+#include <fanout/lines.hpp>
 
 // Off the loop: thread pools with bounded queues, and offload() to run a
 // blocking or CPU-bound call there and come back.
