@@ -207,8 +207,9 @@ class gather_run {
     struct worker_slot {
         worker_slot() = default;
         boost::asio::cancellation_signal signal;  // cancels what this worker awaits
-        std::optional<boost::asio::steady_timer>
-            timer;  // backoff and rate waits, made on first use
+        // Backoff and rate waits; made on first use (most workers never wait,
+        // and a timer costs ~100 bytes per worker).
+        std::unique_ptr<boost::asio::steady_timer> timer;
         // The attempt's timeout: a place in the gather's list of armed slots.
         clock::time_point timeout_at{};
         worker_slot* earlier = nullptr;
@@ -312,7 +313,7 @@ class gather_run {
     // Waits on the worker's timer; false when cut short by a stop.
     boost::asio::awaitable<bool> sleep(worker_slot& slot, clock::duration how_long) {
         namespace net = boost::asio;
-        if (!slot.timer) slot.timer.emplace(executor_);
+        if (!slot.timer) slot.timer = std::make_unique<boost::asio::steady_timer>(executor_);
         slot.timer->expires_after(how_long);
         auto [ec] = co_await slot.timer->async_wait(net::as_tuple(net::use_awaitable));
         co_return !ec && stop_ == stop_reason::none;
