@@ -4,6 +4,7 @@
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -406,6 +407,30 @@ TEST_CASE("a per-key limit bounds the items of one key in flight") {
                             [](const std::string& host) { return host; }));
     CHECK(summary.succeeded == 60);
     for (auto& [host, meter] : meters) CHECK(meter.most == 2);
+}
+
+TEST_CASE("items waiting for their key are cancelled cleanly with the run") {
+    net::io_context io;
+    net::cancellation_signal cancel;
+    std::vector<std::string> hosts(50, "same-host");
+    std::optional<fanout::gather_summary> summary;
+    net::co_spawn(
+        io,
+        fanout::gather_each(
+            hosts, [](const std::string&) -> net::awaitable<void> { co_await sleep_for(1h); },
+            [](fanout::outcome<void>&&) {}, {.limit = 10, .per_key_limit = 1},
+            [](const std::string& host) { return host; }),
+        net::bind_cancellation_slot(cancel.slot(),
+                                    [&](std::exception_ptr e, fanout::gather_summary s) {
+                                        if (!e) summary = s;
+                                    }));
+    net::co_spawn(io, fanout::test::cancel_after(cancel, 20ms), net::detached);
+    io.run_for(10s);
+    REQUIRE(summary);
+    CHECK(io.stopped());
+    CHECK(summary->total == 50);
+    CHECK(summary->succeeded == 0);
+    CHECK(summary->stopped == fanout::stop_reason::cancelled);
 }
 
 TEST_CASE("an exception from the sink stops the run and is rethrown after the workers finish") {

@@ -366,21 +366,28 @@ class gather_run {
             if (options_.progress) options_.progress->on_start();
             for (unsigned attempt = 1;; ++attempt) {
                 bool waited = attempt > 1;  // a wait before the attempt needs a fresh clock reading
-                semaphore_permit key_permit;
+                key_permit held_key(*this);
                 if constexpr (keyed) {
                     if (options_.per_key_limit > 0) {
-                        auto& limit = key_limit(key_of_(argument(held)));
-                        if (!limit.try_acquire()) {
+                        auto& [key, entry] =
+                            *key_limits_.try_emplace(key_of_(argument(held))).first;
+                        if (!entry.limit)
+                            entry.limit =
+                                std::make_unique<semaphore>(executor_, options_.per_key_limit);
+                        ++entry.users;
+                        held_key.key = &key;
+                        semaphore* limit = entry.limit.get();
+                        if (!limit->try_acquire()) {
                             waited = true;
                             auto [ec] =
-                                co_await limit.async_acquire(net::as_tuple(net::use_awaitable));
+                                co_await limit->async_acquire(net::as_tuple(net::use_awaitable));
                             if (ec) {
                                 out.result = stopped_failure(stop_);
                                 co_await reset_if_cancelled();
                                 break;
                             }
                         }
-                        key_permit = semaphore_permit(limit);
+                        held_key.holds_permit = true;
                     }
                 }
                 if (options_.rate) {
@@ -422,7 +429,7 @@ class gather_run {
                 if (const auto state = co_await net::this_coro::cancellation_state;
                     state.cancelled() != net::cancellation_type::none)
                     co_await net::this_coro::reset_cancellation_state();
-                key_permit.reset();
+                held_key.reset();
 
                 if (out.ok() || stop_ != stop_reason::none) break;
                 if (attempt >= options_.retry.max_attempts ||
@@ -471,11 +478,28 @@ class gather_run {
         }
     }
 
-    semaphore& key_limit(const key_type& key) requires keyed {
-        auto& entry = key_limits_[key];
-        if (!entry) entry = std::make_unique<semaphore>(executor_, options_.per_key_limit);
-        return *entry;
-    }
+    // An item's use of its key's entry, and the permit once granted. The
+    // entry is dropped when no item uses it, so memory follows the keys in
+    // flight, not every key seen.
+    struct key_permit {
+        gather_run& run;
+        const key_type* key = nullptr;
+        bool holds_permit = false;
+
+        explicit key_permit(gather_run& owner) : run(owner) {}
+        key_permit(const key_permit&) = delete;
+        key_permit& operator=(const key_permit&) = delete;
+        ~key_permit() { reset(); }
+
+        void reset() {
+            if constexpr (keyed) {
+                if (!key) return;
+                const auto entry = run.key_limits_.find(*std::exchange(key, nullptr));
+                if (std::exchange(holds_permit, false)) entry->second.limit->release();
+                if (--entry->second.users == 0) run.key_limits_.erase(entry);
+            }
+        }
+    };
 
     View view_;
     std::ranges::iterator_t<View> next_;
@@ -499,8 +523,11 @@ class gather_run {
     stop_reason stop_ = stop_reason::none;
     std::exception_ptr fault_;
     gather_summary summary_;
-    std::conditional_t<keyed, std::unordered_map<key_type, std::unique_ptr<semaphore>>, char>
-        key_limits_{};
+    struct key_entry {
+        std::unique_ptr<semaphore> limit;
+        std::size_t users = 0;  // items holding or waiting for this key
+    };
+    std::conditional_t<keyed, std::unordered_map<key_type, key_entry>, char> key_limits_{};
 };
 
 template <class View, class Fn, class Sink, class KeyFn>
