@@ -22,5 +22,6 @@ struct command {
 };
 
 command add_demo(CLI::App& parent);
+command add_dns(CLI::App& parent);
 
 }  // namespace fanout::cli

@@ -65,6 +65,8 @@ const char* error_kind(const boost::system::error_code& ec) noexcept {
         }
         return "fanout_error";
     }
+    if (const auto* kinded = dynamic_cast<const kinded_category*>(&ec.category()))
+        return kinded->kind(ec.value());
     if (ec == aerr::operation_aborted) return "cancelled";
     if (ec == aerr::connection_refused) return "connection_refused";
     if (ec == aerr::connection_reset) return "connection_reset";

@@ -7,7 +7,8 @@
 #
 # Exits 0 when every bench ran, even if targets are missed (it is a report);
 # non-zero when the build fails or a bench crashes or times out. Every run is
-# bounded by `timeout`; nothing here opens a socket. The shared machine is
+# bounded by `timeout`; only dns_bench.sh opens sockets, all on 127.0.0.1 (it
+# needs nsd and dnsperf, and is skipped without them). The shared machine is
 # noisy: compare the ratios, not the absolute figures, between runs.
 set -uo pipefail
 
@@ -30,6 +31,18 @@ if ! cmake --build --preset release --target offload_bench >"$out/offload_build.
     have_offload=0
     tail -n 20 "$out/offload_build.log" >&2
     echo "run.sh: SKIPPING offload_bench: it does not build (log above)" >&2
+fi
+# The fanout command, for dns_bench.sh; without it only dnsperf runs there.
+fanout=build/release/apps/fanout/fanout
+if ! cmake --build --preset release --target fanout_cli >"$out/fanout_build.log" 2>&1; then
+    fanout=none
+    tail -n 20 "$out/fanout_build.log" >&2
+    echo "run.sh: fanout does not build (log above): dns_bench measures dnsperf only" >&2
+fi
+have_dns=1
+if [ ! -x /usr/sbin/nsd ] || ! command -v dnsperf >/dev/null; then
+    have_dns=0
+    echo "run.sh: SKIPPING dns_bench: it needs nsd and dnsperf (apt-get install nsd dnsperf)" >&2
 fi
 
 # run <name> <seconds> <command...>: runs a bench bounded by timeout, keeping
@@ -61,6 +74,9 @@ run sleepers_bare 120 "$build/memory_bench" sleepers_bare
 run stream 300 "$build/memory_bench" stream
 if [ "$have_offload" -eq 1 ]; then
     run offload 600 "$build/offload_bench"
+fi
+if [ "$have_dns" -eq 1 ]; then
+    run dns 900 env FANOUT="$fanout" bash tests/bench/dns_bench.sh
 fi
 
 # row <target> <measured> <unit> <anchor> <ratio> <goal text> <op> <bound> [<value tested>]
@@ -164,6 +180,20 @@ if [ "$have_offload" -eq 1 ]; then
         "== 1" "==" 1
 else
     rows+=("offload_bench|SKIPPED: does not build|-|-|round trip <= 20 us, 2 threads >= 1.7x|SKIP")
+fi
+
+# DNS: fanout dns against dnsperf, the same 100k names to the same local nsd,
+# best of two alternating rounds each.
+if [ "$have_dns" -eq 1 ]; then
+    dq=$(get dns dnsperf_queries_per_s)
+    fq=$(get dns fanout_queries_per_s)
+    r=$(ratio "$fq" "$dq")
+    row "100k A queries to local nsd, limit 1000: fanout dns" "$fq" "queries/s" \
+        "dnsperf $(per_s "$dq")" "$r" ">= 1x dnsperf" ">=" 1 "$r"
+    row "fanout dns: 100k answers, each once, all correct" "$(get dns fanout_dns_correct)" "" \
+        "-" "" "== 1" "==" 1
+else
+    rows+=("dns_bench|SKIPPED: no nsd or dnsperf|-|-|>= 1x dnsperf, all correct|SKIP")
 fi
 
 printf '\n'

@@ -5,3 +5,12 @@ target_include_directories(fanout_child_process PUBLIC support)
 fanout_test(integration demo fanout_child_process)
 target_compile_definitions(demo_test PRIVATE FANOUT_CLI_PATH="$<TARGET_FILE:fanout_cli>")
 add_dependencies(demo_test fanout_cli)
+
+# A real nsd serving a generated zone, for the DNS tests.
+add_library(fanout_nsd_server STATIC support/nsd_server.cpp)
+target_include_directories(fanout_nsd_server PUBLIC support)
+target_link_libraries(fanout_nsd_server
+    PUBLIC fanout_child_process
+    PRIVATE fanout_internal)
+
+fanout_test(integration nsd_server fanout_nsd_server)

@@ -2,6 +2,8 @@
 
 #include "test_loop.hpp"
 
+#include <fanout/lines.hpp>
+
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/detached.hpp>
@@ -16,6 +18,7 @@
 #include <map>
 #include <ranges>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -478,4 +481,25 @@ TEST_CASE("a limit of zero is refused") {
     auto run =
         fanout::gather(inputs, [](int i) -> net::awaitable<int> { co_return i; }, {.limit = 0});
     CHECK_THROWS_AS(run_bounded(io, std::move(run)), std::invalid_argument);
+}
+
+TEST_CASE("a sink that takes the input gets the one each outcome belongs to") {
+    net::io_context io;
+    std::istringstream text("alpha\nbeta\ngamma\n");
+    std::vector<std::string> seen;
+    auto summary = fanout::test::run_bounded(
+        io, fanout::gather_each(
+                fanout::lines(text),
+                [](const fanout::line& l) -> net::awaitable<std::size_t> {
+                    co_await sleep_for(std::chrono::milliseconds(30 - 10 * l.number));
+                    co_return l.text.size();
+                },
+                [&](const fanout::line& l, fanout::outcome<std::size_t>&& out) {
+                    seen.push_back(l.text + "=" + std::to_string(out.value()) + "@" +
+                                   std::to_string(out.index));
+                },
+                {.limit = 3}));
+    CHECK(summary.total == 3);
+    std::ranges::sort(seen);
+    CHECK(seen == std::vector<std::string>{"alpha=5@0", "beta=4@1", "gamma=5@2"});
 }

@@ -29,9 +29,18 @@ inline boost::system::error_code make_error_code(errc e) noexcept {
     return {static_cast<int>(e), category()};
 }
 
+/// An error category whose codes have report kinds of their own; the DNS and
+/// HTTP categories are ones. error_kind() asks it.
+class kinded_category : public boost::system::error_category {
+  public:
+    /// A short stable name for the code `value` of this category.
+    virtual const char* kind(int value) const noexcept = 0;
+};
+
 /// A short stable name for an error code ("timeout", "connection_refused"...)
-/// used as the `kind` in reports; codes of other categories map to their
-/// closest kind, or to "error" (the failure's message then says more).
+/// used as the `kind` in reports: a kinded_category names its own; codes of
+/// other categories map to their closest kind, or to "error" (the failure's
+/// message then says more).
 const char* error_kind(const boost::system::error_code& ec) noexcept;
 
 }  // namespace fanout

@@ -26,9 +26,11 @@
 #include <fanout/progress.hpp>
 
 // The heart: bounded fan-out over any input range, ordered or as completed;
-// lines() makes a lazy input of a file or stdin.
+// lines() makes a lazy input of a file or stdin, and a shard takes a
+// deterministic slice of it.
 #include <fanout/gather.hpp>
 #include <fanout/lines.hpp>
+#include <fanout/shard.hpp>
 
 // Off the loop: thread pools with bounded queues, and offload() to run a
 // blocking or CPU-bound call there and come back.
@@ -37,3 +39,9 @@
 
 // What a program runs on: loop threads, the two pools, signal handling.
 #include <fanout/runtime.hpp>
+
+// DNS on c-ares, driven by the loop: typed record queries and address
+// lookups with timeouts, tries, cancellation and a TTL cache.
+#include <fanout/dns/error.hpp>
+#include <fanout/dns/record.hpp>
+#include <fanout/dns/resolver.hpp>

@@ -5,7 +5,8 @@
 //       one outcome per input, in input order (asyncio.gather with
 //       return_exceptions=True, folly collectAllTryWindowed)
 //   gather_each(inputs, fn, sink, options) -> awaitable<gather_summary>
-//       sink(outcome<T>&&) as each item ends, memory O(limit) (as_completed)
+//       sink(outcome<T>&&), or sink(input, outcome<T>&&), as each item ends,
+//       memory O(limit) (as_completed)
 //
 // fn(item) returns awaitable<T> or awaitable<result<T>>. At most
 // options.limit items are in flight; workers pull the next input only when
@@ -358,7 +359,7 @@ class gather_run {
             if (stop_ != stop_reason::none) {
                 out.result = not_started_failure(stop_);
                 ++summary_.not_started;
-                deliver(slot, std::move(out));
+                deliver(slot, held, std::move(out));
                 continue;
             }
 
@@ -445,7 +446,7 @@ class gather_run {
             }
             last_end = clock::now();
             out.elapsed = last_end - started;
-            deliver(slot, std::move(out));
+            deliver(slot, held, std::move(out));
         }
         slot.running = false;
     }
@@ -460,7 +461,7 @@ class gather_run {
             co_await net::this_coro::reset_cancellation_state();
     }
 
-    void deliver(worker_slot& slot, outcome<value_type>&& out) {
+    void deliver(worker_slot& slot, typename traits::holder& held, outcome<value_type>&& out) {
         ++summary_.total;
         const bool ok = out.ok();
         if (ok)
@@ -471,7 +472,11 @@ class gather_run {
         if (!ok && options_.on_failure == failure_mode::fail_fast && stop_ == stop_reason::none)
             request_stop(stop_reason::fail_fast, &slot);
         try {
-            sink_(std::move(out));
+            if constexpr (std::is_invocable_v<Sink&, typename traits::argument,
+                                              outcome<value_type>&&>)
+                sink_(argument(held), std::move(out));
+            else
+                sink_(std::move(out));
         } catch (...) {
             if (!fault_) fault_ = std::current_exception();
             request_stop(stop_reason::fault);
@@ -569,7 +574,9 @@ auto gather(Inputs&& inputs, Fn fn, gather_options options = {}, KeyFn key_of = 
                                               std::move(key_of));
 }
 
-/// sink(outcome<T>&&) for each input as it ends, on the gather's loop;
+/// sink(outcome<T>&&) for each input as it ends, on the gather's loop, or
+/// sink(input, outcome<T>&&) when the sink takes the input too (the input
+/// as fn saw it: attribution for a lazy input that is gone by then);
 /// memory O(limit). Returns the counts. See the top of this header.
 template <std::ranges::viewable_range Inputs, class Fn, class Sink, class KeyFn = no_key>
 requires std::ranges::input_range<Inputs> boost::asio::awaitable<gather_summary> gather_each(

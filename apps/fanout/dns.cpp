@@ -1,0 +1,340 @@
+// fanout dns: bulk DNS resolution that reports every name exactly once.
+//
+// Names stream lazily from a file or stdin (blank lines and '#' comments
+// skipped); each name is asked for each type given, through one c-ares
+// channel on the loop, at most --limit at once. Every (name, type) ends as one
+// record on stdout, JSON lines or text, as it completes: answers with TTLs,
+// or the error (NXDOMAIN, timeout, bad name...). A summary goes to stderr.
+// Ctrl-C stops the run: names not yet asked are reported as cancelled.
+#include "commands.hpp"
+
+#include <fanout/dns/resolver.hpp>
+#include <fanout/gather.hpp>
+#include <fanout/histogram.hpp>
+#include <fanout/lines.hpp>
+#include <fanout/progress.hpp>
+#include <fanout/runtime.hpp>
+#include <fanout/shard.hpp>
+
+#include <boost/asio/this_coro.hpp>
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <fmt/format.h>
+
+#include <unistd.h>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <ranges>
+#include <string>
+#include <vector>
+
+namespace fanout::cli {
+namespace {
+
+namespace net = boost::asio;
+namespace json = boost::json;
+
+struct dns_settings {
+    std::string input = "-";
+    std::vector<std::string> types{"A"};
+    std::vector<std::string> servers;
+    std::size_t limit = 1000;
+    std::string timeout = "2s";
+    unsigned tries = 2;
+    std::string format = "jsonl";
+    std::string shard = "1/1";
+};
+
+// One lookup to make: a name of the input and one type.
+struct lookup {
+    std::size_t line = 0;
+    std::string name;
+    dns::record_type type = dns::record_type::a;
+};
+
+// The names of the input, each with every type asked, lazily: one line is
+// read only when a worker pulls its first lookup.
+class lookups : public std::ranges::view_interface<lookups> {
+  public:
+    class iterator {
+      public:
+        using value_type = lookup;
+        using difference_type = std::ptrdiff_t;
+        using iterator_concept = std::input_iterator_tag;
+        iterator() = default;
+        explicit iterator(lookups& owner) : owner_(&owner) {}
+        const lookup& operator*() const { return owner_->current_; }
+        iterator& operator++() {
+            owner_->advance();
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.at_end(); }
+
+      private:
+        bool at_end() const { return owner_ == nullptr || owner_->done_; }
+        lookups* owner_ = nullptr;
+    };
+
+    lookups(std::istream& in, std::vector<dns::record_type> types, shard slice)
+        : lines_(in), types_(std::move(types)), slice_(slice) {}
+
+    iterator begin() {
+        line_ = lines_.begin();
+        next_type_ = types_.size();
+        advance();
+        return iterator(*this);
+    }
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+  private:
+    void advance() {
+        if (next_type_ < types_.size()) {
+            current_.type = types_[next_type_++];
+            return;
+        }
+        for (; line_ != lines_.end(); ++line_) {
+            const auto& [number, text] = *line_;
+            const auto first = text.find_first_not_of(" \t");
+            if (first == std::string::npos || text[first] == '#' || !slice_.includes(number))
+                continue;
+            const auto last = text.find_last_not_of(" \t");
+            current_.line = number;
+            current_.name = text.substr(first, last - first + 1);
+            current_.type = types_[0];
+            next_type_ = 1;
+            ++line_;
+            return;
+        }
+        done_ = true;
+    }
+
+    line_range lines_;
+    line_range::iterator line_;
+    std::vector<dns::record_type> types_;
+    shard slice_;
+    std::size_t next_type_ = 0;
+    lookup current_;
+    bool done_ = false;
+};
+
+struct dns_report {
+    std::map<std::string, std::uint64_t> by_rcode;
+    std::map<std::string, std::uint64_t> errors_by_kind;
+    std::uint64_t resolved = 0;
+    std::uint64_t bad_names = 0;
+    std::uint64_t other_failures = 0;
+    histogram latency;
+};
+
+std::string rcode_text(const outcome<dns::answer>& out) {
+    if (out.ok()) return "NOERROR";
+    const auto code = dns::rcode_of(out.error().code);
+    return code ? dns::to_string(*code) : std::string();
+}
+
+std::string json_record(const lookup& item, const outcome<dns::answer>& out) {
+    json::object record;
+    record["line"] = item.line;
+    record["input"] = item.name;
+    record["type"] = dns::to_string(item.type);
+    record["ok"] = out.ok();
+    const auto rcode = rcode_text(out);
+    record["rcode"] = rcode.empty() ? json::value(nullptr) : json::value(rcode);
+    json::array answers;
+    if (out.ok()) {
+        for (const auto& rr : out.result->records) {
+            answers.push_back(json::object{{"name", rr.name},
+                                           {"type", dns::to_string(rr.type)},
+                                           {"value", rr.text()},
+                                           {"ttl", rr.ttl}});
+        }
+    }
+    record["answers"] = std::move(answers);
+    if (out.ok())
+        record["error"] = nullptr;
+    else
+        record["error"] =
+            json::object{{"kind", out.error().kind()}, {"message", out.error().text()}};
+    record["attempts"] = out.attempts;
+    // Boost.JSON writes doubles as "2.18314E0"; elapsed_ms goes last, in
+    // plain decimal with microsecond precision.
+    auto text = json::serialize(record);
+    text.pop_back();
+    return text + fmt::format(",\"elapsed_ms\":{:.3f}}}",
+                              std::chrono::duration<double, std::milli>(out.elapsed).count());
+}
+
+std::string text_record(const lookup& item, const outcome<dns::answer>& out) {
+    std::string line = fmt::format("{} {} ", item.name, dns::to_string(item.type));
+    if (out.ok()) {
+        line += "NOERROR";
+        for (const auto& rr : out.result->records)
+            line +=
+                fmt::format(" {}{} ({}s)", rr.type == item.type ? "" : "CNAME ", rr.text(), rr.ttl);
+    } else {
+        const auto rcode = rcode_text(out);
+        line += fmt::format("{} [{}] {}", rcode.empty() ? "ERROR" : rcode, out.error().kind(),
+                            out.error().text());
+    }
+    return line + fmt::format("  {}  line {}", format_duration(out.elapsed), item.line);
+}
+
+void print_summary(const gather_summary& summary, const dns_report& report,
+                   std::chrono::nanoseconds took, bool interrupted) {
+    const double seconds = std::chrono::duration<double>(took).count();
+    const auto ran = summary.total - summary.not_started;
+    fmt::print(stderr, "{} in {:.2f} s: {} lookups reported, {} asked, {} lookups/s\n",
+               interrupted ? "interrupted" : "done", seconds, format_count(summary.total),
+               format_count(ran),
+               format_count(
+                   static_cast<std::uint64_t>(static_cast<double>(ran) / std::max(seconds, 1e-9))));
+    std::string rcodes;
+    for (const auto& [rcode, count] : report.by_rcode)
+        rcodes += fmt::format("{}{} {}", rcodes.empty() ? "" : ", ", rcode, format_count(count));
+    fmt::print(stderr, "  resolved     {:>9}\n", format_count(report.resolved));
+    if (!rcodes.empty()) fmt::print(stderr, "  by rcode     {}\n", rcodes);
+    std::string kinds;
+    for (const auto& [kind, count] : report.errors_by_kind)
+        kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", kind, format_count(count));
+    if (!kinds.empty()) fmt::print(stderr, "  failed       {}\n", kinds);
+    if (summary.not_started > 0)
+        fmt::print(stderr, "  not started  {:>9}   (reported as cancelled)\n",
+                   format_count(summary.not_started));
+    const auto& h = report.latency;
+    if (h.count() > 0)
+        fmt::print(stderr, "  latency      p50 {}  p90 {}  p99 {}  max {}\n",
+                   format_duration(h.percentile(50)), format_duration(h.percentile(90)),
+                   format_duration(h.percentile(99)), format_duration(h.max()));
+}
+
+int usage_error(const std::string& message) {
+    fmt::print(stderr, "fanout dns: {}\n", message);
+    return exit_usage;
+}
+
+int run_dns(const dns_settings& settings) {
+    const auto timeout = parse_duration(settings.timeout);
+    if (!timeout) return usage_error("--timeout: " + timeout.error().text());
+    if (*timeout < std::chrono::milliseconds(1))
+        return usage_error("--timeout must be at least 1ms");
+    const auto slice = parse_shard(settings.shard);
+    if (!slice) return usage_error("--shard: " + slice.error().text());
+    std::vector<dns::record_type> types;
+    for (const auto& name : settings.types) {
+        const auto type = dns::parse_record_type(name);
+        if (!type)
+            return usage_error(fmt::format(
+                "--type: unknown record type '{}' (A, AAAA, CNAME, MX, NS, TXT, PTR, SOA)", name));
+        types.push_back(*type);
+    }
+    dns::resolver_options resolver_options;
+    for (const auto& text : settings.servers) {
+        auto parsed = dns::parse_server(text);
+        if (!parsed) return usage_error("--server: " + parsed.error().text());
+        resolver_options.servers.push_back(*parsed);
+    }
+    resolver_options.timeout = std::chrono::ceil<std::chrono::milliseconds>(*timeout);
+    resolver_options.tries = 1;  // each attempt asks each server once; attempts are --tries
+
+    std::ifstream file;
+    std::istream* in = &std::cin;
+    if (settings.input != "-") {
+        file.open(settings.input);
+        if (!file) return usage_error(fmt::format("cannot read '{}'", settings.input));
+        in = &file;
+    }
+    const bool jsonl = settings.format == "jsonl";
+    static char output_buffer[1 << 16];
+    std::setvbuf(stdout, output_buffer, _IOFBF, sizeof output_buffer);
+
+    runtime rt({.handle_signals = true});
+    progress counters;
+    dns_report report;
+    gather_options options{.limit = settings.limit, .progress = &counters};
+    options.retry.max_attempts = settings.tries;
+    options.retry.initial_backoff = std::chrono::milliseconds(10);
+    options.retry.max_backoff = std::chrono::milliseconds(100);
+    options.retry.retry_if = [](const failure& f) { return f.code == errc::timeout; };
+
+    std::unique_ptr<dns::resolver> resolver;
+    try {
+        resolver = std::make_unique<dns::resolver>(rt.executor(), resolver_options);
+    } catch (const std::exception& e) {
+        return usage_error(e.what());
+    }
+
+    const auto started = std::chrono::steady_clock::now();
+    auto summary = rt.run([&]() -> net::awaitable<gather_summary> {
+        progress_line line(co_await net::this_coro::executor, counters, "dns");
+        line.start();
+        auto sink = [&](const lookup& item, outcome<dns::answer>&& out) {
+            const auto record = jsonl ? json_record(item, out) : text_record(item, out);
+            std::fwrite(record.data(), 1, record.size(), stdout);
+            std::fputc('\n', stdout);
+            if (out.ok()) {
+                ++report.resolved;
+                report.latency.record(out.elapsed);
+            } else {
+                ++report.errors_by_kind[out.error().kind()];
+                if (out.error().code == dns::errc::bad_name)
+                    ++report.bad_names;
+                else
+                    ++report.other_failures;
+            }
+            if (const auto rcode = rcode_text(out); !rcode.empty()) ++report.by_rcode[rcode];
+        };
+        auto result = co_await gather_each(
+            lookups(*in, types, *slice),
+            [&resolver](const lookup& item) { return resolver->query(item.name, item.type); }, sink,
+            options);
+        line.stop();
+        co_return result;
+    }());
+    const auto took = std::chrono::steady_clock::now() - started;
+    std::fflush(stdout);
+
+    print_summary(summary, report, took, rt.interrupted());
+    if (rt.interrupted()) return exit_interrupted;
+    if (file.bad() || (in == &std::cin && std::cin.bad()))
+        return usage_error(fmt::format("reading '{}' failed", settings.input));
+    if (report.other_failures > 0) return exit_some_failed;
+    return report.bad_names > 0 ? exit_usage : exit_ok;
+}
+
+}  // namespace
+
+command add_dns(CLI::App& parent) {
+    auto settings = std::make_shared<dns_settings>();
+    CLI::App* app = parent.add_subcommand(
+        "dns", "Resolve a list of names (one a line, from a file or stdin), one record each");
+    app->add_option("input", settings->input, "file of names, or - for stdin")
+        ->capture_default_str();
+    app->add_option("-t,--type", settings->types, "record types, e.g. A,AAAA,MX")
+        ->delimiter(',')
+        ->capture_default_str();
+    app->add_option("-s,--server", settings->servers,
+                    "name server ADDRESS[:PORT] (repeat for more; default: /etc/resolv.conf)");
+    app->add_option("-c,--limit", settings->limit, "lookups in flight at most")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{60'000}));
+    app->add_option("--timeout", settings->timeout, "how long one try waits (e.g. 500ms, 2s)")
+        ->capture_default_str();
+    app->add_option("--tries", settings->tries, "attempts per lookup when a try times out")
+        ->capture_default_str()
+        ->check(CLI::Range(1u, 20u));
+    app->add_option("--format", settings->format, "output: jsonl or text")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"jsonl", "text"}));
+    app->add_option("--shard", settings->shard, "take the K-th of N slices of the input (K/N)")
+        ->capture_default_str();
+    return {app, [settings] { return run_dns(*settings); }};
+}
+
+}  // namespace fanout::cli

@@ -1,0 +1,190 @@
+#include "dns/message.hpp"
+
+#include <fanout/dns/error.hpp>
+
+#include <ares.h>
+
+#include <array>
+#include <memory>
+#include <string>
+#include <utility>
+
+namespace fanout::dns::detail {
+namespace {
+
+constexpr std::size_t header_size = 12;
+
+// A bounds-checked cursor over a message; names are expanded by c-ares
+// (compression pointers, escapes, loop checks).
+class reader {
+  public:
+    explicit reader(std::span<const unsigned char> message) : message_(message) {}
+
+    bool ok() const noexcept { return error_.empty(); }
+    const std::string& error() const noexcept { return error_; }
+    std::size_t position() const noexcept { return position_; }
+    void seek(std::size_t position) noexcept { position_ = position; }
+
+    bool need(std::size_t bytes, const char* what) {
+        if (!ok()) return false;
+        if (message_.size() - position_ < bytes) {
+            fail(std::string("truncated ") + what);
+            return false;
+        }
+        return true;
+    }
+
+    std::uint8_t u8(const char* what) {
+        if (!need(1, what)) return 0;
+        return message_[position_++];
+    }
+    std::uint16_t u16(const char* what) {
+        if (!need(2, what)) return 0;
+        const auto value =
+            static_cast<std::uint16_t>(message_[position_] << 8 | message_[position_ + 1]);
+        position_ += 2;
+        return value;
+    }
+    std::uint32_t u32(const char* what) {
+        const std::uint32_t high = u16(what);
+        return high << 16 | u16(what);
+    }
+
+    std::string name(const char* what) {
+        if (!need(1, what)) return {};
+        char* expanded = nullptr;
+        long length = 0;
+        const int status = ares_expand_name(message_.data() + position_, message_.data(),
+                                            static_cast<int>(message_.size()), &expanded, &length);
+        if (status != ARES_SUCCESS) {
+            fail(std::string("bad ") + what);
+            return {};
+        }
+        std::unique_ptr<char, void (*)(void*)> owner(expanded, ares_free_string);
+        position_ += static_cast<std::size_t>(length);
+        return expanded;
+    }
+
+    std::vector<std::uint8_t> bytes(std::size_t count, const char* what) {
+        if (!need(count, what)) return {};
+        std::vector<std::uint8_t> out(
+            message_.begin() + static_cast<std::ptrdiff_t>(position_),
+            message_.begin() + static_cast<std::ptrdiff_t>(position_ + count));
+        position_ += count;
+        return out;
+    }
+
+    void fail(std::string why) {
+        if (ok()) error_ = std::move(why);
+    }
+
+  private:
+    std::span<const unsigned char> message_;
+    std::size_t position_ = 0;
+    std::string error_;
+};
+
+// Reads the data of one record into `out`; the reader stands at its start
+// and `length` bytes belong to it.
+void read_data(reader& in, record& out, std::size_t length) {
+    const std::size_t start = in.position();
+    switch (out.type) {
+        case record_type::a: {
+            if (length != 4) return in.fail("A record of " + std::to_string(length) + " bytes");
+            std::array<unsigned char, 4> raw{};
+            for (auto& byte : raw) byte = in.u8("A record");
+            out.data = boost::asio::ip::address_v4(raw);
+            break;
+        }
+        case record_type::aaaa: {
+            if (length != 16) return in.fail("AAAA record of " + std::to_string(length) + " bytes");
+            std::array<unsigned char, 16> raw{};
+            for (auto& byte : raw) byte = in.u8("AAAA record");
+            out.data = boost::asio::ip::address_v6(raw);
+            break;
+        }
+        case record_type::cname:
+        case record_type::ns:
+        case record_type::ptr:
+            out.data = in.name("target name");
+            break;
+        case record_type::mx: {
+            mx_data mx;
+            mx.preference = in.u16("MX preference");
+            mx.exchange = in.name("MX exchange");
+            out.data = std::move(mx);
+            break;
+        }
+        case record_type::txt: {
+            txt_data txt;
+            while (in.ok() && in.position() < start + length) {
+                const std::size_t size = in.u8("TXT string");
+                const auto raw = in.bytes(size, "TXT string");
+                txt.strings.emplace_back(raw.begin(), raw.end());
+            }
+            out.data = std::move(txt);
+            break;
+        }
+        case record_type::soa: {
+            soa_data soa;
+            soa.mname = in.name("SOA mname");
+            soa.rname = in.name("SOA rname");
+            soa.serial = in.u32("SOA");
+            soa.refresh = in.u32("SOA");
+            soa.retry = in.u32("SOA");
+            soa.expire = in.u32("SOA");
+            soa.minimum = in.u32("SOA");
+            out.data = std::move(soa);
+            break;
+        }
+        default:
+            out.data = raw_data{in.bytes(length, "record data")};
+            break;
+    }
+    if (in.ok() && in.position() != start + length)
+        in.fail(to_string(out.type) + " record data does not match its length");
+}
+
+}  // namespace
+
+result<response> parse_response(std::span<const unsigned char> message) {
+    const auto malformed = [](const std::string& why) {
+        return failure{make_error_code(errc::malformed_response), "malformed response: " + why};
+    };
+    if (message.size() < header_size)
+        return malformed("only " + std::to_string(message.size()) + " bytes");
+
+    reader in(message);
+    response out;
+    out.id = in.u16("header");
+    const std::uint16_t flags = in.u16("header");
+    if ((flags & 0x8000) == 0) return malformed("not a response (QR is 0)");
+    out.truncated = (flags & 0x0200) != 0;
+    out.rcode = static_cast<std::uint8_t>(flags & 0x000f);
+    const std::uint16_t questions = in.u16("header");
+    const std::uint16_t answers = in.u16("header");
+    in.u16("header");  // authority
+    in.u16("header");  // additional
+
+    for (unsigned i = 0; i < questions && in.ok(); ++i) {
+        in.name("question name");
+        in.u32("question");
+    }
+    out.answers.reserve(answers);
+    for (unsigned i = 0; i < answers && in.ok(); ++i) {
+        record rr;
+        rr.name = in.name("record name");
+        rr.type = static_cast<record_type>(in.u16("record header"));
+        in.u16("record header");  // class
+        rr.ttl = in.u32("record header");
+        if (rr.ttl > 0x7fffffff) rr.ttl = 0;  // RFC 2181 8: a TTL with the top bit set is 0
+        const std::size_t length = in.u16("record header");
+        if (!in.need(length, "record data")) break;
+        read_data(in, rr, length);
+        if (in.ok()) out.answers.push_back(std::move(rr));
+    }
+    if (!in.ok()) return malformed(in.error());
+    return out;
+}
+
+}  // namespace fanout::dns::detail

@@ -1,0 +1,25 @@
+#pragma once
+// Reading a DNS response (RFC 1035 4.1): its header and answer section.
+// Private to the library: it sits on c-ares' name expansion.
+
+#include <fanout/dns/record.hpp>
+#include <fanout/outcome.hpp>
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace fanout::dns::detail {
+
+struct response {
+    std::uint16_t id = 0;
+    std::uint8_t rcode = 0;
+    bool truncated = false;
+    std::vector<record> answers;  ///< the answer section, every record in order
+};
+
+/// The header and answers of `message`; a failure with
+/// errc::malformed_response saying what is wrong when it cannot be read.
+result<response> parse_response(std::span<const unsigned char> message);
+
+}  // namespace fanout::dns::detail

@@ -1,0 +1,423 @@
+#include <fanout/dns/resolver.hpp>
+
+#include "dns_responder.hpp"
+#include "test_loop.hpp"
+
+#include <fanout/gather.hpp>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace net = boost::asio;
+namespace dns = fanout::dns;
+using namespace std::chrono_literals;
+using fanout::test::dns_responder;
+using fanout::test::dns_rule;
+using behaviour = fanout::test::dns_behaviour;
+
+namespace {
+
+dns::resolver_options options_for(const dns_responder& responder,
+                                  std::chrono::milliseconds timeout = 2000ms, unsigned tries = 1) {
+    dns::resolver_options options;
+    options.servers = {dns::parse_server(responder.server()).value()};
+    options.timeout = timeout;
+    options.tries = tries;
+    return options;
+}
+
+// Runs one query on a fresh loop and returns its result.
+fanout::result<dns::answer> query_once(const dns_responder& responder, const std::string& name,
+                                       dns::record_type type,
+                                       std::chrono::milliseconds timeout = 2000ms,
+                                       unsigned tries = 1) {
+    net::io_context io;
+    dns::resolver resolver(io.get_executor(), options_for(responder, timeout, tries));
+    auto out = fanout::test::run_bounded(io, resolver.query(name, type));
+    CHECK(resolver.pending() == 0);
+    return out;
+}
+
+std::string addresses_text(const std::vector<dns::address>& addresses) {
+    std::string out;
+    for (const auto& a : addresses) out += a.ip.to_string() + "/" + std::to_string(a.ttl) + " ";
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("an A query returns the addresses with their TTLs") {
+    dns_responder responder;
+    responder.add(fanout::test::dns_a("www.example.test", "192.0.2.1", 300));
+    responder.add(fanout::test::dns_a("www.example.test", "192.0.2.2", 300));
+
+    auto got = query_once(responder, "www.example.test", dns::record_type::a);
+    REQUIRE(got);
+    REQUIRE(got->records.size() == 2);
+    CHECK(got->records[0].name == "www.example.test");
+    CHECK(got->records[0].type == dns::record_type::a);
+    CHECK(got->records[0].ttl == 300);
+    CHECK(got->records[0].text() == "192.0.2.1");
+    CHECK(got->records[1].text() == "192.0.2.2");
+}
+
+TEST_CASE("every record type fanout names is decoded") {
+    dns_responder responder;
+    using namespace fanout::test;
+    responder.add(dns_aaaa("v6.example.test", "2001:db8::1", 60));
+    responder.add(dns_mx("example.test", 10, "mail.example.test", 61));
+    responder.add(dns_ns("example.test", "ns1.example.test", 62));
+    responder.add(dns_txt("example.test", {"v=spf1 -all", "say \"hi\""}, 63));
+    responder.add(dns_ptr("1.2.0.192.in-addr.arpa", "www.example.test", 64));
+    responder.add(dns_soa("example.test", "ns1.example.test", "admin.example.test", 2026112201,
+                          7200, 900, 1209600, 300, 65));
+    responder.add(dns_cname("alias.example.test", "www.example.test", 66));
+
+    struct expected {
+        std::string name;
+        dns::record_type type;
+        std::string text;
+        std::uint32_t ttl;
+    };
+    const std::vector<expected> cases{
+        {"v6.example.test", dns::record_type::aaaa, "2001:db8::1", 60},
+        {"example.test", dns::record_type::mx, "10 mail.example.test", 61},
+        {"example.test", dns::record_type::ns, "ns1.example.test", 62},
+        {"example.test", dns::record_type::txt, R"("v=spf1 -all" "say \"hi\"")", 63},
+        {"1.2.0.192.in-addr.arpa", dns::record_type::ptr, "www.example.test", 64},
+        {"example.test", dns::record_type::soa,
+         "ns1.example.test admin.example.test 2026112201 7200 900 1209600 300", 65},
+        {"alias.example.test", dns::record_type::cname, "www.example.test", 66},
+    };
+    for (const auto& c : cases) {
+        INFO(c.name << " " << dns::to_string(c.type));
+        auto got = query_once(responder, c.name, c.type);
+        REQUIRE(got);
+        REQUIRE(got->records.size() == 1);
+        CHECK(got->records[0].type == c.type);
+        CHECK(got->records[0].text() == c.text);
+        CHECK(got->records[0].ttl == c.ttl);
+    }
+    auto mx = query_once(responder, "example.test", dns::record_type::mx);
+    REQUIRE(mx);
+    CHECK(std::get<dns::mx_data>(mx->records[0].data) == dns::mx_data{10, "mail.example.test"});
+}
+
+TEST_CASE("the CNAME that led to an answer comes before its records") {
+    dns_responder responder;
+    responder.add(fanout::test::dns_cname("alias.example.test", "www.example.test"));
+    responder.add(fanout::test::dns_a("www.example.test", "192.0.2.7"));
+
+    auto got = query_once(responder, "alias.example.test", dns::record_type::a);
+    REQUIRE(got);
+    REQUIRE(got->records.size() == 2);
+    CHECK(got->records[0].type == dns::record_type::cname);
+    CHECK(got->records[0].text() == "www.example.test");
+    CHECK(got->records[1].type == dns::record_type::a);
+    CHECK(got->records[1].text() == "192.0.2.7");
+}
+
+TEST_CASE("error answers are failures that name the query and keep the response code") {
+    dns_responder responder;
+    responder.add(fanout::test::dns_a("www.example.test", "192.0.2.1"));
+    responder.set_rule("broken.example.test", {behaviour::servfail});
+    responder.set_rule("closed.example.test", {behaviour::refused});
+
+    struct expected {
+        std::string name;
+        dns::record_type type;
+        dns::errc code;
+        dns::rcode rcode;
+        const char* kind;
+    };
+    const std::vector<expected> cases{
+        {"missing.example.test", dns::record_type::a, dns::errc::nxdomain, dns::rcode::nxdomain,
+         "nxdomain"},
+        {"broken.example.test", dns::record_type::a, dns::errc::servfail, dns::rcode::servfail,
+         "servfail"},
+        {"closed.example.test", dns::record_type::a, dns::errc::refused, dns::rcode::refused,
+         "refused"},
+        {"www.example.test", dns::record_type::mx, dns::errc::no_data, dns::rcode::noerror,
+         "no_data"},
+    };
+    for (const auto& c : cases) {
+        INFO(c.name);
+        auto got = query_once(responder, c.name, c.type);
+        REQUIRE_FALSE(got);
+        CHECK(got.error().code == c.code);
+        CHECK(dns::rcode_of(got.error().code) == c.rcode);
+        CHECK(std::string(got.error().kind()) == c.kind);
+        CHECK(got.error().text().find(c.name + " " + dns::to_string(c.type)) == 0);
+    }
+    // A server failure ends the lookup: it is not asked again.
+    CHECK(responder.queries_for("broken.example.test") == 1);
+}
+
+TEST_CASE("a truncated answer is asked again over TCP") {
+    dns_responder responder;
+    responder.add(fanout::test::dns_a("big.example.test", "192.0.2.9"));
+    responder.set_rule("big.example.test", {behaviour::truncate});
+
+    auto got = query_once(responder, "big.example.test", dns::record_type::a);
+    REQUIRE(got);
+    CHECK(got->records.at(0).text() == "192.0.2.9");
+    CHECK(responder.tcp_queries() == 1);
+}
+
+TEST_CASE("TCP only asks every query over TCP") {
+    dns_responder responder;
+    responder.add(fanout::test::dns_a("www.example.test", "192.0.2.1"));
+    net::io_context io;
+    auto options = options_for(responder);
+    options.tcp_only = true;
+    dns::resolver resolver(io.get_executor(), options);
+    auto got =
+        fanout::test::run_bounded(io, resolver.query("www.example.test", dns::record_type::a));
+    REQUIRE(got);
+    CHECK(responder.tcp_queries() == 1);
+}
+
+TEST_CASE("an unanswered lookup times out after its tries") {
+    dns_responder responder;
+    responder.set_rule("silent.example.test", {behaviour::drop});
+
+    auto got = query_once(responder, "silent.example.test", dns::record_type::a, 100ms, 2);
+    REQUIRE_FALSE(got);
+    CHECK(got.error().code == fanout::errc::timeout);
+    CHECK(std::string(got.error().kind()) == "timeout");
+    CHECK(got.error().text().find("silent.example.test A") == 0);
+    CHECK(responder.queries_for("silent.example.test") == 2);
+}
+
+TEST_CASE("answers with a wrong id or garbage are ignored and the lookup times out") {
+    dns_responder responder;
+    responder.set_rule("liar.example.test", {behaviour::wrong_id});
+    responder.set_rule("noise.example.test", {behaviour::garbage});
+
+    for (const std::string name : {"liar.example.test", "noise.example.test"}) {
+        INFO(name);
+        auto got = query_once(responder, name, dns::record_type::a, 100ms, 1);
+        REQUIRE_FALSE(got);
+        CHECK(got.error().code == fanout::errc::timeout);
+    }
+}
+
+TEST_CASE("an invalid name fails as bad_name without a query") {
+    dns_responder responder;
+    const std::string long_label(64, 'x');
+    for (const std::string& name :
+         std::vector<std::string>{"has space.test", "a..b", long_label + ".test", ""}) {
+        INFO("'" << name << "'");
+        auto got = query_once(responder, name, dns::record_type::a);
+        REQUIRE_FALSE(got);
+        CHECK(got.error().code == dns::errc::bad_name);
+    }
+    CHECK(responder.queries() == 0);
+}
+
+TEST_CASE("a cancelled lookup completes at once while the others go on") {
+    dns_responder responder;
+    responder.set_rule("silent.example.test", {behaviour::drop});
+    responder.add(fanout::test::dns_a("www.example.test", "192.0.2.1"));
+    responder.set_rule("www.example.test", {behaviour::delay, 50ms});
+
+    net::io_context io;
+    dns::resolver resolver(io.get_executor(), options_for(responder, 30s, 1));
+    net::cancellation_signal cancel;
+    std::optional<fanout::result<dns::answer>> cancelled, answered;
+    std::size_t pending_after_cancel = 0;
+    net::co_spawn(io, resolver.query("silent.example.test", dns::record_type::a),
+                  net::bind_cancellation_slot(
+                      cancel.slot(), [&](std::exception_ptr, fanout::result<dns::answer> r) {
+                          cancelled = std::move(r);
+                          pending_after_cancel = resolver.pending();
+                      }));
+    net::co_spawn(
+        io, resolver.query("www.example.test", dns::record_type::a),
+        [&](std::exception_ptr, fanout::result<dns::answer> r) { answered = std::move(r); });
+    net::co_spawn(io, fanout::test::cancel_after(cancel, 10ms), net::detached);
+    io.run_for(10s);  // far less than the 30 s timeout: returns when all is done
+
+    REQUIRE(cancelled);
+    REQUIRE_FALSE(*cancelled);
+    CHECK(cancelled->error().code == net::error::operation_aborted);
+    CHECK(pending_after_cancel == 2);  // the abandoned query stays while another goes on
+    REQUIRE(answered);
+    REQUIRE(*answered);
+    CHECK(answered->value().records.at(0).text() == "192.0.2.1");
+    CHECK(resolver.pending() == 0);  // the abandoned query was dropped with the last
+}
+
+TEST_CASE("timed-out and cancelled lookups leave the channel idle") {
+    dns_responder responder;
+    responder.set_rule("silent.example.test", {behaviour::drop});
+    net::io_context io;
+    dns::resolver resolver(io.get_executor(), options_for(responder, 30s, 1));
+    std::vector<int> items(200);
+    auto lookup = [&](int) { return resolver.query("silent.example.test", dns::record_type::a); };
+    auto results = fanout::test::run_bounded(
+        io, fanout::gather(items, lookup, {.limit = 50, .per_attempt_timeout = 20ms}));
+    REQUIRE(results.size() == 200);
+    for (const auto& r : results) CHECK(r.error().code == fanout::errc::timeout);
+    CHECK(resolver.pending() == 0);
+    CHECK(responder.queries_for("silent.example.test") == 200);
+}
+
+TEST_CASE("many answers arriving at once all complete") {
+    // UDP: as many as a default socket receive buffer (net.core.rmem_max,
+    // 208 KiB) holds for certain; more would be dropped by the kernel.
+    for (const bool tcp : {false, true}) {
+        const std::size_t count = tcp ? 1000 : 150;
+        INFO((tcp ? "TCP" : "UDP"));
+        dns_responder responder;
+        std::vector<std::string> names;
+        for (std::size_t i = 0; i < count; ++i) {
+            names.push_back("host" + std::to_string(i) + ".example.test");
+            responder.add(fanout::test::dns_a(
+                names.back(), "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256)));
+        }
+        responder.hold_answers_until(count);
+        net::io_context io;
+        auto options = options_for(responder, 10s, 1);
+        options.tcp_only = tcp;
+        dns::resolver resolver(io.get_executor(), options);
+        auto lookup = [&](const std::string& name) {
+            return resolver.query(name, dns::record_type::a);
+        };
+        auto results =
+            fanout::test::run_bounded(io, fanout::gather(names, lookup, {.limit = count}));
+        std::size_t right = 0;
+        for (std::size_t i = 0; i < count; ++i) {
+            if (results[i].ok() &&
+                results[i].value().records.at(0).text() ==
+                    "10.0." + std::to_string(i / 256) + "." + std::to_string(i % 256))
+                ++right;
+        }
+        CHECK(right == count);
+        CHECK(resolver.pending() == 0);
+    }
+}
+
+TEST_CASE("destroying the resolver ends its pending lookups") {
+    dns_responder responder;
+    responder.set_rule("silent.example.test", {behaviour::drop});
+    net::io_context io;
+    auto resolver = std::make_unique<dns::resolver>(io.get_executor(), options_for(responder, 30s));
+    std::optional<fanout::result<dns::answer>> got;
+    net::co_spawn(io, resolver->query("silent.example.test", dns::record_type::a),
+                  [&](std::exception_ptr, fanout::result<dns::answer> r) { got = std::move(r); });
+    auto destroy = [&]() -> net::awaitable<void> {
+        co_await fanout::test::sleep_for(20ms);
+        resolver.reset();
+    };
+    net::co_spawn(io, destroy(), net::detached);
+    io.run_for(10s);
+    REQUIRE(got);
+    REQUIRE_FALSE(*got);
+    CHECK(got->error().code == net::error::operation_aborted);
+}
+
+TEST_CASE("resolve returns the A and AAAA addresses together") {
+    dns_responder responder;
+    responder.add(fanout::test::dns_a("dual.example.test", "192.0.2.1", 100));
+    responder.add(fanout::test::dns_aaaa("dual.example.test", "2001:db8::1", 200));
+    responder.add(fanout::test::dns_a("v4only.example.test", "192.0.2.4", 100));
+    net::io_context io;
+    dns::resolver resolver(io.get_executor(), options_for(responder));
+
+    auto dual = fanout::test::run_bounded(io, resolver.resolve("dual.example.test"));
+    REQUIRE(dual);
+    CHECK(addresses_text(*dual) == "192.0.2.1/100 2001:db8::1/200 ");
+    io.restart();
+    auto v4only = fanout::test::run_bounded(io, resolver.resolve("v4only.example.test."));
+    REQUIRE(v4only);
+    CHECK(addresses_text(*v4only) == "192.0.2.4/100 ");
+    io.restart();
+    auto missing = fanout::test::run_bounded(io, resolver.resolve("missing.example.test"));
+    REQUIRE_FALSE(missing);
+    CHECK(missing.error().code == dns::errc::nxdomain);
+    CHECK(missing.error().text().find("missing.example.test") == 0);
+}
+
+TEST_CASE("resolve takes IP literals and localhost as they are, without a query") {
+    dns_responder responder;
+    net::io_context io;
+    dns::resolver resolver(io.get_executor(), options_for(responder));
+    auto v4 = fanout::test::run_bounded(io, resolver.resolve("127.0.0.1"));
+    io.restart();
+    auto v6 = fanout::test::run_bounded(io, resolver.resolve("::1"));
+    io.restart();
+    auto local = fanout::test::run_bounded(io, resolver.resolve("LocalHost"));
+    REQUIRE(v4);
+    CHECK(addresses_text(*v4) == "127.0.0.1/0 ");
+    REQUIRE(v6);
+    CHECK(addresses_text(*v6) == "::1/0 ");
+    REQUIRE(local);
+    CHECK(addresses_text(*local) == "127.0.0.1/0 ::1/0 ");
+    CHECK(responder.queries() == 0);
+}
+
+TEST_CASE("the cache answers again until the TTL runs out, and joins lookups of one name") {
+    dns_responder responder;
+    responder.add(fanout::test::dns_a("cached.example.test", "192.0.2.1", 1));
+    responder.add(fanout::test::dns_a("shared.example.test", "192.0.2.2", 300));
+    responder.set_rule("shared.example.test", {behaviour::delay, 30ms});
+    net::io_context io;
+    auto options = options_for(responder);
+    options.cache_capacity = 16;
+    dns::resolver resolver(io.get_executor(), options);
+
+    auto first = fanout::test::run_bounded(io, resolver.resolve("cached.example.test"));
+    io.restart();
+    auto second = fanout::test::run_bounded(io, resolver.resolve("CACHED.example.test"));
+    REQUIRE(first);
+    REQUIRE(second);
+    CHECK(responder.queries_for("cached.example.test") == 2);  // A and AAAA, once
+    CHECK(resolver.cached() == 1);
+
+    // After the TTL (1 s) the name is asked again.
+    io.restart();
+    auto after_ttl = [&]() -> net::awaitable<fanout::result<std::vector<dns::address>>> {
+        co_await fanout::test::sleep_for(1100ms);
+        co_return co_await resolver.resolve("cached.example.test");
+    };
+    auto third = fanout::test::run_bounded(io, after_ttl());
+    REQUIRE(third);
+    CHECK(responder.queries_for("cached.example.test") == 4);
+
+    // Ten lookups of one name at once make one A and one AAAA query.
+    io.restart();
+    std::vector<int> ten(10);
+    auto results = fanout::test::run_bounded(
+        io, fanout::gather(ten, [&](int) { return resolver.resolve("shared.example.test"); },
+                           {.limit = 10}));
+    for (const auto& r : results) {
+        REQUIRE(r.ok());
+        CHECK(addresses_text(r.value()) == "192.0.2.2/300 ");
+    }
+    CHECK(responder.queries_for("shared.example.test") == 2);
+}
+
+TEST_CASE("servers parse with and without ports") {
+    CHECK(dns::parse_server("127.0.0.1").value() == dns::server{"127.0.0.1", 53});
+    CHECK(dns::parse_server("127.0.0.1:5353").value() == dns::server{"127.0.0.1", 5353});
+    CHECK(dns::parse_server("::1").value() == dns::server{"::1", 53});
+    CHECK(dns::parse_server("[::1]:5353").value() == dns::server{"::1", 5353});
+    CHECK(dns::to_string(dns::server{"::1", 5353}) == "[::1]:5353");
+    for (const char* bad : {"", "example.com", "127.0.0.1:", "127.0.0.1:70000", "[::1", "[::1]x"}) {
+        INFO(bad);
+        auto parsed = dns::parse_server(bad);
+        REQUIRE_FALSE(parsed);
+        CHECK(parsed.error().code == fanout::errc::invalid_input);
+        CHECK(parsed.error().text().find(std::string("'") + bad + "'") != std::string::npos);
+    }
+}
