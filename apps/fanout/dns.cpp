@@ -16,7 +16,12 @@
 #include <fanout/runtime.hpp>
 #include <fanout/shard.hpp>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
@@ -214,6 +219,18 @@ void print_summary(const gather_summary& summary, const dns_report& report,
                    format_duration(h.percentile(99)), format_duration(h.max()));
 }
 
+// Flushes `out` every `interval` until the timer is cancelled, so records
+// stream to a pipe while the output stays block-buffered.
+net::awaitable<void> flush_every(net::steady_timer& timer, std::FILE* out,
+                                 std::chrono::milliseconds interval) {
+    for (;;) {
+        timer.expires_after(interval);
+        auto [ec] = co_await timer.async_wait(net::as_tuple(net::use_awaitable));
+        if (ec) co_return;
+        std::fflush(out);
+    }
+}
+
 int usage_error(const std::string& message) {
     fmt::print(stderr, "fanout dns: {}\n", message);
     return exit_usage;
@@ -272,8 +289,12 @@ int run_dns(const dns_settings& settings) {
 
     const auto started = std::chrono::steady_clock::now();
     auto summary = rt.run([&]() -> net::awaitable<gather_summary> {
-        progress_line line(co_await net::this_coro::executor, counters, "dns");
+        const auto executor = co_await net::this_coro::executor;
+        progress_line line(executor, counters, "dns");
         line.start();
+        net::steady_timer flush_timer(executor);
+        net::co_spawn(executor, flush_every(flush_timer, stdout, std::chrono::milliseconds(100)),
+                      net::detached);
         auto sink = [&](const lookup& item, outcome<dns::answer>&& out) {
             const auto record = jsonl ? json_record(item, out) : text_record(item, out);
             std::fwrite(record.data(), 1, record.size(), stdout);
@@ -295,6 +316,7 @@ int run_dns(const dns_settings& settings) {
             [&resolver](const lookup& item) { return resolver->query(item.name, item.type); }, sink,
             options);
         line.stop();
+        flush_timer.cancel();
         co_return result;
     }());
     const auto took = std::chrono::steady_clock::now() - started;

@@ -193,6 +193,8 @@ server:
     server-count: 1
     verbosity: 0
     hide-version: yes
+    rrl-ratelimit: 0
+    rrl-whitelist-ratelimit: 0
     database: ""
     zonesdir: "$dir"
     zonelistfile: "$dir/zone.list"

@@ -14,3 +14,7 @@ target_link_libraries(fanout_nsd_server
     PRIVATE fanout_internal)
 
 fanout_test(integration nsd_server fanout_nsd_server)
+
+fanout_test(integration dns fanout_child_process fanout_nsd_server fanout_dns_responder)
+target_compile_definitions(dns_test PRIVATE FANOUT_CLI_PATH="$<TARGET_FILE:fanout_cli>")
+add_dependencies(dns_test fanout_cli)

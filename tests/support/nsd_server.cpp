@@ -93,6 +93,10 @@ std::string config(const std::string& dir, std::uint16_t port, unsigned server_c
          << "    server-count: " << server_count << "\n"
          << "    verbosity: 0\n"
          << "    hide-version: yes\n"
+         // Response rate limiting would drop answers of a test asking
+         // thousands of names of one zone from one address.
+         << "    rrl-ratelimit: 0\n"
+         << "    rrl-whitelist-ratelimit: 0\n"
          << "    database: \"\"\n"
          << "    zonesdir: \"" << dir << "\"\n"
          << "    zonelistfile: \"" << dir << "/zone.list\"\n"

@@ -378,3 +378,28 @@ TEST_CASE("hold_answers_until releases the held answers together") {
     // Holding ends with the burst.
     CHECK(answer_count(ask_udp(responder, dns_query(6, "host.example", dns_type::a))) == 1);
 }
+
+TEST_CASE("the responder can be destroyed with delayed, held and TCP work pending") {
+    net::io_context context;
+    tcp::socket connection(context);
+    {
+        dns_responder responder;
+        responder.add(dns_a("host.example", "192.0.2.7"));
+        responder.set_rule("slow.example", {dns_behaviour::delay, 10s});
+        udp_client client(responder.port());
+        client.send(dns_query(1, "slow.example", dns_type::a));
+        responder.hold_answers_until(10);
+        client.send(dns_query(2, "host.example", dns_type::a));
+
+        // A TCP connection with a slow query answered and a frame left half read.
+        connection.connect(tcp::endpoint(net::ip::address_v4::loopback(), responder.port()));
+        bytes frames = {0, 0};
+        const bytes slow = dns_query(3, "slow.example", dns_type::a);
+        frames[1] = static_cast<std::uint8_t>(slow.size());
+        frames.insert(frames.end(), slow.begin(), slow.end());
+        frames.insert(frames.end(), {0, 100, 0xab, 0xcd});
+        net::write(connection, net::buffer(frames));
+        REQUIRE(responder.wait_for_queries(3, 2s));
+    }
+    SUCCEED("destroyed without waiting for the delays");
+}

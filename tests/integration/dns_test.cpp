@@ -1,0 +1,298 @@
+// DNS against real servers: the resolver and `fanout dns` against a real nsd
+// with a generated zone, and `fanout dns` against the in-process responder's
+// faults, Ctrl-C and bad flags.
+#include "child_process.hpp"
+#include "dns_responder.hpp"
+#include "nsd_server.hpp"
+#include "test_loop.hpp"
+
+#include <fanout/dns/resolver.hpp>
+#include <fanout/gather.hpp>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <ranges>
+#include <set>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace net = boost::asio;
+namespace dns = fanout::dns;
+namespace json = boost::json;
+using fanout::test::child_process;
+using fanout::test::dns_responder;
+using fanout::test::nsd_server;
+using behaviour = fanout::test::dns_behaviour;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A file of the test's own, removed at the end.
+struct temp_file {
+    explicit temp_file(const std::string& text)
+        : path(std::filesystem::temp_directory_path() /
+               ("fanout-dns-test-" + std::to_string(::getpid()) + "-" + std::to_string(++serial))) {
+        std::ofstream(path) << text;
+    }
+    ~temp_file() { std::filesystem::remove(path); }
+    std::filesystem::path path;
+    static inline int serial = 0;
+};
+
+std::vector<json::object> json_lines(const std::string& text) {
+    std::vector<json::object> out;
+    std::istringstream lines(text);
+    std::string line;
+    while (std::getline(lines, line)) out.push_back(json::parse(line).as_object());
+    return out;
+}
+
+std::string str(const json::object& record, const char* key) {
+    return std::string(record.at(key).as_string());
+}
+
+// The names of hosts first..last of the generated zone, one a line.
+std::string host_names(std::size_t first, std::size_t last) {
+    std::string out;
+    for (std::size_t i = first; i < last; ++i) out += nsd_server::name_of(i) + "\n";
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("every name of an nsd zone resolves to its address through the library") {
+    constexpr std::size_t names = 5000;
+    const nsd_server server(names);
+    net::io_context io;
+    dns::resolver_options options;
+    options.servers = {dns::parse_server(server.server()).value()};
+    dns::resolver resolver(io.get_executor(), options);
+
+    auto results = fanout::test::run_bounded(
+        io,
+        fanout::gather(std::views::iota(std::size_t{0}, names),
+                       [&](std::size_t i) {
+                           return resolver.query(nsd_server::name_of(i), dns::record_type::a);
+                       },
+                       {.limit = 500}),
+        60s);
+    std::size_t right = 0;
+    for (std::size_t i = 0; i < names; ++i) {
+        const auto& out = results[i];
+        if (out.ok() && out.value().records.size() == 1 &&
+            out.value().records[0].text() == nsd_server::address_of(i) &&
+            out.value().records[0].ttl == nsd_server::ttl_of(i))
+            ++right;
+    }
+    CHECK(right == names);
+    CHECK(resolver.pending() == 0);
+
+    io.restart();
+    auto www = fanout::test::run_bounded(io, resolver.resolve("www.fanout.test"));
+    REQUIRE(www);
+    CHECK(www->at(0).ip.to_string() == nsd_server::address_of(0));
+    io.restart();
+    auto mx = fanout::test::run_bounded(io, resolver.query("fanout.test", dns::record_type::mx));
+    REQUIRE(mx);
+    CHECK(mx->records.at(0).text() == "10 mail.fanout.test");
+}
+
+TEST_CASE("fanout dns reports every name and type of a file exactly once, against nsd") {
+    constexpr std::size_t names = 2000;
+    const nsd_server server(names);
+    temp_file input("# hosts of the zone\n\n" + host_names(0, names) +
+                    "missing.fanout.test\nnot a name\n  www.fanout.test  \n");
+    child_process run({FANOUT_CLI_PATH, "dns", input.path.string(), "-s", server.server(), "-t",
+                       "A,MX", "-c", "200", "--timeout", "2s"});
+    const auto status = run.wait_for_exit(120s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 1);  // the NXDOMAIN and the empty MX answers are failures
+
+    const auto records = json_lines(run.output());
+    CHECK(records.size() == (names + 3) * 2);
+    std::set<std::pair<std::int64_t, std::string>> seen;
+    std::size_t right_a = 0;
+    std::size_t no_mx = 0;
+    for (const auto& r : records) {
+        const auto line = r.at("line").as_int64();
+        CHECK(seen.emplace(line, str(r, "type")).second);
+        for (const char* key :
+             {"line", "input", "type", "ok", "rcode", "answers", "error", "attempts", "elapsed_ms"})
+            CHECK(r.contains(key));
+        const auto host = static_cast<std::size_t>(line - 3);  // two lines before the hosts
+        if (line >= 3 && host < names) {
+            CHECK(str(r, "input") == nsd_server::name_of(host));
+            if (str(r, "type") == "A" && r.at("ok").as_bool() &&
+                str(r.at("answers").as_array().at(0).as_object(), "value") ==
+                    nsd_server::address_of(host) &&
+                r.at("answers").as_array().at(0).at("ttl").as_int64() == nsd_server::ttl_of(host))
+                ++right_a;
+            if (str(r, "type") == "MX" && !r.at("ok").as_bool() &&
+                str(r.at("error").as_object(), "kind") == "no_data" && str(r, "rcode") == "NOERROR")
+                ++no_mx;
+        }
+    }
+    CHECK(right_a == names);
+    CHECK(no_mx == names);
+    for (const auto& r : records) {
+        const auto input = str(r, "input");
+        if (input == "missing.fanout.test") {
+            CHECK(str(r, "rcode") == "NXDOMAIN");
+            CHECK(str(r.at("error").as_object(), "kind") == "nxdomain");
+        } else if (input == "not a name") {
+            CHECK(r.at("line").as_int64() == names + 4);
+            CHECK(r.at("rcode").is_null());
+            CHECK(str(r.at("error").as_object(), "kind") == "bad_name");
+            CHECK(str(r.at("error").as_object(), "message").find("not a name") == 0);
+        } else if (input == "www.fanout.test" && str(r, "type") == "A") {
+            const auto& answers = r.at("answers").as_array();
+            REQUIRE(answers.size() == 2);
+            CHECK(str(answers[0].as_object(), "type") == "CNAME");
+            CHECK(str(answers[1].as_object(), "value") == nsd_server::address_of(0));
+        }
+    }
+    CHECK(run.errors().find("done in") != std::string::npos);
+}
+
+TEST_CASE("fanout dns reads stdin, and shards 1/3, 2/3, 3/3 cover it exactly once") {
+    constexpr std::size_t names = 300;
+    const nsd_server server(names);
+    temp_file input(host_names(0, names));
+    std::multiset<std::string> seen;
+    for (const char* shard : {"1/3", "2/3", "3/3"}) {
+        child_process run({"/bin/sh", "-c",
+                           std::string("exec \"$0\" dns - -s \"$1\" --shard \"$2\" < \"$3\""),
+                           FANOUT_CLI_PATH, server.server(), shard, input.path.string()});
+        const auto status = run.wait_for_exit(60s);
+        INFO(shard << ": " << run.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 0);
+        const auto records = json_lines(run.output());
+        CHECK(records.size() == names / 3);
+        for (const auto& r : records) {
+            CHECK(r.at("ok").as_bool());
+            seen.insert(str(r, "input"));
+        }
+    }
+    CHECK(seen.size() == names);
+    for (std::size_t i = 0; i < names; ++i) CHECK(seen.count(nsd_server::name_of(i)) == 1);
+}
+
+TEST_CASE("fanout dns gives each faulty answer its own error, retrying timeouts") {
+    dns_responder responder;
+    responder.add(fanout::test::dns_a("ok.example.test", "192.0.2.1"));
+    responder.add(fanout::test::dns_a("big.example.test", "192.0.2.2"));
+    responder.set_rule("big.example.test", {behaviour::truncate});
+    responder.set_rule("broken.example.test", {behaviour::servfail});
+    responder.set_rule("closed.example.test", {behaviour::refused});
+    responder.set_rule("silent.example.test", {behaviour::drop});
+    responder.set_rule("noise.example.test", {behaviour::garbage});
+    temp_file input(
+        "ok.example.test\nbig.example.test\nbroken.example.test\nclosed.example.test\n"
+        "silent.example.test\nnoise.example.test\nmissing.example.test\n");
+    child_process run({FANOUT_CLI_PATH, "dns", input.path.string(), "-s", responder.server(),
+                       "--timeout", "200ms", "--tries", "2", "--format", "jsonl"});
+    const auto status = run.wait_for_exit(60s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 1);
+
+    std::map<std::string, json::object> by_name;
+    for (auto& r : json_lines(run.output())) by_name[str(r, "input")] = r;
+    REQUIRE(by_name.size() == 7);
+    const auto kind = [&](const std::string& name) {
+        const auto& error = by_name.at(name).at("error");
+        return error.is_null() ? std::string("ok") : str(error.as_object(), "kind");
+    };
+    CHECK(kind("ok.example.test") == "ok");
+    CHECK(kind("big.example.test") == "ok");
+    CHECK(responder.tcp_queries() == 1);
+    CHECK(kind("broken.example.test") == "servfail");
+    CHECK(kind("closed.example.test") == "refused");
+    CHECK(kind("silent.example.test") == "timeout");
+    CHECK(kind("noise.example.test") == "timeout");
+    CHECK(kind("missing.example.test") == "nxdomain");
+    CHECK(by_name.at("silent.example.test").at("attempts").as_int64() == 2);
+    CHECK(by_name.at("broken.example.test").at("attempts").as_int64() == 1);
+    CHECK(responder.queries_for("silent.example.test") == 2);
+}
+
+TEST_CASE("SIGINT to fanout dns reports every name, the unasked ones as cancelled, exit 130") {
+    dns_responder responder;
+    std::string names;
+    for (int i = 0; i < 5; ++i) {
+        names += "fast" + std::to_string(i) + ".example.test\n";
+        responder.add(
+            fanout::test::dns_a("fast" + std::to_string(i) + ".example.test", "192.0.2.1"));
+    }
+    for (int i = 0; i < 995; ++i) {
+        names += "slow" + std::to_string(i) + ".example.test\n";
+        responder.set_rule("slow" + std::to_string(i) + ".example.test", {behaviour::drop});
+    }
+    temp_file input(names);
+    child_process run({FANOUT_CLI_PATH, "dns", input.path.string(), "-s", responder.server(), "-c",
+                       "20", "--timeout", "30s"});
+    // Records are flushed within 100 ms of completing.
+    REQUIRE(run.wait_for_output("fast4.example.test", 20s));
+    REQUIRE(responder.wait_for_queries(20, 10s));
+    run.signal(SIGINT);
+    const auto status = run.wait_for_exit(30s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 130);
+
+    const auto records = json_lines(run.output());
+    CHECK(records.size() == 1000);
+    std::set<std::string> inputs;
+    std::size_t ok = 0, cancelled_in_flight = 0, not_started = 0;
+    for (const auto& r : records) {
+        inputs.insert(str(r, "input"));
+        if (r.at("ok").as_bool()) {
+            ++ok;
+            continue;
+        }
+        CHECK(str(r.at("error").as_object(), "kind") == "cancelled");
+        (r.at("attempts").as_int64() == 0 ? not_started : cancelled_in_flight) += 1;
+    }
+    CHECK(inputs.size() == 1000);
+    CHECK(ok == 5);
+    CHECK(cancelled_in_flight == 20);
+    CHECK(not_started == 975);
+    CHECK(run.errors().find("interrupted in") != std::string::npos);
+}
+
+TEST_CASE("bad flags and unreadable input exit 2 naming what is wrong") {
+    struct expected {
+        std::vector<std::string> args;
+        std::string message;
+    };
+    const std::vector<expected> cases{
+        {{"-t", "A,SRV"}, "unknown record type 'SRV'"},
+        {{"-s", "dns.example"}, "bad DNS server 'dns.example'"},
+        {{"--shard", "4/3"}, "bad shard '4/3'"},
+        {{"--timeout", "soon"}, "--timeout"},
+        {{"/nonexistent/names.txt"}, "cannot read '/nonexistent/names.txt'"},
+    };
+    for (const auto& c : cases) {
+        std::vector<std::string> argv{FANOUT_CLI_PATH, "dns"};
+        argv.insert(argv.end(), c.args.begin(), c.args.end());
+        child_process run(argv);
+        const auto status = run.wait_for_exit(30s);
+        INFO(c.message << ": " << run.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 2);
+        CHECK(run.errors().find(c.message) != std::string::npos);
+        CHECK(run.output().empty());
+    }
+}
