@@ -18,25 +18,31 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/json/array.hpp>
-#include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
+#include <boost/json/string_view.hpp>
 
 #include <fmt/format.h>
 
 #include <unistd.h>
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <ranges>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace fanout::cli {
@@ -54,6 +60,7 @@ struct dns_settings {
     unsigned tries = 2;
     std::string format = "jsonl";
     std::string shard = "1/1";
+    std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
 };
 
 // One lookup to make: a name of the input and one type.
@@ -129,6 +136,69 @@ class lookups : public std::ranges::view_interface<lookups> {
     bool done_ = false;
 };
 
+// The lookups of the input shared by the loops: each takes the next one
+// under a lock, so every line is asked once whichever loop is free first.
+class shared_lookups {
+  public:
+    shared_lookups(std::istream& in, std::vector<dns::record_type> types, shard slice)
+        : source_(in, std::move(types), slice) {}
+
+    std::optional<lookup> next() {
+        std::lock_guard lock(mutex_);
+        if (!begun_) {
+            begun_ = true;
+            at_ = source_.begin();
+        } else if (!(at_ == source_.end())) {
+            ++at_;
+        }
+        if (at_ == source_.end()) return std::nullopt;
+        return *at_;
+    }
+
+  private:
+    std::mutex mutex_;
+    lookups source_;
+    lookups::iterator at_;
+    bool begun_ = false;
+};
+
+// One loop's input: what it pulls from the shared lookups.
+class pulled_lookups : public std::ranges::view_interface<pulled_lookups> {
+  public:
+    class iterator {
+      public:
+        using value_type = lookup;
+        using difference_type = std::ptrdiff_t;
+        using iterator_concept = std::input_iterator_tag;
+        iterator() = default;
+        explicit iterator(pulled_lookups& owner) : owner_(&owner) {}
+        const lookup& operator*() const { return *owner_->current_; }
+        iterator& operator++() {
+            owner_->current_ = owner_->source_->next();
+            return *this;
+        }
+        void operator++(int) { ++*this; }
+        friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.at_end(); }
+
+      private:
+        bool at_end() const { return owner_ == nullptr || !owner_->current_; }
+        pulled_lookups* owner_ = nullptr;
+    };
+
+    explicit pulled_lookups(shared_lookups& source) : source_(&source) {}
+    iterator begin() {
+        current_ = source_->next();
+        return iterator(*this);
+    }
+    std::default_sentinel_t end() const noexcept { return {}; }
+
+  private:
+    shared_lookups* source_;
+    std::optional<lookup> current_;
+};
+
+std::string rcode_text(const outcome<dns::answer>& out);
+
 struct dns_report {
     std::map<std::string, std::uint64_t> by_rcode;
     std::map<std::string, std::uint64_t> errors_by_kind;
@@ -136,6 +206,36 @@ struct dns_report {
     std::uint64_t bad_names = 0;
     std::uint64_t other_failures = 0;
     histogram latency;
+
+    void count(const outcome<dns::answer>& out) {
+        if (out.ok()) {
+            ++resolved;
+            latency.record(out.elapsed);
+        } else {
+            ++errors_by_kind[out.error().kind()];
+            if (out.error().code == dns::errc::bad_name)
+                ++bad_names;
+            else
+                ++other_failures;
+        }
+        if (const auto rcode = rcode_text(out); !rcode.empty()) ++by_rcode[rcode];
+    }
+
+    void merge(const dns_report& other) {
+        for (const auto& [rcode, n] : other.by_rcode) by_rcode[rcode] += n;
+        for (const auto& [kind, n] : other.errors_by_kind) errors_by_kind[kind] += n;
+        resolved += other.resolved;
+        bad_names += other.bad_names;
+        other_failures += other.other_failures;
+        latency += other.latency;
+    }
+};
+
+// What one loop owns.
+struct dns_loop {
+    std::unique_ptr<dns::resolver> resolver;
+    dns_report report;
+    std::string record;
 };
 
 std::string rcode_text(const outcome<dns::answer>& out) {
@@ -144,36 +244,62 @@ std::string rcode_text(const outcome<dns::answer>& out) {
     return code ? dns::to_string(*code) : std::string();
 }
 
-std::string json_record(const lookup& item, const outcome<dns::answer>& out) {
-    json::object record;
-    record["line"] = item.line;
-    record["input"] = item.name;
-    record["type"] = dns::to_string(item.type);
-    record["ok"] = out.ok();
-    const auto rcode = rcode_text(out);
-    record["rcode"] = rcode.empty() ? json::value(nullptr) : json::value(rcode);
-    json::array answers;
-    if (out.ok()) {
-        for (const auto& rr : out.result->records) {
-            answers.push_back(json::object{{"name", rr.name},
-                                           {"type", dns::to_string(rr.type)},
-                                           {"value", rr.text()},
-                                           {"ttl", rr.ttl}});
+// Appends `text` as a JSON string. Text that needs no escaping (the usual
+// DNS name or record) is copied as it is; anything else goes through
+// Boost.JSON's serializer.
+void append_json_string(std::string& out, std::string_view text) {
+    const bool plain = std::ranges::all_of(text, [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return byte >= 0x20 && byte < 0x80 && byte != '"' && byte != '\\';
+    });
+    if (!plain) {
+        out += json::serialize(json::string_view(text.data(), text.size()));
+        return;
+    }
+    out += '"';
+    out += text;
+    out += '"';
+}
+
+// One JSON line, written field by field: at hundreds of thousands of records
+// a second, building a json::object per record costs more than the lookup.
+void append_json_record(std::string& out, const lookup& item, const outcome<dns::answer>& result) {
+    auto to = std::back_inserter(out);
+    fmt::format_to(to, "{{\"line\":{},\"input\":", item.line);
+    append_json_string(out, item.name);
+    fmt::format_to(to, ",\"type\":\"{}\",\"ok\":{},\"rcode\":", dns::to_string(item.type),
+                   result.ok());
+    const auto rcode = rcode_text(result);
+    if (rcode.empty())
+        out += "null";
+    else
+        append_json_string(out, rcode);
+    out += ",\"answers\":[";
+    if (result.ok()) {
+        bool first = true;
+        for (const auto& rr : result.result->records) {
+            out += first ? "{\"name\":" : ",{\"name\":";
+            first = false;
+            append_json_string(out, rr.name);
+            fmt::format_to(to, ",\"type\":\"{}\",\"value\":", dns::to_string(rr.type));
+            append_json_string(out, rr.text());
+            fmt::format_to(to, ",\"ttl\":{}}}", rr.ttl);
         }
     }
-    record["answers"] = std::move(answers);
-    if (out.ok())
-        record["error"] = nullptr;
-    else
-        record["error"] =
-            json::object{{"kind", out.error().kind()}, {"message", out.error().text()}};
-    record["attempts"] = out.attempts;
-    // Boost.JSON writes doubles as "2.18314E0"; elapsed_ms goes last, in
-    // plain decimal with microsecond precision.
-    auto text = json::serialize(record);
-    text.pop_back();
-    return text + fmt::format(",\"elapsed_ms\":{:.3f}}}",
-                              std::chrono::duration<double, std::milli>(out.elapsed).count());
+    out += "],\"error\":";
+    if (result.ok()) {
+        out += "null";
+    } else {
+        fmt::format_to(to, "{{\"kind\":\"{}\",\"message\":", result.error().kind());
+        append_json_string(out, result.error().text());
+        out += '}';
+    }
+    // Milliseconds with three decimals, from whole microseconds (no
+    // floating-point formatting on this path).
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(result.elapsed).count();
+    fmt::format_to(to, ",\"attempts\":{},\"elapsed_ms\":{}.{:03}}}\n", result.attempts,
+                   micros / 1000, micros % 1000);
 }
 
 std::string text_record(const lookup& item, const outcome<dns::answer>& out) {
@@ -271,21 +397,43 @@ int run_dns(const dns_settings& settings) {
     static char output_buffer[1 << 16];
     std::setvbuf(stdout, output_buffer, _IOFBF, sizeof output_buffer);
 
-    runtime rt({.handle_signals = true});
+    // One loop per thread, each with its own resolver (c-ares channel) and
+    // its share of the limit, all pulling from the one input.
+    const std::size_t loops = std::max<std::size_t>(1, std::min(settings.threads, settings.limit));
+    runtime rt({.loop_threads = loops, .handle_signals = true});
     progress counters;
-    dns_report report;
-    gather_options options{.limit = settings.limit, .progress = &counters};
-    options.retry.max_attempts = settings.tries;
-    options.retry.initial_backoff = std::chrono::milliseconds(10);
-    options.retry.max_backoff = std::chrono::milliseconds(100);
-    options.retry.retry_if = [](const failure& f) { return f.code == errc::timeout; };
-
-    std::unique_ptr<dns::resolver> resolver;
+    shared_lookups source(*in, types, *slice);
+    std::vector<dns_loop> per_loop(loops);
     try {
-        resolver = std::make_unique<dns::resolver>(rt.executor(), resolver_options);
+        for (std::size_t i = 0; i < loops; ++i)
+            per_loop[i].resolver =
+                std::make_unique<dns::resolver>(rt.executor(i), resolver_options);
     } catch (const std::exception& e) {
         return usage_error(e.what());
     }
+    const auto run_loop = [&](std::size_t i) -> net::awaitable<gather_summary> {
+        gather_options options{.limit = settings.limit / loops + (i < settings.limit % loops),
+                               .progress = &counters};
+        options.retry.max_attempts = settings.tries;
+        options.retry.initial_backoff = std::chrono::milliseconds(10);
+        options.retry.max_backoff = std::chrono::milliseconds(100);
+        options.retry.retry_if = [](const failure& f) { return f.code == errc::timeout; };
+        auto& state = per_loop[i];
+        return gather_each(
+            pulled_lookups(source),
+            [&state](const lookup& item) { return state.resolver->query(item.name, item.type); },
+            [&state, jsonl](const lookup& item, outcome<dns::answer>&& out) {
+                state.record.clear();
+                if (jsonl)
+                    append_json_record(state.record, item, out);
+                else
+                    state.record = text_record(item, out) + '\n';
+                // One fwrite per record: stdio's lock keeps records whole.
+                std::fwrite(state.record.data(), 1, state.record.size(), stdout);
+                state.report.count(out);
+            },
+            options);
+    };
 
     const auto started = std::chrono::steady_clock::now();
     auto summary = rt.run([&]() -> net::awaitable<gather_summary> {
@@ -295,33 +443,31 @@ int run_dns(const dns_settings& settings) {
         net::steady_timer flush_timer(executor);
         net::co_spawn(executor, flush_every(flush_timer, stdout, std::chrono::milliseconds(100)),
                       net::detached);
-        auto sink = [&](const lookup& item, outcome<dns::answer>&& out) {
-            const auto record = jsonl ? json_record(item, out) : text_record(item, out);
-            std::fwrite(record.data(), 1, record.size(), stdout);
-            std::fputc('\n', stdout);
-            if (out.ok()) {
-                ++report.resolved;
-                report.latency.record(out.elapsed);
-            } else {
-                ++report.errors_by_kind[out.error().kind()];
-                if (out.error().code == dns::errc::bad_name)
-                    ++report.bad_names;
-                else
-                    ++report.other_failures;
-            }
-            if (const auto rcode = rcode_text(out); !rcode.empty()) ++report.by_rcode[rcode];
-        };
-        auto result = co_await gather_each(
-            lookups(*in, types, *slice),
-            [&resolver](const lookup& item) { return resolver->query(item.name, item.type); }, sink,
-            options);
+        std::vector<decltype(net::co_spawn(executor, run_loop(0), net::deferred))> runs;
+        for (std::size_t i = 0; i < loops; ++i)
+            runs.push_back(net::co_spawn(rt.executor(i), run_loop(i), net::deferred));
+        auto [order, errors, summaries] =
+            co_await net::experimental::make_parallel_group(std::move(runs))
+                .async_wait(net::experimental::wait_for_all(), net::use_awaitable);
         line.stop();
         flush_timer.cancel();
-        co_return result;
+        for (const auto& error : errors)
+            if (error) std::rethrow_exception(error);
+        gather_summary total;
+        for (const auto& part : summaries) {
+            total.total += part.total;
+            total.succeeded += part.succeeded;
+            total.failed += part.failed;
+            total.not_started += part.not_started;
+            if (part.stopped != stop_reason::none) total.stopped = part.stopped;
+        }
+        co_return total;
     }());
     const auto took = std::chrono::steady_clock::now() - started;
     std::fflush(stdout);
 
+    dns_report report;
+    for (auto& part : per_loop) report.merge(part.report);
     print_summary(summary, report, took, rt.interrupted());
     if (rt.interrupted()) return exit_interrupted;
     if (file.bad() || (in == &std::cin && std::cin.bad()))
@@ -354,6 +500,10 @@ command add_dns(CLI::App& parent) {
     app->add_option("--format", settings->format, "output: jsonl or text")
         ->capture_default_str()
         ->check(CLI::IsMember({"jsonl", "text"}));
+    app->add_option("--threads", settings->threads,
+                    "loop threads, each with its own resolver (default: one per core)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
     app->add_option("--shard", settings->shard, "take the K-th of N slices of the input (K/N)")
         ->capture_default_str();
     return {app, [settings] { return run_dns(*settings); }};

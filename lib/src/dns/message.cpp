@@ -65,6 +65,22 @@ class reader {
         return expanded;
     }
 
+    // Steps over a name without reading it (questions are not returned).
+    void skip_name(const char* what) {
+        while (need(1, what)) {
+            const std::uint8_t length = message_[position_];
+            if ((length & 0xc0) == 0xc0) {
+                if (need(2, what)) position_ += 2;
+                return;
+            }
+            if ((length & 0xc0) != 0) return fail(std::string("bad ") + what);
+            ++position_;
+            if (length == 0) return;
+            if (!need(length, what)) return;
+            position_ += length;
+        }
+    }
+
     std::vector<std::uint8_t> bytes(std::size_t count, const char* what) {
         if (!need(count, what)) return {};
         std::vector<std::uint8_t> out(
@@ -167,7 +183,7 @@ result<response> parse_response(std::span<const unsigned char> message) {
     in.u16("header");  // additional
 
     for (unsigned i = 0; i < questions && in.ok(); ++i) {
-        in.name("question name");
+        in.skip_name("question name");
         in.u32("question");
     }
     out.answers.reserve(answers);

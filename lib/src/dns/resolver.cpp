@@ -143,7 +143,7 @@ class resolver::channel : public std::enable_shared_from_this<channel> {
 
         ares_options init{};
         int mask = ARES_OPT_FLAGS | ARES_OPT_TIMEOUTMS | ARES_OPT_TRIES | ARES_OPT_SOCK_STATE_CB |
-                   ARES_OPT_EDNSPSZ | ARES_OPT_SOCK_RCVBUF;
+                   ARES_OPT_SOCK_RCVBUF;
         // Thousands of answers can arrive between two reads of the one UDP
         // socket; ask for a large receive buffer (the kernel caps it at
         // net.core.rmem_max) so fewer are dropped.
@@ -151,12 +151,13 @@ class resolver::channel : public std::enable_shared_from_this<channel> {
         // SERVFAIL and REFUSED answers end the lookup (c-ares would try the
         // next server): a bulk resolver reports what the server said, and a
         // retry policy decides about trying again.
-        init.flags = ARES_FLAG_NOCHECKRESP | ARES_FLAG_EDNS;
+        // No EDNS: plain 512-byte UDP queries, as dnsperf and massdns send;
+        // a larger answer comes truncated and is asked again over TCP.
+        init.flags = ARES_FLAG_NOCHECKRESP;
         if (!options_.search_domains) init.flags |= ARES_FLAG_NOSEARCH;
         if (options_.tcp_only) init.flags |= ARES_FLAG_USEVC;
         init.timeout = static_cast<int>(options_.timeout.count());
         init.tries = static_cast<int>(options_.tries);
-        init.ednspsz = 1232;  // the DNS flag day 2020 size: no IP fragmentation
         init.sock_state_cb = &channel::on_socket_state;
         init.sock_state_cb_data = this;
         if (const int status = ares_init_options(&ares_, &init, mask); status != ARES_SUCCESS) {
