@@ -1,5 +1,6 @@
 # Every dependency comes from Debian 12 packages (cmake/setup.sh installs them).
-find_package(Boost 1.81 REQUIRED COMPONENTS json)
+find_package(Boost 1.81 REQUIRED COMPONENTS json url)
+find_package(OpenSSL 3 REQUIRED)
 find_package(Threads REQUIRED)
 find_package(fmt 9 REQUIRED)
 # c-ares ships only pkg-config: cmake/Findc-ares.cmake turns it into c-ares::cares.

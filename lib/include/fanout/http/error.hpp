@@ -1,0 +1,51 @@
+#pragma once
+// The HTTP client's error codes (`fanout::http::errc`, category "http").
+//
+// Errors: these are values, carried in a `fanout::failure` whose message
+// names the request ("GET http://host/path: ..."). Connection errors keep
+// their system codes (connection_refused, connection_reset...), DNS failures
+// their dns::errc code; a timeout says its phase through its code here.
+
+#include <fanout/error.hpp>
+
+#include <boost/system/error_code.hpp>
+
+#include <type_traits>
+
+namespace fanout::http {
+
+enum class errc {
+    invalid_url = 1,     ///< not an absolute http:// or https:// URL
+    invalid_request,     ///< a method or header that cannot be sent (CR or LF in it...)
+    resolve_timeout,     ///< name resolution ran past its timeout
+    connect_timeout,     ///< no connection within the connect timeout
+    tls_timeout,         ///< the TLS handshake ran past its timeout
+    first_byte_timeout,  ///< the response did not start within its timeout
+    total_timeout,       ///< the whole request ran past the total timeout
+    tls_failure,         ///< the TLS handshake failed (the message says why)
+    malformed_response,  ///< the response is not HTTP/1.x
+    connection_closed,   ///< the peer closed the connection before the response ended
+    body_too_large,      ///< the body is larger than the client's limit
+    too_many_redirects,  ///< more redirects than the client follows
+    redirect_loop,       ///< a redirect led back to a URL already visited
+    bad_status,          ///< expect_success(): the status is not 2xx or 3xx
+};
+
+/// The category of `http::errc`; its name is "http". Report kinds are the
+/// enumerator names ("connect_timeout", "body_too_large"...), except that
+/// bad_status is "http_status".
+const boost::system::error_category& category() noexcept;
+
+inline boost::system::error_code make_error_code(errc e) noexcept {
+    return {static_cast<int>(e), category()};
+}
+
+/// Whether `ec` is a timeout of any phase (or fanout::errc::timeout).
+bool is_timeout(const boost::system::error_code& ec) noexcept;
+
+}  // namespace fanout::http
+
+namespace boost::system {
+template <>
+struct is_error_code_enum<fanout::http::errc> : std::true_type {};
+}  // namespace boost::system

@@ -1,0 +1,62 @@
+#pragma once
+// What the HTTP client sends and receives: request, response, timings.
+//
+// Errors: validate() returns a failure (http::errc::invalid_request) naming
+// the bad part; expect_success() turns a status outside 2xx/3xx into a
+// failure carrying the Retry-After hint of 429 and 503 answers. Nothing here
+// throws except std::bad_alloc.
+
+#include <fanout/outcome.hpp>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace fanout::http {
+
+using header_list = std::vector<std::pair<std::string, std::string>>;
+
+struct request {
+    std::string method = "GET";
+    std::string url;  ///< absolute: http://host[:port]/path?query or https://...
+    header_list headers;
+    std::string body;
+
+    /// Nothing, or why the request cannot be sent: a method that is not a
+    /// token, a header name that is not a token, a value with CR, LF or NUL.
+    std::optional<failure> validate() const;
+};
+
+/// How long each phase of a request took; zero for phases it did not need.
+struct timings {
+    std::chrono::nanoseconds dns{};
+    std::chrono::nanoseconds connect{};
+    std::chrono::nanoseconds tls{};
+    std::chrono::nanoseconds first_byte{};  ///< from sending to the first byte of the answer
+    std::chrono::nanoseconds total{};
+    bool reused_connection = false;
+};
+
+struct response {
+    unsigned status = 0;
+    std::string reason;
+    header_list headers;
+    std::string body;
+    timings timing;
+    std::string url;         ///< where the answer came from (the last redirect's target)
+    unsigned redirects = 0;  ///< redirects followed to get here
+
+    /// The first header of this name (any case); nothing when absent.
+    std::optional<std::string_view> header(std::string_view name) const;
+};
+
+/// `answer` when its status is 2xx or 3xx; otherwise a failure naming the
+/// request and status: fanout::errc::rate_limited for 429, http::errc::
+/// bad_status else; for 429 and 503 a Retry-After (seconds or an HTTP date)
+/// becomes the failure's retry_after hint, which gather's retry policy honours.
+result<response> expect_success(result<response> answer);
+
+}  // namespace fanout::http

@@ -1,0 +1,469 @@
+#include <fanout/http/client.hpp>
+
+#include "http/target.hpp"
+
+#include <fanout/duration.hpp>
+#include <fanout/semaphore.hpp>
+#include <fanout/timeout.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
+
+#include <fmt/format.h>
+#include <openssl/ssl.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+namespace fanout::http {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = beast::http;
+namespace ssl = net::ssl;
+using clock = std::chrono::steady_clock;
+using boost::system::error_code;
+
+namespace {
+
+using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+using deadline_type = std::optional<clock::time_point>;
+
+// One connection to an origin, plain or TLS, with its read buffer.
+struct connection {
+    std::unique_ptr<beast::tcp_stream> plain;
+    std::unique_ptr<tls_stream> tls;
+    beast::flat_buffer buffer;
+    clock::time_point idle_since{};
+
+    beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+    void close() {
+        error_code ignored;
+        lowest().socket().shutdown(net::socket_base::shutdown_both, ignored);
+        lowest().close();
+    }
+};
+
+// How long a phase may take: its own timeout, or what is left of the total
+// when that is shorter (and then a timeout is the total's).
+struct phase_limit {
+    clock::duration limit;
+    errc timeout_code;
+};
+
+phase_limit limit_for(std::chrono::milliseconds phase, errc phase_code,
+                      const deadline_type& deadline) {
+    if (deadline) {
+        const auto left = *deadline - clock::now();
+        if (left < phase) return {std::max(left, clock::duration(1)), errc::total_timeout};
+    }
+    return {phase, phase_code};
+}
+
+bool idempotent(std::string_view method) {
+    static constexpr std::array<std::string_view, 6> methods{"GET",    "HEAD",    "PUT",
+                                                             "DELETE", "OPTIONS", "TRACE"};
+    return std::ranges::find(methods, method) != methods.end();
+}
+
+bool is_redirect(unsigned status) {
+    return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return std::ranges::equal(a, b, [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) ==
+               std::tolower(static_cast<unsigned char>(y));
+    });
+}
+
+// The failure of a read or write on a connection, by what went wrong.
+error_code classify(error_code ec, errc timeout_code) {
+    if (ec == beast::error::timeout) return make_error_code(timeout_code);
+    if (ec == bhttp::error::body_limit) return make_error_code(errc::body_too_large);
+    if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
+        ec == net::error::eof || ec == ssl::error::stream_truncated)
+        return make_error_code(errc::connection_closed);
+    if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category())
+        return make_error_code(errc::malformed_response);
+    return ec;
+}
+
+struct exchange_result {
+    result<response> answer;
+    bool keep_alive = false;
+    bool nothing_received = false;  // the peer closed before any byte: a stale pooled connection
+};
+
+}  // namespace
+
+struct origin_pool {
+    origin_pool(const net::any_io_executor& executor, std::size_t limit) : limit(executor, limit) {}
+    ~origin_pool() {
+        if (session != nullptr) SSL_SESSION_free(session);
+    }
+    semaphore limit;
+    std::vector<std::unique_ptr<connection>> idle;  // the most recently used last
+    SSL_SESSION* session = nullptr;                 // the last TLS session, to resume
+};
+
+class client::state : public std::enable_shared_from_this<state> {
+  public:
+    state(executor_type executor, client_options options)
+        : executor_(std::move(executor)),
+          options_(std::move(options)),
+          resolver_(executor_, options_.dns),
+          tls_(ssl::context::tls_client) {
+        if (options_.connections_per_origin == 0)
+            throw std::invalid_argument("http client: connections_per_origin must be at least 1");
+        if (!options_.tls.verify) {
+            tls_.set_verify_mode(ssl::verify_none);
+        } else {
+            tls_.set_verify_mode(ssl::verify_peer);
+            if (options_.tls.ca_file.empty())
+                tls_.set_default_verify_paths();
+            else
+                tls_.load_verify_file(options_.tls.ca_file);
+        }
+        SSL_CTX_set_session_cache_mode(tls_.native_handle(), SSL_SESS_CACHE_CLIENT);
+    }
+
+    ~state() {
+        for (auto& [origin, pool] : pools_)
+            for (auto& c : pool->idle) c->close();
+    }
+
+    net::awaitable<result<response>> send(request req) {
+        auto self = shared_from_this();  // alive while a request is in flight
+        if (auto bad = req.validate()) co_return std::move(*bad);
+        const auto named = [first = req.method + " " + req.url](failure f) {
+            f.message = first + ": " + f.text();
+            return f;
+        };
+        const deadline_type deadline = options_.total_timeout
+                                           ? deadline_type(clock::now() + *options_.total_timeout)
+                                           : std::nullopt;
+        std::set<std::pair<std::string, std::string>> visited{{req.method, req.url}};
+        std::string first_origin;
+        for (unsigned hops = 0;; ++hops) {
+            auto where = detail::parse_target(req.url);
+            if (!where) co_return named(std::move(where.error()));
+            if (hops == 0) first_origin = where->origin;
+            auto answer = co_await send_once(*where, req, deadline);
+            if (!answer) co_return named(std::move(answer.error()));
+            answer->url = req.url;
+            answer->redirects = hops;
+            if (options_.max_redirects == 0 || !is_redirect(answer->status)) co_return answer;
+            const auto location = answer->header("Location");
+            if (!location) co_return answer;
+            if (hops >= options_.max_redirects)
+                co_return named({make_error_code(errc::too_many_redirects),
+                                 fmt::format("more than {} redirects", options_.max_redirects)});
+            auto next = detail::resolve_location(req.url, *location);
+            if (!next) co_return named(std::move(next.error()));
+            // As curl -L: 303 turns any method but HEAD into GET; 301 and
+            // 302 turn POST into GET; 307 and 308 keep method and body.
+            const auto status = answer->status;
+            if ((status == 303 && req.method != "HEAD") ||
+                ((status == 301 || status == 302) && req.method == "POST")) {
+                req.method = "GET";
+                req.body.clear();
+                std::erase_if(req.headers, [](const auto& h) {
+                    return iequals(h.first, "Content-Length") || iequals(h.first, "Content-Type");
+                });
+            }
+            req.url = std::move(*next);
+            // Credentials stay with the origin they were meant for.
+            if (auto moved = detail::parse_target(req.url); moved && moved->origin != first_origin)
+                std::erase_if(req.headers, [](const auto& h) {
+                    return iequals(h.first, "Authorization") || iequals(h.first, "Cookie");
+                });
+            if (!visited.emplace(req.method, req.url).second)
+                co_return named({make_error_code(errc::redirect_loop),
+                                 fmt::format("redirect loop: back to {}", req.url)});
+        }
+    }
+
+    std::size_t connections_opened() const noexcept { return opened_; }
+    std::size_t idle_connections() const noexcept {
+        std::size_t n = 0;
+        for (const auto& [origin, pool] : pools_) n += pool->idle.size();
+        return n;
+    }
+    const executor_type& executor() const noexcept { return executor_; }
+    const client_options& options() const noexcept { return options_; }
+
+  private:
+    origin_pool& pool_for(const std::string& origin) {
+        auto& pool = pools_[origin];
+        if (!pool) pool = std::make_unique<origin_pool>(executor_, options_.connections_per_origin);
+        return *pool;
+    }
+
+    std::unique_ptr<connection> take_idle(origin_pool& pool) {
+        const auto now = clock::now();
+        while (!pool.idle.empty()) {
+            auto c = std::move(pool.idle.back());
+            pool.idle.pop_back();
+            if (now - c->idle_since < options_.idle_timeout) return c;
+            c->close();  // idle too long: the server has likely dropped it
+        }
+        return nullptr;
+    }
+
+    // One request to one origin: a pooled or new connection, the exchange,
+    // and one more try on a new connection when a pooled one was stale.
+    net::awaitable<result<response>> send_once(const detail::target& where, const request& req,
+                                               const deadline_type& deadline) {
+        auto& pool = pool_for(where.origin);
+        if (!pool.limit.try_acquire()) {
+            auto [ec] = co_await pool.limit.async_acquire(net::as_tuple(net::use_awaitable));
+            if (ec) co_return failure{ec};
+        }
+        semaphore_permit permit(pool.limit);
+        const auto started = clock::now();
+        timings timing;
+        auto conn = take_idle(pool);
+        for (bool reused = conn != nullptr;; reused = false) {
+            if (!conn) {
+                auto opened = co_await open(where, pool, timing, deadline);
+                if (!opened) co_return std::move(opened.error());
+                conn = std::move(*opened);
+            }
+            // Two statements, not one conditional expression: g++ 12 mishandles
+            // co_await in the arms of ?: (the result is copied bitwise).
+            exchange_result done;
+            if (conn->tls)
+                done = co_await exchange(*conn->tls, *conn, where, req, timing, deadline);
+            else
+                done = co_await exchange(*conn->plain, *conn, where, req, timing, deadline);
+            if (!done.answer && reused && done.nothing_received && idempotent(req.method)) {
+                conn->close();
+                conn.reset();
+                continue;
+            }
+            if (done.answer && done.keep_alive) {
+                conn->idle_since = clock::now();
+                pool.idle.push_back(std::move(conn));
+            } else {
+                conn->close();
+            }
+            if (done.answer) {
+                timing.reused_connection = reused;
+                timing.total = clock::now() - started;
+                done.answer->timing = timing;
+            }
+            co_return std::move(done.answer);
+        }
+    }
+
+    net::awaitable<result<std::unique_ptr<connection>>> open(const detail::target& where,
+                                                             origin_pool& pool, timings& timing,
+                                                             const deadline_type& deadline) {
+        auto phase_started = clock::now();
+        const auto resolve_limit =
+            limit_for(options_.resolve_timeout, errc::resolve_timeout, deadline);
+        auto resolved = co_await with_timeout(resolver_.resolve(where.host), resolve_limit.limit);
+        if (!resolved)
+            co_return failure{make_error_code(resolve_limit.timeout_code),
+                              fmt::format("resolving {} timed out after {}", where.host,
+                                          format_duration(resolve_limit.limit))};
+        if (!*resolved) co_return std::move(resolved->error());
+        timing.dns = clock::now() - phase_started;
+
+        auto conn = std::make_unique<connection>();
+        if (where.tls)
+            conn->tls = std::make_unique<tls_stream>(executor_, tls_);
+        else
+            conn->plain = std::make_unique<beast::tcp_stream>(executor_);
+        phase_started = clock::now();
+        error_code last;
+        phase_limit connect_limit{};
+        bool connected = false;
+        for (const auto& address : **resolved) {
+            connect_limit = limit_for(options_.connect_timeout, errc::connect_timeout, deadline);
+            conn->lowest().expires_after(connect_limit.limit);
+            auto [ec] = co_await conn->lowest().async_connect(
+                net::ip::tcp::endpoint(address.ip, where.port), net::as_tuple(net::use_awaitable));
+            if (!ec) {
+                connected = true;
+                break;
+            }
+            last = ec;
+            if (ec == net::error::operation_aborted) break;
+            conn->lowest().close();  // the next address gets a fresh socket
+        }
+        if (!connected) {
+            const auto code = classify(last, connect_limit.timeout_code);
+            co_return failure{
+                code, fmt::format("connect to {}:{}: {}", where.host, where.port, code.message())};
+        }
+        conn->lowest().socket().set_option(net::ip::tcp::no_delay(true));
+        timing.connect = clock::now() - phase_started;
+        ++opened_;
+
+        if (where.tls) {
+            phase_started = clock::now();
+            auto* native = conn->tls->native_handle();
+            boost::system::error_code not_ip;
+            net::ip::make_address(where.host, not_ip);
+            if (not_ip) SSL_set_tlsext_host_name(native, where.host.c_str());  // SNI for names only
+            if (options_.tls.verify)
+                conn->tls->set_verify_callback(ssl::host_name_verification(where.host));
+            if (pool.session != nullptr) SSL_set_session(native, pool.session);
+            const auto tls_limit = limit_for(options_.tls_timeout, errc::tls_timeout, deadline);
+            conn->lowest().expires_after(tls_limit.limit);
+            auto [ec] = co_await conn->tls->async_handshake(ssl::stream_base::client,
+                                                            net::as_tuple(net::use_awaitable));
+            if (ec) {
+                if (ec == beast::error::timeout)
+                    co_return failure{make_error_code(tls_limit.timeout_code),
+                                      fmt::format("TLS handshake with {} timed out after {}",
+                                                  where.host, format_duration(tls_limit.limit))};
+                if (ec == net::error::operation_aborted) co_return failure{ec};
+                co_return failure{
+                    make_error_code(errc::tls_failure),
+                    fmt::format("TLS handshake with {} failed: {}", where.host, ec.message())};
+            }
+            if (SSL_SESSION* session = SSL_get1_session(native)) {
+                if (pool.session != nullptr) SSL_SESSION_free(pool.session);
+                pool.session = session;
+            }
+            timing.tls = clock::now() - phase_started;
+        }
+        conn->lowest().expires_never();
+        co_return std::move(conn);
+    }
+
+    template <class Stream>
+    net::awaitable<exchange_result> exchange(Stream& stream, connection& conn,
+                                             const detail::target& where, const request& req,
+                                             timings& timing, const deadline_type& deadline) {
+        bhttp::request<bhttp::string_body> message;
+        message.method_string(req.method);
+        message.target(where.path);
+        message.version(11);
+        message.set(bhttp::field::host, where.host_header);
+        message.set(bhttp::field::user_agent, options_.user_agent);
+        for (const auto& [name, value] : req.headers) message.insert(name, value);
+        if (!req.body.empty() || req.method == "POST" || req.method == "PUT") {
+            message.body() = req.body;
+            message.prepare_payload();
+        }
+
+        exchange_result out;
+        const auto fail = [&](error_code ec, errc timeout_code, std::string_view phase,
+                              std::chrono::nanoseconds limit) {
+            const auto code = classify(ec, timeout_code);
+            out.answer = failure{
+                code, is_timeout(code)
+                          ? fmt::format("{} timed out after {}", phase, format_duration(limit))
+                          : fmt::format("{}: {}", phase, code.message())};
+            return std::move(out);
+        };
+
+        auto limit = limit_for(options_.first_byte_timeout, errc::first_byte_timeout, deadline);
+        conn.lowest().expires_after(limit.limit);
+        const auto sent = clock::now();
+        auto [write_ec, written] =
+            co_await bhttp::async_write(stream, message, net::as_tuple(net::use_awaitable));
+        if (write_ec) {
+            out.nothing_received = write_ec == net::error::broken_pipe ||
+                                   write_ec == net::error::connection_reset ||
+                                   write_ec == net::error::eof;
+            co_return fail(write_ec, limit.timeout_code, "sending the request", limit.limit);
+        }
+
+        bhttp::response_parser<bhttp::string_body> parser;
+        parser.body_limit(options_.max_body_size);
+        parser.header_limit(64 * 1024);
+        if (req.method == "HEAD") parser.skip(true);
+        auto [header_ec, header_bytes] = co_await bhttp::async_read_header(
+            stream, conn.buffer, parser, net::as_tuple(net::use_awaitable));
+        if (header_ec) {
+            out.nothing_received =
+                !parser.got_some() &&
+                (header_ec == bhttp::error::end_of_stream || header_ec == net::error::eof ||
+                 header_ec == net::error::connection_reset);
+            co_return fail(header_ec, limit.timeout_code, "waiting for the response", limit.limit);
+        }
+        timing.first_byte = clock::now() - sent;
+        if (!parser.is_done()) {
+            limit = limit_for(options_.first_byte_timeout, errc::first_byte_timeout, deadline);
+            conn.lowest().expires_after(limit.limit);
+            auto [body_ec, body_bytes] = co_await bhttp::async_read(
+                stream, conn.buffer, parser, net::as_tuple(net::use_awaitable));
+            if (body_ec)
+                co_return fail(body_ec, limit.timeout_code, "reading the body", limit.limit);
+        }
+        conn.lowest().expires_never();
+
+        auto& got = parser.get();
+        response answer;
+        answer.status = got.result_int();
+        answer.reason = std::string(got.reason());
+        answer.headers.reserve(static_cast<std::size_t>(std::distance(got.begin(), got.end())));
+        for (const auto& field : got)
+            answer.headers.emplace_back(std::string(field.name_string()),
+                                        std::string(field.value()));
+        answer.body = std::move(got.body());
+        out.keep_alive = got.keep_alive();
+        out.answer = std::move(answer);
+        co_return std::move(out);
+    }
+
+    executor_type executor_;
+    client_options options_;
+    dns::resolver resolver_;
+    ssl::context tls_;
+    std::unordered_map<std::string, std::unique_ptr<origin_pool>> pools_;
+    std::size_t opened_ = 0;
+};
+
+client::client(executor_type executor, client_options options)
+    : state_(std::make_shared<state>(std::move(executor), std::move(options))) {}
+
+client::~client() = default;
+
+net::awaitable<result<response>> client::send(request req) {
+    auto target = state_;
+    co_return co_await target->send(std::move(req));
+}
+
+net::awaitable<result<response>> client::get(std::string url) {
+    auto target = state_;
+    request req;
+    req.url = std::move(url);
+    co_return co_await target->send(std::move(req));
+}
+
+std::size_t client::connections_opened() const noexcept {
+    return state_->connections_opened();
+}
+std::size_t client::idle_connections() const noexcept {
+    return state_->idle_connections();
+}
+const client::executor_type& client::get_executor() const noexcept {
+    return state_->executor();
+}
+const client_options& client::options() const noexcept {
+    return state_->options();
+}
+
+}  // namespace fanout::http

@@ -1,0 +1,103 @@
+#include <fanout/http/error.hpp>
+
+#include <string>
+
+namespace fanout::http {
+namespace {
+
+class http_category final : public kinded_category {
+  public:
+    const char* name() const noexcept override { return "http"; }
+
+    std::string message(int value) const override {
+        switch (static_cast<errc>(value)) {
+            case errc::invalid_url:
+                return "not an absolute http:// or https:// URL";
+            case errc::invalid_request:
+                return "the request cannot be sent";
+            case errc::resolve_timeout:
+                return "name resolution timed out";
+            case errc::connect_timeout:
+                return "connect timed out";
+            case errc::tls_timeout:
+                return "TLS handshake timed out";
+            case errc::first_byte_timeout:
+                return "no response within the first-byte timeout";
+            case errc::total_timeout:
+                return "the request ran past its total timeout";
+            case errc::tls_failure:
+                return "TLS handshake failed";
+            case errc::malformed_response:
+                return "malformed HTTP response";
+            case errc::connection_closed:
+                return "the connection closed before the response ended";
+            case errc::body_too_large:
+                return "response body larger than the limit";
+            case errc::too_many_redirects:
+                return "too many redirects";
+            case errc::redirect_loop:
+                return "redirect loop";
+            case errc::bad_status:
+                return "unsuccessful HTTP status";
+        }
+        return "unknown http error " + std::to_string(value);
+    }
+
+    const char* kind(int value) const noexcept override {
+        switch (static_cast<errc>(value)) {
+            case errc::invalid_url:
+                return "invalid_url";
+            case errc::invalid_request:
+                return "invalid_request";
+            case errc::resolve_timeout:
+                return "resolve_timeout";
+            case errc::connect_timeout:
+                return "connect_timeout";
+            case errc::tls_timeout:
+                return "tls_timeout";
+            case errc::first_byte_timeout:
+                return "first_byte_timeout";
+            case errc::total_timeout:
+                return "total_timeout";
+            case errc::tls_failure:
+                return "tls_failure";
+            case errc::malformed_response:
+                return "malformed_response";
+            case errc::connection_closed:
+                return "connection_closed";
+            case errc::body_too_large:
+                return "body_too_large";
+            case errc::too_many_redirects:
+                return "too_many_redirects";
+            case errc::redirect_loop:
+                return "redirect_loop";
+            case errc::bad_status:
+                return "http_status";
+        }
+        return "http_error";
+    }
+};
+
+}  // namespace
+
+const boost::system::error_category& category() noexcept {
+    static const http_category instance;
+    return instance;
+}
+
+bool is_timeout(const boost::system::error_code& ec) noexcept {
+    if (ec == fanout::errc::timeout) return true;
+    if (ec.category() != category()) return false;
+    switch (static_cast<errc>(ec.value())) {
+        case errc::resolve_timeout:
+        case errc::connect_timeout:
+        case errc::tls_timeout:
+        case errc::first_byte_timeout:
+        case errc::total_timeout:
+            return true;
+        default:
+            return false;
+    }
+}
+
+}  // namespace fanout::http

@@ -1,0 +1,79 @@
+#include <fanout/http/message.hpp>
+
+#include <fanout/http/error.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <ctime>
+
+namespace fanout::http {
+namespace {
+
+// RFC 9110 5.6.2 token characters.
+bool is_token(std::string_view text) {
+    return !text.empty() && std::ranges::all_of(text, [](char c) {
+        const auto byte = static_cast<unsigned char>(c);
+        return std::isalnum(byte) ||
+               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    });
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+    return std::ranges::equal(a, b, [](char x, char y) {
+        return std::tolower(static_cast<unsigned char>(x)) ==
+               std::tolower(static_cast<unsigned char>(y));
+    });
+}
+
+// Retry-After: delay-seconds or an HTTP date (RFC 9110 10.2.3).
+std::optional<std::chrono::milliseconds> retry_after_of(std::string_view value) {
+    unsigned long seconds = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    if (error == std::errc{} && end == value.data() + value.size())
+        return std::chrono::seconds(seconds);
+    std::tm when{};
+    const std::string text(value);
+    if (strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &when) == nullptr) return std::nullopt;
+    const auto at = std::chrono::system_clock::from_time_t(timegm(&when));
+    const auto wait = at - std::chrono::system_clock::now();
+    return std::max(std::chrono::milliseconds(0),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(wait));
+}
+
+}  // namespace
+
+std::optional<failure> request::validate() const {
+    const auto invalid = [&](std::string why) {
+        return failure{make_error_code(errc::invalid_request),
+                       fmt::format("{} {}: {}", method, url, why)};
+    };
+    if (!is_token(method)) return invalid("the method is not a token");
+    for (const auto& [name, value] : headers) {
+        if (!is_token(name)) return invalid(fmt::format("header name '{}' is not a token", name));
+        if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
+            return invalid(fmt::format("the value of header '{}' contains CR, LF or NUL", name));
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string_view> response::header(std::string_view name) const {
+    for (const auto& [key, value] : headers)
+        if (iequals(key, name)) return std::string_view(value);
+    return std::nullopt;
+}
+
+result<response> expect_success(result<response> answer) {
+    if (!answer || (answer->status >= 200 && answer->status < 400)) return answer;
+    const auto& r = *answer;
+    failure out{r.status == 429 ? make_error_code(fanout::errc::rate_limited)
+                                : make_error_code(errc::bad_status),
+                fmt::format("{}: {} {}", r.url, r.status, r.reason)};
+    if (r.status == 429 || r.status == 503)
+        if (const auto value = r.header("Retry-After")) out.retry_after = retry_after_of(*value);
+    return out;
+}
+
+}  // namespace fanout::http
