@@ -50,11 +50,13 @@ set_tests_properties("consumer: install" "consumer: package" "consumer: subdirec
     LABELS consumer
     TIMEOUT 600)
 
-# The README's embedding example is this consumer's main.cpp, word for word.
-add_test(NAME "readme: the embedding example is tests/cmake_consumer/main.cpp"
-    COMMAND ${CMAKE_COMMAND}
-        -DREADME=${PROJECT_SOURCE_DIR}/README.md
-        -DEXAMPLE=${CMAKE_CURRENT_LIST_DIR}/main.cpp
-        -P ${CMAKE_CURRENT_LIST_DIR}/check_readme.cmake)
-set_tests_properties("readme: the embedding example is tests/cmake_consumer/main.cpp"
-    PROPERTIES LABELS consumer)
+# The README's examples are this consumer's sources, word for word.
+foreach(example IN ITEMS main.cpp http_fanout.cpp)
+    set(name "readme: the example is tests/cmake_consumer/${example}")
+    add_test(NAME "${name}"
+        COMMAND ${CMAKE_COMMAND}
+            -DREADME=${PROJECT_SOURCE_DIR}/README.md
+            -DEXAMPLE=${CMAKE_CURRENT_LIST_DIR}/${example}
+            -P ${CMAKE_CURRENT_LIST_DIR}/check_readme.cmake)
+    set_tests_properties("${name}" PROPERTIES LABELS consumer)
+endforeach()

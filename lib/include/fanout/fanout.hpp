@@ -45,3 +45,10 @@
 #include <fanout/dns/error.hpp>
 #include <fanout/dns/record.hpp>
 #include <fanout/dns/resolver.hpp>
+
+// HTTP/1.1 on Beast: pooled keep-alive connections per origin, TLS with
+// verification, timeouts per phase, redirects, and expect_success() to turn
+// 4xx/5xx answers (with their Retry-After) into failures a retry policy reads.
+#include <fanout/http/client.hpp>
+#include <fanout/http/error.hpp>
+#include <fanout/http/message.hpp>

@@ -15,7 +15,7 @@
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <fmt/format.h>
@@ -50,6 +50,7 @@ struct connection {
     std::unique_ptr<beast::tcp_stream> plain;
     std::unique_ptr<tls_stream> tls;
     beast::flat_buffer buffer;
+    std::string head;  // the request head being written, reused
     clock::time_point idle_since{};
 
     beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
@@ -162,7 +163,7 @@ class client::state : public std::enable_shared_from_this<state> {
         std::set<std::pair<std::string, std::string>> visited{{req.method, req.url}};
         std::string first_origin;
         for (unsigned hops = 0;; ++hops) {
-            auto where = detail::parse_target(req.url);
+            auto where = target_of(req.url);
             if (!where) co_return named(std::move(where.error()));
             if (hops == 0) first_origin = where->origin;
             auto answer = co_await send_once(*where, req, deadline);
@@ -210,6 +211,18 @@ class client::state : public std::enable_shared_from_this<state> {
     const client_options& options() const noexcept { return options_; }
 
   private:
+    // The last URL's target is kept: a fan-out often sends many requests to
+    // one URL, and parsing it each time costs more than a comparison.
+    result<detail::target> target_of(const std::string& url) {
+        if (last_target_ && last_url_ == url) return *last_target_;
+        auto parsed = detail::parse_target(url);
+        if (parsed) {
+            last_url_ = url;
+            last_target_ = *parsed;
+        }
+        return parsed;
+    }
+
     origin_pool& pool_for(const std::string& origin) {
         auto& pool = pools_[origin];
         if (!pool) pool = std::make_unique<origin_pool>(executor_, options_.connections_per_origin);
@@ -355,17 +368,27 @@ class client::state : public std::enable_shared_from_this<state> {
     net::awaitable<exchange_result> exchange(Stream& stream, connection& conn,
                                              const detail::target& where, const request& req,
                                              timings& timing, const deadline_type& deadline) {
-        bhttp::request<bhttp::string_body> message;
-        message.method_string(req.method);
-        message.target(where.path);
-        message.version(11);
-        message.set(bhttp::field::host, where.host_header);
-        message.set(bhttp::field::user_agent, options_.user_agent);
-        for (const auto& [name, value] : req.headers) message.insert(name, value);
-        if (!req.body.empty() || req.method == "POST" || req.method == "PUT") {
-            message.body() = req.body;
-            message.prepare_payload();
+        // The request head is written here rather than by Beast's serializer:
+        // the request was validated (tokens, no CR/LF in values), and this is
+        // the hot path of a load generator.
+        std::string& head = conn.head;  // one request at a time per connection
+        head.clear();
+        head.append(req.method).append(" ").append(where.path).append(" HTTP/1.1\r\n");
+        bool has_host = false;
+        bool has_agent = false;
+        for (const auto& [name, value] : req.headers) {
+            if (iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding")) continue;
+            has_host = has_host || iequals(name, "Host");
+            has_agent = has_agent || iequals(name, "User-Agent");
+            head.append(name).append(": ").append(value).append("\r\n");
         }
+        if (!has_host) head.append("Host: ").append(where.host_header).append("\r\n");
+        if (!has_agent && !options_.user_agent.empty())
+            head.append("User-Agent: ").append(options_.user_agent).append("\r\n");
+        if (!req.body.empty() || req.method == "POST" || req.method == "PUT")
+            head.append("Content-Length: ").append(std::to_string(req.body.size())).append("\r\n");
+        head.append("\r\n");
+        const std::array<net::const_buffer, 2> message{net::buffer(head), net::buffer(req.body)};
 
         exchange_result out;
         const auto fail = [&](error_code ec, errc timeout_code, std::string_view phase,
@@ -382,7 +405,7 @@ class client::state : public std::enable_shared_from_this<state> {
         conn.lowest().expires_after(limit.limit);
         const auto sent = clock::now();
         auto [write_ec, written] =
-            co_await bhttp::async_write(stream, message, net::as_tuple(net::use_awaitable));
+            co_await net::async_write(stream, message, net::as_tuple(net::use_awaitable));
         if (write_ec) {
             out.nothing_received = write_ec == net::error::broken_pipe ||
                                    write_ec == net::error::connection_reset ||
@@ -434,6 +457,8 @@ class client::state : public std::enable_shared_from_this<state> {
     ssl::context tls_;
     std::unordered_map<std::string, std::unique_ptr<origin_pool>> pools_;
     std::size_t opened_ = 0;
+    std::string last_url_;
+    std::optional<detail::target> last_target_;
 };
 
 client::client(executor_type executor, client_options options)
