@@ -9,14 +9,13 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
-#include <boost/asio/write.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <fmt/format.h>
 #include <openssl/ssl.h>
@@ -24,6 +23,7 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <set>
 #include <string>
@@ -42,22 +42,29 @@ using boost::system::error_code;
 
 namespace {
 
-using tls_stream = beast::ssl_stream<beast::tcp_stream>;
+using socket_type = net::ip::tcp::socket;
+using tls_stream = ssl::stream<socket_type>;
 using deadline_type = std::optional<clock::time_point>;
 
 // One connection to an origin, plain or TLS, with its read buffer.
 struct connection {
-    std::unique_ptr<beast::tcp_stream> plain;
+    std::unique_ptr<socket_type> plain;
     std::unique_ptr<tls_stream> tls;
     beast::flat_buffer buffer;
     std::string head;  // the request head being written, reused
     clock::time_point idle_since{};
+    // While an operation runs on it, the watchdog's entry: the deadline, and
+    // whether the watchdog cut the operation short.
+    clock::time_point deadline = clock::time_point::max();
+    bool timed_out = false;
+    std::size_t watched = not_watched;  // index in the client's watched list
+    static constexpr std::size_t not_watched = static_cast<std::size_t>(-1);
 
-    beast::tcp_stream& lowest() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
+    socket_type& lowest() { return tls ? tls->next_layer() : *plain; }
     void close() {
         error_code ignored;
-        lowest().socket().shutdown(net::socket_base::shutdown_both, ignored);
-        lowest().close();
+        lowest().shutdown(net::socket_base::shutdown_both, ignored);
+        lowest().close(ignored);
     }
 };
 
@@ -95,8 +102,8 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 // The failure of a read or write on a connection, by what went wrong.
-error_code classify(error_code ec, errc timeout_code) {
-    if (ec == beast::error::timeout) return make_error_code(timeout_code);
+error_code classify(error_code ec, errc timeout_code, bool timed_out) {
+    if (timed_out) return make_error_code(timeout_code);
     if (ec == bhttp::error::body_limit) return make_error_code(errc::body_too_large);
     if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
         ec == net::error::eof || ec == ssl::error::stream_truncated)
@@ -104,6 +111,15 @@ error_code classify(error_code ec, errc timeout_code) {
     if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category())
         return make_error_code(errc::malformed_response);
     return ec;
+}
+
+// A tenth of the shortest socket timeout, between 1 and 50 ms.
+clock::duration watchdog_tick(const client_options& options) {
+    auto shortest =
+        std::min({options.connect_timeout, options.tls_timeout, options.first_byte_timeout});
+    if (options.total_timeout) shortest = std::min(shortest, *options.total_timeout);
+    return std::clamp<clock::duration>(shortest / 10, std::chrono::milliseconds(1),
+                                       std::chrono::milliseconds(50));
 }
 
 struct exchange_result {
@@ -130,19 +146,31 @@ class client::state : public std::enable_shared_from_this<state> {
         : executor_(std::move(executor)),
           options_(std::move(options)),
           resolver_(executor_, options_.dns),
-          tls_(ssl::context::tls_client) {
+          watchdog_(executor_),
+          tick_(watchdog_tick(options_)) {
         if (options_.connections_per_origin == 0)
             throw std::invalid_argument("http client: connections_per_origin must be at least 1");
-        if (!options_.tls.verify) {
-            tls_.set_verify_mode(ssl::verify_none);
-        } else {
-            tls_.set_verify_mode(ssl::verify_peer);
-            if (options_.tls.ca_file.empty())
-                tls_.set_default_verify_paths();
-            else
-                tls_.load_verify_file(options_.tls.ca_file);
+        if (!options_.tls.ca_file.empty() && !std::ifstream(options_.tls.ca_file))
+            throw std::invalid_argument("http client: cannot read CA file " + options_.tls.ca_file);
+    }
+
+    // The TLS context, made on the first https request: loading the CA store
+    // takes milliseconds a plain-HTTP client need not spend.
+    ssl::context& tls_context() {
+        if (!tls_) {
+            tls_.emplace(ssl::context::tls_client);
+            if (!options_.tls.verify) {
+                tls_->set_verify_mode(ssl::verify_none);
+            } else {
+                tls_->set_verify_mode(ssl::verify_peer);
+                if (options_.tls.ca_file.empty())
+                    tls_->set_default_verify_paths();
+                else
+                    tls_->load_verify_file(options_.tls.ca_file);
+            }
+            SSL_CTX_set_session_cache_mode(tls_->native_handle(), SSL_SESS_CACHE_CLIENT);
         }
-        SSL_CTX_set_session_cache_mode(tls_.native_handle(), SSL_SESS_CACHE_CLIENT);
+        return *tls_;
     }
 
     ~state() {
@@ -150,8 +178,9 @@ class client::state : public std::enable_shared_from_this<state> {
             for (auto& c : pool->idle) c->close();
     }
 
-    net::awaitable<result<response>> send(request req) {
-        auto self = shared_from_this();  // alive while a request is in flight
+    // `keep_alive` is copied into the frame when called: the state outlives
+    // the request even if the client goes first.
+    net::awaitable<result<response>> send(request req, std::shared_ptr<state> /*keep_alive*/) {
         if (auto bad = req.validate()) co_return std::move(*bad);
         const auto named = [first = req.method + " " + req.url](failure f) {
             f.message = first + ": " + f.text();
@@ -211,6 +240,56 @@ class client::state : public std::enable_shared_from_this<state> {
     const client_options& options() const noexcept { return options_; }
 
   private:
+    // Timeouts of socket operations: a connection under way is on the
+    // watched list with its deadline, and one timer per client ticks while
+    // the list is not empty, cancelling the socket operations of connections
+    // past their deadline. No timer is set per operation (a load generator
+    // sends hundreds of thousands a second); a timeout fires within one tick
+    // of its deadline.
+    void watch(connection& c, clock::duration limit) {
+        c.deadline = clock::now() + limit;
+        c.timed_out = false;
+        if (c.watched == connection::not_watched) {
+            c.watched = watched_.size();
+            watched_.push_back(&c);
+        }
+        if (!watchdog_running_) tick();
+    }
+
+    void unwatch(connection& c) noexcept {
+        if (c.watched == connection::not_watched) return;
+        // Swap with the last: O(1), and no allocation per request.
+        watched_[c.watched] = watched_.back();
+        watched_[c.watched]->watched = c.watched;
+        watched_.pop_back();
+        c.watched = connection::not_watched;
+    }
+
+    struct watch_guard {
+        state& owner;
+        connection& conn;
+        ~watch_guard() { owner.unwatch(conn); }
+    };
+
+    void tick() {
+        watchdog_running_ = true;
+        watchdog_.expires_after(tick_);
+        watchdog_.async_wait([self = shared_from_this()](error_code ec) {
+            if (ec || self->watched_.empty()) {
+                self->watchdog_running_ = false;
+                return;
+            }
+            const auto now = clock::now();
+            for (auto* c : self->watched_) {
+                if (c->timed_out || c->deadline > now) continue;
+                c->timed_out = true;
+                error_code ignored;
+                c->lowest().cancel(ignored);
+            }
+            self->tick();
+        });
+    }
+
     // The last URL's target is kept: a fan-out often sends many requests to
     // one URL, and parsing it each time costs more than a comparison.
     result<detail::target> target_of(const std::string& url) {
@@ -302,16 +381,18 @@ class client::state : public std::enable_shared_from_this<state> {
 
         auto conn = std::make_unique<connection>();
         if (where.tls)
-            conn->tls = std::make_unique<tls_stream>(executor_, tls_);
+            conn->tls = std::make_unique<tls_stream>(executor_, tls_context());
         else
-            conn->plain = std::make_unique<beast::tcp_stream>(executor_);
+            conn->plain = std::make_unique<socket_type>(executor_);
+        watch_guard watching(*this, *conn);
         phase_started = clock::now();
         error_code last;
         phase_limit connect_limit{};
         bool connected = false;
+        bool last_timed_out = false;
         for (const auto& address : **resolved) {
             connect_limit = limit_for(options_.connect_timeout, errc::connect_timeout, deadline);
-            conn->lowest().expires_after(connect_limit.limit);
+            watch(*conn, connect_limit.limit);
             auto [ec] = co_await conn->lowest().async_connect(
                 net::ip::tcp::endpoint(address.ip, where.port), net::as_tuple(net::use_awaitable));
             if (!ec) {
@@ -319,15 +400,17 @@ class client::state : public std::enable_shared_from_this<state> {
                 break;
             }
             last = ec;
-            if (ec == net::error::operation_aborted) break;
-            conn->lowest().close();  // the next address gets a fresh socket
+            last_timed_out = conn->timed_out;
+            if (ec == net::error::operation_aborted && !conn->timed_out) break;
+            error_code ignored;
+            conn->lowest().close(ignored);  // the next address gets a fresh socket
         }
         if (!connected) {
-            const auto code = classify(last, connect_limit.timeout_code);
+            const auto code = classify(last, connect_limit.timeout_code, last_timed_out);
             co_return failure{
                 code, fmt::format("connect to {}:{}: {}", where.host, where.port, code.message())};
         }
-        conn->lowest().socket().set_option(net::ip::tcp::no_delay(true));
+        conn->lowest().set_option(net::ip::tcp::no_delay(true));
         timing.connect = clock::now() - phase_started;
         ++opened_;
 
@@ -341,11 +424,11 @@ class client::state : public std::enable_shared_from_this<state> {
                 conn->tls->set_verify_callback(ssl::host_name_verification(where.host));
             if (pool.session != nullptr) SSL_set_session(native, pool.session);
             const auto tls_limit = limit_for(options_.tls_timeout, errc::tls_timeout, deadline);
-            conn->lowest().expires_after(tls_limit.limit);
+            watch(*conn, tls_limit.limit);
             auto [ec] = co_await conn->tls->async_handshake(ssl::stream_base::client,
                                                             net::as_tuple(net::use_awaitable));
             if (ec) {
-                if (ec == beast::error::timeout)
+                if (conn->timed_out)
                     co_return failure{make_error_code(tls_limit.timeout_code),
                                       fmt::format("TLS handshake with {} timed out after {}",
                                                   where.host, format_duration(tls_limit.limit))};
@@ -360,7 +443,6 @@ class client::state : public std::enable_shared_from_this<state> {
             }
             timing.tls = clock::now() - phase_started;
         }
-        conn->lowest().expires_never();
         co_return std::move(conn);
     }
 
@@ -393,7 +475,7 @@ class client::state : public std::enable_shared_from_this<state> {
         exchange_result out;
         const auto fail = [&](error_code ec, errc timeout_code, std::string_view phase,
                               std::chrono::nanoseconds limit) {
-            const auto code = classify(ec, timeout_code);
+            const auto code = classify(ec, timeout_code, conn.timed_out);
             out.answer = failure{
                 code, is_timeout(code)
                           ? fmt::format("{} timed out after {}", phase, format_duration(limit))
@@ -402,7 +484,8 @@ class client::state : public std::enable_shared_from_this<state> {
         };
 
         auto limit = limit_for(options_.first_byte_timeout, errc::first_byte_timeout, deadline);
-        conn.lowest().expires_after(limit.limit);
+        watch_guard watching(*this, conn);
+        watch(conn, limit.limit);
         const auto sent = clock::now();
         auto [write_ec, written] =
             co_await net::async_write(stream, message, net::as_tuple(net::use_awaitable));
@@ -429,14 +512,12 @@ class client::state : public std::enable_shared_from_this<state> {
         timing.first_byte = clock::now() - sent;
         if (!parser.is_done()) {
             limit = limit_for(options_.first_byte_timeout, errc::first_byte_timeout, deadline);
-            conn.lowest().expires_after(limit.limit);
+            watch(conn, limit.limit);
             auto [body_ec, body_bytes] = co_await bhttp::async_read(
                 stream, conn.buffer, parser, net::as_tuple(net::use_awaitable));
             if (body_ec)
                 co_return fail(body_ec, limit.timeout_code, "reading the body", limit.limit);
         }
-        conn.lowest().expires_never();
-
         auto& got = parser.get();
         response answer;
         answer.status = got.result_int();
@@ -454,9 +535,13 @@ class client::state : public std::enable_shared_from_this<state> {
     executor_type executor_;
     client_options options_;
     dns::resolver resolver_;
-    ssl::context tls_;
+    std::optional<ssl::context> tls_;
     std::unordered_map<std::string, std::unique_ptr<origin_pool>> pools_;
     std::size_t opened_ = 0;
+    std::vector<connection*> watched_;
+    net::steady_timer watchdog_;
+    clock::duration tick_;
+    bool watchdog_running_ = false;
     std::string last_url_;
     std::optional<detail::target> last_target_;
 };
@@ -467,15 +552,13 @@ client::client(executor_type executor, client_options options)
 client::~client() = default;
 
 net::awaitable<result<response>> client::send(request req) {
-    auto target = state_;
-    co_return co_await target->send(std::move(req));
+    return state_->send(std::move(req), state_);
 }
 
 net::awaitable<result<response>> client::get(std::string url) {
-    auto target = state_;
     request req;
     req.url = std::move(url);
-    co_return co_await target->send(std::move(req));
+    return state_->send(std::move(req), state_);
 }
 
 std::size_t client::connections_opened() const noexcept {
