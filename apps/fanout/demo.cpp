@@ -3,11 +3,15 @@
 // Each item is a simulated network call with a random latency; a share of
 // attempts fail (a reset) and a share hang until the per-attempt timeout
 // cuts them; failures are retried with backoff; each success then hashes a
-// block on the CPU pool through the thread-pool bridge. A progress line
-// shows on a terminal, and a summary follows. Ctrl-C stops it early: every
-// item is still accounted for, and the exit code is 130.
+// block on the CPU pool through the thread-pool bridge. Then a DNS part
+// resolves thousands of names through the c-ares resolver against an
+// in-process server that drops a few queries (timeouts, then retries). A
+// progress line shows on a terminal, and a summary follows each part. Ctrl-C
+// stops it early: every item is still accounted for, and the exit code is 130.
 #include "commands.hpp"
+#include "demo_dns_server.hpp"
 
+#include <fanout/dns/resolver.hpp>
 #include <fanout/gather.hpp>
 #include <fanout/histogram.hpp>
 #include <fanout/offload.hpp>
@@ -15,6 +19,7 @@
 #include <fanout/runtime.hpp>
 
 #include <boost/asio/error.hpp>
+#include <boost/asio/ip/address_v4.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -50,6 +55,7 @@ struct demo_settings {
     double hang_rate = 0.02;
     std::size_t block_bytes = 16 * 1024;
     std::uint64_t seed = 1;
+    std::size_t dns_names = 5'000;  // 0: no DNS part
 };
 
 // What the simulated operations share: the random source (one loop thread,
@@ -132,6 +138,171 @@ void print_summary(const demo_settings& settings, const gather_summary& summary,
                format_count(summary.succeeded), settings.block_bytes / 1024, cpu_threads);
 }
 
+// The core part: the simulated operations, then their summary.
+net::awaitable<void> run_core_part(const demo_settings& settings, std::chrono::nanoseconds timeout,
+                                   runtime& rt) {
+    thread_pool& cpu = rt.cpu_pool();
+    demo_world world{std::mt19937_64(settings.seed), cpu, settings.block_bytes, settings.fail_rate,
+                     settings.hang_rate};
+    progress counters;
+    demo_report report;
+    gather_options options{
+        .limit = settings.limit, .per_attempt_timeout = timeout, .progress = &counters};
+    options.retry.max_attempts = settings.attempts;
+    options.retry.initial_backoff = 20ms;
+    options.retry.max_backoff = 500ms;
+
+    fmt::print(
+        "fanout demo: {} simulated operations ({:.0f}% of attempts fail, {:.0f}% hang), limit {}, "
+        "timeout {}, up to {} attempts, SHA-256 on {} CPU-pool threads\n",
+        format_count(settings.items), settings.fail_rate * 100, settings.hang_rate * 100,
+        format_count(settings.limit), format_duration(timeout), settings.attempts, cpu.size());
+    std::fflush(stdout);
+    const auto started = std::chrono::steady_clock::now();
+    progress_line line(co_await net::this_coro::executor, counters, "demo");
+    line.start();
+    const auto summary = co_await gather_each(
+        std::views::iota(std::size_t{0}, settings.items),
+        [&world](std::size_t item) { return simulated_call(world, item); },
+        [&report](outcome<digest>&& out) {
+            if (out.ok()) {
+                report.latency.record(out.elapsed);
+                if (out.attempts > 1) ++report.retried_items;
+            } else if (out.attempts > 0) {
+                ++report.failures_by_kind[out.error().kind()];
+            }
+        },
+        options);
+    line.stop();
+    print_summary(settings, summary, report, std::chrono::steady_clock::now() - started,
+                  rt.interrupted(), cpu.size());
+}
+
+// The DNS part's settings: fixed, as the point is to show the resolver at work.
+constexpr std::size_t dns_limit = 500;
+constexpr auto dns_timeout = 100ms;
+constexpr unsigned dns_attempts = 3;
+constexpr double dns_drop_share = 0.02;
+
+// Names [0, hosts) are host<i>.demo.test; the rest, missing<i>.demo.test.
+std::string demo_dns_name(std::size_t index, std::size_t hosts) {
+    return index < hosts ? fmt::format("host{}.demo.test", index)
+                         : fmt::format("missing{}.demo.test", index - hosts);
+}
+
+struct dns_part_report {
+    histogram latency;  // resolved names, from first attempt to the end
+    std::map<std::string, std::uint64_t> failures_by_kind;
+    std::uint64_t resolved = 0;
+    std::uint64_t retried = 0;
+
+    void count(std::size_t index, std::size_t hosts, const outcome<dns::answer>& out) {
+        if (!out.ok()) {
+            if (out.attempts > 0) ++failures_by_kind[out.error().kind()];
+            return;
+        }
+        // The answer must be what the server's rule gives the name.
+        const auto expected = demo_dns_server::address_of(demo_dns_name(index, hosts));
+        const auto& records = out.result->records;
+        const auto a = std::ranges::find(records, dns::record_type::a, &dns::record::type);
+        if (!expected || a == records.end() ||
+            std::get<net::ip::address_v4>(a->data) != *expected) {
+            ++failures_by_kind["wrong_address"];
+            return;
+        }
+        ++resolved;
+        latency.record(out.elapsed);
+        if (out.attempts > 1) ++retried;
+    }
+};
+
+void print_dns_summary(const gather_summary& summary, const dns_part_report& report,
+                       std::chrono::nanoseconds took, bool interrupted) {
+    const double seconds = std::chrono::duration<double>(took).count();
+    const auto asked = summary.total - summary.not_started;
+    if (asked == 0) {
+        fmt::print("dns: {} of {} names reported, none asked{}\n", format_count(summary.total),
+                   format_count(summary.total),
+                   interrupted ? " (interrupted before the DNS part)" : "");
+    } else {
+        fmt::print("dns: {} of {} names reported in {:.2f} s, {} lookups/s{}\n",
+                   format_count(summary.total), format_count(summary.total), seconds,
+                   format_count(static_cast<std::uint64_t>(static_cast<double>(asked) /
+                                                           std::max(seconds, 1e-9))),
+                   interrupted ? ", interrupted" : "");
+        fmt::print("  resolved     {:>9}   ({} needed a retry)\n", format_count(report.resolved),
+                   format_count(report.retried));
+        std::uint64_t failed = 0;
+        std::string kinds;
+        for (const auto& [kind, count] : report.failures_by_kind) {
+            failed += count;
+            kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", kind, format_count(count));
+        }
+        fmt::print("  failed       {:>9}{}\n", format_count(failed),
+                   kinds.empty() ? "" : "   (" + kinds + ")");
+    }
+    if (summary.not_started > 0)
+        fmt::print("  not started  {:>9}   (cancelled before their first attempt)\n",
+                   format_count(summary.not_started));
+    const auto& h = report.latency;
+    if (h.count() > 0)
+        fmt::print("  latency      p50 {}  p99 {}  max {}  (resolved names, retries included)\n",
+                   format_duration(h.percentile(50)), format_duration(h.percentile(99)),
+                   format_duration(h.max()));
+}
+
+// The DNS part: `hosts` names that resolve and 1% more that do not, through
+// the resolver, against a demo_dns_server on this loop. Cancelled before it
+// starts (Ctrl-C during the core part), it asks nothing and reports every
+// name as not started.
+net::awaitable<void> run_dns_part(std::size_t hosts, runtime& rt) {
+    const std::size_t names = hosts + hosts / 100;
+    const auto executor = co_await net::this_coro::executor;
+    const auto state = co_await net::this_coro::cancellation_state;
+    dns_part_report report;
+    fmt::print("\n");
+    if (state.cancelled() != net::cancellation_type::none) {
+        print_dns_summary({.total = names, .failed = names, .not_started = names}, report, {},
+                          true);
+        co_return;
+    }
+
+    demo_dns_server server(executor, dns_drop_share);
+    dns::resolver_options resolver_options{
+        .servers = {{"127.0.0.1", server.port()}}, .timeout = dns_timeout, .tries = 1};
+    dns::resolver resolver(executor, resolver_options);
+    progress counters;
+    gather_options options{.limit = dns_limit, .progress = &counters};
+    options.retry.max_attempts = dns_attempts;
+    options.retry.initial_backoff = 10ms;
+    options.retry.max_backoff = 100ms;
+    options.retry.retry_if = [](const failure& f) { return f.code == errc::timeout; };
+
+    fmt::print(
+        "dns: {} names host<N>.demo.test and {} that do not exist, through the c-ares resolver "
+        "to a server on 127.0.0.1:{} that drops {:.0f}% of queries; limit {}, timeout {}, up to {} "
+        "attempts on timeout\n",
+        format_count(hosts), format_count(names - hosts), server.port(), dns_drop_share * 100,
+        dns_limit, format_duration(dns_timeout), dns_attempts);
+    std::fflush(stdout);
+    const auto started = std::chrono::steady_clock::now();
+    progress_line line(executor, counters, "dns");
+    line.start();
+    const auto summary = co_await gather_each(
+        std::views::iota(std::size_t{0}, names),
+        [&resolver, hosts](std::size_t index) {
+            return resolver.query(demo_dns_name(index, hosts), dns::record_type::a);
+        },
+        [&report, hosts](std::size_t index, outcome<dns::answer>&& out) {
+            report.count(index, hosts, out);
+        },
+        options);
+    line.stop();
+    server.stop();
+    print_dns_summary(summary, report, std::chrono::steady_clock::now() - started,
+                      rt.interrupted());
+}
+
 int run_demo(const demo_settings& settings) {
     auto timeout = parse_duration(settings.timeout);
     if (!timeout) {
@@ -139,49 +310,18 @@ int run_demo(const demo_settings& settings) {
         return exit_usage;
     }
 
+    // One run for both parts: the signal handler is in place from the first
+    // line to the last summary, and a Ctrl-C in the core part reaches the
+    // DNS part as a cancelled state.
     runtime rt({.handle_signals = true});
-    thread_pool& cpu = rt.cpu_pool();
-    demo_world world{std::mt19937_64(settings.seed), cpu, settings.block_bytes, settings.fail_rate,
-                     settings.hang_rate};
-
-    progress counters;
-    demo_report report;
-    gather_options options{
-        .limit = settings.limit, .per_attempt_timeout = *timeout, .progress = &counters};
-    options.retry.max_attempts = settings.attempts;
-    options.retry.initial_backoff = 20ms;
-    options.retry.max_backoff = 500ms;
-
-    const auto started = std::chrono::steady_clock::now();
-    auto summary = rt.run([&]() -> net::awaitable<gather_summary> {
-        // Printed once Ctrl-C is handled (the runtime is running).
-        fmt::print(
-            "fanout demo: {} simulated operations ({:.0f}% of attempts fail, {:.0f}% hang), limit "
-            "{}, "
-            "timeout {}, up to {} attempts, SHA-256 on {} CPU-pool threads\n",
-            format_count(settings.items), settings.fail_rate * 100, settings.hang_rate * 100,
-            format_count(settings.limit), format_duration(*timeout), settings.attempts, cpu.size());
-        std::fflush(stdout);
-        progress_line line(co_await net::this_coro::executor, counters, "demo");
-        line.start();
-        auto result = co_await gather_each(
-            std::views::iota(std::size_t{0}, settings.items),
-            [&world](std::size_t item) { return simulated_call(world, item); },
-            [&report](outcome<digest>&& out) {
-                if (out.ok()) {
-                    report.latency.record(out.elapsed);
-                    if (out.attempts > 1) ++report.retried_items;
-                } else if (out.attempts > 0) {
-                    ++report.failures_by_kind[out.error().kind()];
-                }
-            },
-            options);
-        line.stop();
-        co_return result;
-    }());
-    const auto took = std::chrono::steady_clock::now() - started;
-
-    print_summary(settings, summary, report, took, rt.interrupted(), cpu.size());
+    rt.run([](const demo_settings& settings, std::chrono::nanoseconds timeout,
+              runtime& rt) -> net::awaitable<void> {
+        // A cancelled state is checked, not thrown, between the parts: after
+        // a Ctrl-C in the core part, the DNS part reports its names unasked.
+        co_await net::this_coro::throw_if_cancelled(false);
+        co_await run_core_part(settings, timeout, rt);
+        if (settings.dns_names > 0) co_await run_dns_part(settings.dns_names, rt);
+    }(settings, *timeout, rt));
     return rt.interrupted() ? exit_interrupted : exit_ok;
 }
 
@@ -190,7 +330,9 @@ int run_demo(const demo_settings& settings) {
 command add_demo(CLI::App& parent) {
     auto settings = std::make_shared<demo_settings>();
     CLI::App* app = parent.add_subcommand(
-        "demo", "Run simulated operations through the core: limit, timeouts, retries, CPU pool");
+        "demo",
+        "Run simulated operations through the core (limit, timeouts, retries, CPU pool), then "
+        "DNS lookups against an in-process server");
     app->add_option("--items", settings->items, "operations to run")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}));
@@ -209,6 +351,10 @@ command add_demo(CLI::App& parent) {
         ->capture_default_str()
         ->check(CLI::Range(0.0, 1.0));
     app->add_option("--seed", settings->seed, "random seed")->capture_default_str();
+    app->add_option("--dns-names", settings->dns_names,
+                    "names to resolve in the DNS part (0: no DNS part)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}));
     return {app, [settings] { return run_demo(*settings); }};
 }
 

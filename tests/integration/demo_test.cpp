@@ -1,5 +1,5 @@
 // The fanout command as a user runs it: `fanout demo`, to the end and with
-// Ctrl-C (SIGINT) in the middle.
+// Ctrl-C (SIGINT) in the middle of either part.
 #include "child_process.hpp"
 
 #include <catch2/catch.hpp>
@@ -23,6 +23,12 @@ long summary_count(const std::string& text, const std::string& label) {
     return std::stol(digits);
 }
 
+// The output from the DNS part's summary on ("dns: N of N names reported").
+std::string dns_summary(const std::string& text) {
+    const auto at = text.find(" names reported");
+    return at == std::string::npos ? std::string() : text.substr(text.rfind("dns: ", at));
+}
+
 }  // namespace
 
 TEST_CASE("fanout demo runs to the end and accounts for every item") {
@@ -40,6 +46,16 @@ TEST_CASE("fanout demo runs to the end and accounts for every item") {
     REQUIRE(failed >= 0);
     CHECK(succeeded + failed == 3000);
     CHECK(succeeded > 2900);
+
+    // The DNS part: every name reported, the missing ones as NXDOMAIN, the
+    // dropped queries retried, every address the server's.
+    const std::string dns = dns_summary(out);
+    INFO(dns);
+    CHECK(dns.find("dns: 5,050 of 5,050 names reported") == 0);
+    CHECK(std::regex_search(dns, std::regex(R"(nxdomain 50[,)])")));
+    CHECK(summary_count(dns, "resolved") >= 4990);
+    CHECK(dns.find("wrong_address") == std::string::npos);
+    CHECK(dns.find("not started") == std::string::npos);
     // Nothing is drawn when stderr is not a terminal.
     CHECK(demo.errors().empty());
 }
@@ -61,6 +77,32 @@ TEST_CASE("SIGINT to a running fanout demo prints a summary and exits with 130")
     const long not_started = summary_count(out, "not started");
     REQUIRE(not_started > 0);
     CHECK(succeeded + failed + not_started == 2'000'000);
+    // The DNS part never started: all its names are reported as such.
+    const std::string dns = dns_summary(out);
+    INFO(dns);
+    CHECK(dns.find("dns: 5,050 of 5,050 names reported") == 0);
+    CHECK(summary_count(dns, "not started") == 5050);
+}
+
+TEST_CASE("SIGINT during the DNS part of fanout demo reports every name and exits with 130") {
+    child_process demo({FANOUT_CLI_PATH, "demo", "--items", "1", "--dns-names", "2000000"});
+    REQUIRE(demo.wait_for_output("dns: 2,000,000 names", 30s));
+    demo.signal(SIGINT);
+    const auto status = demo.wait_for_exit(30s);
+    const std::string out = demo.output();
+    INFO(out);
+    REQUIRE(status.exited);
+    CHECK(status.code == 130);
+    const std::string dns = dns_summary(out);
+    CHECK(dns.find("dns: 2,020,000 of 2,020,000 names reported") == 0);
+    CHECK(dns.find("interrupted") != std::string::npos);
+    const long resolved = summary_count(dns, "resolved");
+    const long failed = summary_count(dns, "failed");
+    const long not_started = summary_count(dns, "not started");
+    REQUIRE(resolved >= 0);
+    REQUIRE(failed >= 0);
+    REQUIRE(not_started > 0);
+    CHECK(resolved + failed + not_started == 2'020'000);
 }
 
 TEST_CASE("fanout demo refuses a bad timeout with exit code 2 and names it") {
