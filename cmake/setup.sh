@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages fanout needs to build, test and benchmark,
-# only those missing (nsd: the real DNS server of the tests; dnsperf: the
-# DNS benchmark's anchor). Quiet when nothing is missing. Runs as root or via sudo.
+# only those missing (nsd and nginx: the real servers of the tests, openssl
+# to make their certificates; dnsperf, wrk, h2load and python3-aiohttp: the
+# benchmarks' anchors). Quiet when nothing is missing. Runs as root or via sudo.
 set -euo pipefail
 
 packages=(
@@ -9,7 +10,7 @@ packages=(
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
     libssl-dev libc-ares-dev libfmt-dev libcli11-dev catch2
     python3
-    nsd dnsperf time
+    nsd nginx openssl dnsperf wrk nghttp2-client python3-aiohttp time
 )
 
 missing=()
