@@ -5,15 +5,19 @@
 // cuts them; failures are retried with backoff; each success then hashes a
 // block on the CPU pool through the thread-pool bridge. Then a DNS part
 // resolves thousands of names through the c-ares resolver against an
-// in-process server that drops a few queries (timeouts, then retries). A
+// in-process server that drops a few queries (timeouts, then retries), and
+// an HTTP part sends thousands of GETs through the keep-alive client to an
+// in-process server that holds, refuses (503) or lacks (404) a few. A
 // progress line shows on a terminal, and a summary follows each part. Ctrl-C
 // stops it early: every item is still accounted for, and the exit code is 130.
 #include "commands.hpp"
 #include "demo_dns_server.hpp"
+#include "demo_http_server.hpp"
 
 #include <fanout/dns/resolver.hpp>
 #include <fanout/gather.hpp>
 #include <fanout/histogram.hpp>
+#include <fanout/http/client.hpp>
 #include <fanout/offload.hpp>
 #include <fanout/progress.hpp>
 #include <fanout/runtime.hpp>
@@ -55,7 +59,8 @@ struct demo_settings {
     double hang_rate = 0.02;
     std::size_t block_bytes = 16 * 1024;
     std::uint64_t seed = 1;
-    std::size_t dns_names = 5'000;  // 0: no DNS part
+    std::size_t dns_names = 5'000;      // 0: no DNS part
+    std::size_t http_requests = 5'000;  // 0: no HTTP part
 };
 
 // What the simulated operations share: the random source (one loop thread,
@@ -190,48 +195,55 @@ std::string demo_dns_name(std::size_t index, std::size_t hosts) {
                          : fmt::format("missing{}.demo.test", index - hosts);
 }
 
-struct dns_part_report {
-    histogram latency;  // resolved names, from first attempt to the end
+// What a network part (DNS, HTTP) counts: the items that came out right,
+// with their latency, and the failures by kind.
+struct part_report {
+    histogram latency;  // items that came out right, from first attempt to the end
     std::map<std::string, std::uint64_t> failures_by_kind;
-    std::uint64_t resolved = 0;
+    std::uint64_t succeeded = 0;
     std::uint64_t retried = 0;
 
-    void count(std::size_t index, std::size_t hosts, const outcome<dns::answer>& out) {
+    // `wrong`: the item succeeded with an answer it should not have.
+    template <class T>
+    void count(const outcome<T>& out, const char* wrong) {
         if (!out.ok()) {
             if (out.attempts > 0) ++failures_by_kind[out.error().kind()];
-            return;
+        } else if (wrong != nullptr) {
+            ++failures_by_kind[wrong];
+        } else {
+            ++succeeded;
+            latency.record(out.elapsed);
+            if (out.attempts > 1) ++retried;
         }
-        // The answer must be what the server's rule gives the name.
-        const auto expected = demo_dns_server::address_of(demo_dns_name(index, hosts));
-        const auto& records = out.result->records;
-        const auto a = std::ranges::find(records, dns::record_type::a, &dns::record::type);
-        if (!expected || a == records.end() ||
-            std::get<net::ip::address_v4>(a->data) != *expected) {
-            ++failures_by_kind["wrong_address"];
-            return;
-        }
-        ++resolved;
-        latency.record(out.elapsed);
-        if (out.attempts > 1) ++retried;
     }
 };
 
-void print_dns_summary(const gather_summary& summary, const dns_part_report& report,
-                       std::chrono::nanoseconds took, bool interrupted) {
+// How a part's summary names its items: "dns", "names", "lookups",
+// "resolved" (as in "dns: 5 of 5 names reported, 9 lookups/s; resolved 5").
+struct part_words {
+    const char* part;
+    const char* items;
+    const char* operations;
+    const char* succeeded;
+};
+
+void print_part_summary(const part_words& words, const gather_summary& summary,
+                        const part_report& report, std::chrono::nanoseconds took,
+                        bool interrupted) {
     const double seconds = std::chrono::duration<double>(took).count();
     const auto asked = summary.total - summary.not_started;
     if (asked == 0) {
-        fmt::print("dns: {} of {} names reported, none asked{}\n", format_count(summary.total),
-                   format_count(summary.total),
-                   interrupted ? " (interrupted before the DNS part)" : "");
+        fmt::print("{}: {} of {} {} reported, none asked{}\n", words.part,
+                   format_count(summary.total), format_count(summary.total), words.items,
+                   interrupted ? fmt::format(" (interrupted before the {} part)", words.part) : "");
     } else {
-        fmt::print("dns: {} of {} names reported in {:.2f} s, {} lookups/s{}\n",
-                   format_count(summary.total), format_count(summary.total), seconds,
+        fmt::print("{}: {} of {} {} reported in {:.2f} s, {} {}/s{}\n", words.part,
+                   format_count(summary.total), format_count(summary.total), words.items, seconds,
                    format_count(static_cast<std::uint64_t>(static_cast<double>(asked) /
                                                            std::max(seconds, 1e-9))),
-                   interrupted ? ", interrupted" : "");
-        fmt::print("  resolved     {:>9}   ({} needed a retry)\n", format_count(report.resolved),
-                   format_count(report.retried));
+                   words.operations, interrupted ? ", interrupted" : "");
+        fmt::print("  {:<12} {:>9}   ({} needed a retry)\n", words.succeeded,
+                   format_count(report.succeeded), format_count(report.retried));
         std::uint64_t failed = 0;
         std::string kinds;
         for (const auto& [kind, count] : report.failures_by_kind) {
@@ -246,10 +258,20 @@ void print_dns_summary(const gather_summary& summary, const dns_part_report& rep
                    format_count(summary.not_started));
     const auto& h = report.latency;
     if (h.count() > 0)
-        fmt::print("  latency      p50 {}  p99 {}  max {}  (resolved names, retries included)\n",
+        fmt::print("  latency      p50 {}  p99 {}  max {}  ({} {}, retries included)\n",
                    format_duration(h.percentile(50)), format_duration(h.percentile(99)),
-                   format_duration(h.max()));
+                   format_duration(h.max()), words.succeeded, words.items);
 }
+
+// The answer must be what the server's rule gives the name.
+bool right_address(std::size_t index, std::size_t hosts, const outcome<dns::answer>& out) {
+    const auto expected = demo_dns_server::address_of(demo_dns_name(index, hosts));
+    const auto& records = out.result->records;
+    const auto a = std::ranges::find(records, dns::record_type::a, &dns::record::type);
+    return expected && a != records.end() && std::get<net::ip::address_v4>(a->data) == *expected;
+}
+
+constexpr part_words dns_words{"dns", "names", "lookups", "resolved"};
 
 // The DNS part: `hosts` names that resolve and 1% more that do not, through
 // the resolver, against a demo_dns_server on this loop. Cancelled before it
@@ -259,11 +281,11 @@ net::awaitable<void> run_dns_part(std::size_t hosts, runtime& rt) {
     const std::size_t names = hosts + hosts / 100;
     const auto executor = co_await net::this_coro::executor;
     const auto state = co_await net::this_coro::cancellation_state;
-    dns_part_report report;
+    part_report report;
     fmt::print("\n");
     if (state.cancelled() != net::cancellation_type::none) {
-        print_dns_summary({.total = names, .failed = names, .not_started = names}, report, {},
-                          true);
+        print_part_summary(dns_words, {.total = names, .failed = names, .not_started = names},
+                           report, {}, true);
         co_return;
     }
 
@@ -294,13 +316,85 @@ net::awaitable<void> run_dns_part(std::size_t hosts, runtime& rt) {
             return resolver.query(demo_dns_name(index, hosts), dns::record_type::a);
         },
         [&report, hosts](std::size_t index, outcome<dns::answer>&& out) {
-            report.count(index, hosts, out);
+            report.count(out,
+                         out.ok() && !right_address(index, hosts, out) ? "wrong_address" : nullptr);
         },
         options);
     line.stop();
     server.stop();
-    print_dns_summary(summary, report, std::chrono::steady_clock::now() - started,
-                      rt.interrupted());
+    print_part_summary(dns_words, summary, report, std::chrono::steady_clock::now() - started,
+                       rt.interrupted());
+}
+
+// The HTTP part's settings: fixed, as the point is to show the client at work.
+constexpr std::size_t http_limit = 200;
+constexpr auto http_timeout = 200ms;
+constexpr unsigned http_attempts = 3;
+constexpr part_words http_words{"http", "requests", "requests", "answered"};
+
+// Worth another attempt: anything but an answer that will not change (a 404;
+// a 503 says it will, with its Retry-After).
+bool http_retryable(const failure& f) {
+    return (f.code != http::errc::bad_status || f.retry_after) &&
+           retry_policy::default_retryable(f);
+}
+
+// The HTTP part: `requests` GETs of /item/<N> through one http::client
+// (keep-alive, one connection per request in flight at most) against a
+// demo_http_server on this loop, whose faults (a first answer that never
+// comes, a 503, a 404) are set by N. Cancelled before it starts, it sends
+// nothing and reports every request as not started.
+net::awaitable<void> run_http_part(std::size_t requests, runtime& rt) {
+    const auto executor = co_await net::this_coro::executor;
+    const auto state = co_await net::this_coro::cancellation_state;
+    part_report report;
+    fmt::print("\n");
+    if (state.cancelled() != net::cancellation_type::none) {
+        print_part_summary(http_words,
+                           {.total = requests, .failed = requests, .not_started = requests}, report,
+                           {}, true);
+        co_return;
+    }
+
+    demo_http_server server(executor);
+    http::client client(executor, {.connections_per_origin = http_limit});
+    progress counters;
+    gather_options options{
+        .limit = http_limit, .per_attempt_timeout = http_timeout, .progress = &counters};
+    options.retry.max_attempts = http_attempts;
+    options.retry.initial_backoff = 10ms;
+    options.retry.max_backoff = 100ms;
+    options.retry.retry_if = http_retryable;
+
+    const auto base = fmt::format("http://127.0.0.1:{}/item/", server.port());
+    fmt::print(
+        "http: {} GETs of {}<N> through the keep-alive client; the server never answers 2% of "
+        "first requests, answers 2% with 503 and 0.5% always with 404; limit {}, timeout {}, up "
+        "to {} attempts\n",
+        format_count(requests), base, http_limit, format_duration(http_timeout), http_attempts);
+    std::fflush(stdout);
+    const auto started = std::chrono::steady_clock::now();
+    progress_line line(executor, counters, "http");
+    line.start();
+    const auto summary = co_await gather_each(
+        std::views::iota(std::size_t{0}, requests),
+        [&client, &base](std::size_t index) -> net::awaitable<result<http::response>> {
+            co_return http::expect_success(co_await client.get(base + std::to_string(index)));
+        },
+        [&report](std::size_t index, outcome<http::response>&& out) {
+            report.count(out, out.ok() && out.value().body != fmt::format("item {}", index)
+                                  ? "wrong_body"
+                                  : nullptr);
+        },
+        options);
+    line.stop();
+    server.stop();
+    print_part_summary(http_words, summary, report, std::chrono::steady_clock::now() - started,
+                       rt.interrupted());
+    if (summary.total > summary.not_started)
+        fmt::print("  connections  {:>9}   opened for {} requests (keep-alive reuse)\n",
+                   format_count(client.connections_opened()),
+                   format_count(server.requests_received()));
 }
 
 int run_demo(const demo_settings& settings) {
@@ -321,6 +415,7 @@ int run_demo(const demo_settings& settings) {
         co_await net::this_coro::throw_if_cancelled(false);
         co_await run_core_part(settings, timeout, rt);
         if (settings.dns_names > 0) co_await run_dns_part(settings.dns_names, rt);
+        if (settings.http_requests > 0) co_await run_http_part(settings.http_requests, rt);
     }(settings, *timeout, rt));
     return rt.interrupted() ? exit_interrupted : exit_ok;
 }
@@ -332,7 +427,7 @@ command add_demo(CLI::App& parent) {
     CLI::App* app = parent.add_subcommand(
         "demo",
         "Run simulated operations through the core (limit, timeouts, retries, CPU pool), then "
-        "DNS lookups against an in-process server");
+        "DNS lookups and HTTP requests against in-process servers");
     app->add_option("--items", settings->items, "operations to run")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}));
@@ -353,6 +448,10 @@ command add_demo(CLI::App& parent) {
     app->add_option("--seed", settings->seed, "random seed")->capture_default_str();
     app->add_option("--dns-names", settings->dns_names,
                     "names to resolve in the DNS part (0: no DNS part)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}));
+    app->add_option("--http-requests", settings->http_requests,
+                    "GETs to send in the HTTP part (0: no HTTP part)")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}));
     return {app, [settings] { return run_demo(*settings); }};

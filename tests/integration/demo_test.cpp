@@ -1,5 +1,5 @@
 // The fanout command as a user runs it: `fanout demo`, to the end and with
-// Ctrl-C (SIGINT) in the middle of either part.
+// Ctrl-C (SIGINT) in the middle of a part.
 #include "child_process.hpp"
 
 #include <catch2/catch.hpp>
@@ -23,10 +23,22 @@ long summary_count(const std::string& text, const std::string& label) {
     return std::stol(digits);
 }
 
-// The output from the DNS part's summary on ("dns: N of N names reported").
+// A network part's summary ("<part>: N of N <items> reported" up to the next
+// blank line).
+std::string part_summary(const std::string& text, const std::string& part,
+                         const std::string& items) {
+    const auto at = text.find(" " + items + " reported");
+    if (at == std::string::npos) return {};
+    const auto from = text.rfind(part + ": ", at);
+    return text.substr(from, text.find("\n\n", at) - from);
+}
+
 std::string dns_summary(const std::string& text) {
-    const auto at = text.find(" names reported");
-    return at == std::string::npos ? std::string() : text.substr(text.rfind("dns: ", at));
+    return part_summary(text, "dns", "names");
+}
+
+std::string http_summary(const std::string& text) {
+    return part_summary(text, "http", "requests");
 }
 
 }  // namespace
@@ -56,6 +68,19 @@ TEST_CASE("fanout demo runs to the end and accounts for every item") {
     CHECK(summary_count(dns, "resolved") >= 4990);
     CHECK(dns.find("wrong_address") == std::string::npos);
     CHECK(dns.find("not started") == std::string::npos);
+
+    // The HTTP part: every request reported; the 404s (every 200th item) are
+    // the only failures, the held and the 503 first answers (2% each) retried;
+    // keep-alive: at most one connection per request in flight, plus one
+    // per held answer whose connection the timeout closed.
+    const std::string http = http_summary(out);
+    INFO(http);
+    CHECK(http.find("http: 5,000 of 5,000 requests reported") == 0);
+    CHECK(summary_count(http, "answered") == 4975);
+    CHECK(std::regex_search(http, std::regex(R"(\(200 needed a retry\))")));
+    CHECK(std::regex_search(http, std::regex(R"(failed\s+25\s+\(http_status 25\))")));
+    CHECK(summary_count(http, "connections") <= 300);
+    CHECK(std::regex_search(http, std::regex(R"(opened for 5,200 requests)")));
     // Nothing is drawn when stderr is not a terminal.
     CHECK(demo.errors().empty());
 }
@@ -82,6 +107,10 @@ TEST_CASE("SIGINT to a running fanout demo prints a summary and exits with 130")
     INFO(dns);
     CHECK(dns.find("dns: 5,050 of 5,050 names reported") == 0);
     CHECK(summary_count(dns, "not started") == 5050);
+    const std::string http = http_summary(out);
+    INFO(http);
+    CHECK(http.find("http: 5,000 of 5,000 requests reported") == 0);
+    CHECK(summary_count(http, "not started") == 5000);
 }
 
 TEST_CASE("SIGINT during the DNS part of fanout demo reports every name and exits with 130") {
@@ -103,6 +132,28 @@ TEST_CASE("SIGINT during the DNS part of fanout demo reports every name and exit
     REQUIRE(failed >= 0);
     REQUIRE(not_started > 0);
     CHECK(resolved + failed + not_started == 2'020'000);
+}
+
+TEST_CASE("SIGINT during the HTTP part of fanout demo reports every request and exits with 130") {
+    child_process demo({FANOUT_CLI_PATH, "demo", "--items", "1", "--dns-names", "0",
+                        "--http-requests", "2000000"});
+    REQUIRE(demo.wait_for_output("http: 2,000,000 GETs", 30s));
+    demo.signal(SIGINT);
+    const auto status = demo.wait_for_exit(30s);
+    const std::string out = demo.output();
+    INFO(out);
+    REQUIRE(status.exited);
+    CHECK(status.code == 130);
+    const std::string http = http_summary(out);
+    CHECK(http.find("http: 2,000,000 of 2,000,000 requests reported") == 0);
+    CHECK(http.find("interrupted") != std::string::npos);
+    const long answered = summary_count(http, "answered");
+    const long failed = summary_count(http, "failed");
+    const long not_started = summary_count(http, "not started");
+    REQUIRE(answered >= 0);
+    REQUIRE(failed >= 0);
+    REQUIRE(not_started > 0);
+    CHECK(answered + failed + not_started == 2'000'000);
 }
 
 TEST_CASE("fanout demo refuses a bad timeout with exit code 2 and names it") {
