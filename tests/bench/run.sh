@@ -7,8 +7,9 @@
 #
 # Exits 0 when every bench ran, even if targets are missed (it is a report);
 # non-zero when the build fails or a bench crashes or times out. Every run is
-# bounded by `timeout`; only dns_bench.sh opens sockets, all on 127.0.0.1 (it
-# needs nsd and dnsperf, and is skipped without them). The shared machine is
+# bounded by `timeout`; only dns_bench.sh and http_bench.sh open sockets, all
+# on 127.0.0.1 (the first needs nsd and dnsperf, the second nginx, wrk and
+# python3-aiohttp; each is skipped without them). The shared machine is
 # noisy: compare the ratios, not the absolute figures, between runs.
 set -uo pipefail
 
@@ -38,6 +39,20 @@ if ! cmake --build --preset release --target fanout_cli >"$out/fanout_build.log"
     fanout=none
     tail -n 20 "$out/fanout_build.log" >&2
     echo "run.sh: fanout does not build (log above): dns_bench measures dnsperf only" >&2
+fi
+# http_bench, for http_bench.sh; without it only wrk and aiohttp run there.
+http_bench=build/release/tests/bench/http_bench
+if ! cmake --build --preset release --target http_bench >"$out/http_build.log" 2>&1; then
+    http_bench=none
+    tail -n 20 "$out/http_build.log" >&2
+    echo "run.sh: http_bench does not build (log above): http_bench.sh measures wrk only" >&2
+fi
+have_http=1
+if [ ! -x /usr/sbin/nginx ] || ! command -v wrk >/dev/null ||
+    ! timeout 10 "$python" -c 'import aiohttp' 2>/dev/null; then
+    have_http=0
+    echo "run.sh: SKIPPING http_bench: it needs nginx, wrk and python3-aiohttp" \
+        "(apt-get install nginx wrk python3-aiohttp)" >&2
 fi
 have_dns=1
 if [ ! -x /usr/sbin/nsd ] || ! command -v dnsperf >/dev/null; then
@@ -77,6 +92,9 @@ if [ "$have_offload" -eq 1 ]; then
 fi
 if [ "$have_dns" -eq 1 ]; then
     run dns 900 env FANOUT="$fanout" bash tests/bench/dns_bench.sh
+fi
+if [ "$have_http" -eq 1 ]; then
+    run http 900 env HTTP_BENCH="$http_bench" bash tests/bench/http_bench.sh
 fi
 
 # row <target> <measured> <unit> <anchor> <ratio> <goal text> <op> <bound> [<value tested>]
@@ -194,6 +212,28 @@ if [ "$have_dns" -eq 1 ]; then
         "-" "" "== 1" "==" 1
 else
     rows+=("dns_bench|SKIPPED: no nsd or dnsperf|-|-|>= 1x dnsperf, all correct|SKIP")
+fi
+
+# HTTP: 200,000 GETs through gather over an http::client, 64 in flight,
+# against wrk -t1 -c64 and a seed-style aiohttp script, to the same local
+# nginx, medians of alternating rounds.
+if [ "$have_http" -eq 1 ]; then
+    fr=$(get http fanout_requests_per_s)
+    wr=$(get http wrk_requests_per_s)
+    pr=$(get http aiohttp_requests_per_s)
+    fc=$(get http fanout_cpu_us_per_request)
+    wc=$(get http wrk_cpu_us_per_request)
+    r=$(ratio "$fr" "$wr")
+    row "200k GETs to local nginx, 64 in flight: fanout" "$fr" "requests/s" \
+        "wrk -t1 -c64 $(per_s "$wr")" "$r" ">= 0.9x wrk" ">=" 0.9 "$r"
+    r=$(ratio "$fr" "$pr")
+    row "  same vs aiohttp + Semaphore(64)" "$fr" "requests/s" "aiohttp $(per_s "$pr")" "$r" \
+        ">= 20x aiohttp" ">=" 20 "$r"
+    row "  CPU per request: fanout vs wrk" "$fc" "us" "wrk ${wc:-n/a} us" "$(ratio "$fc" "$wc")" \
+        "-" "" "" "$(ratio "$fc" "$wc")"
+    row "  every request answered 200" "$(get http http_all_ok)" "" "-" "" "== 1" "==" 1
+else
+    rows+=("http_bench|SKIPPED: no nginx, wrk or aiohttp|-|-|>= 0.9x wrk, >= 20x aiohttp|SKIP")
 fi
 
 printf '\n'

@@ -18,3 +18,13 @@ fanout_test(integration nsd_server fanout_nsd_server)
 fanout_test(integration dns fanout_child_process fanout_nsd_server fanout_dns_responder)
 target_compile_definitions(dns_test PRIVATE FANOUT_CLI_PATH="$<TARGET_FILE:fanout_cli>")
 add_dependencies(dns_test fanout_cli)
+
+# A real nginx serving fixed files over HTTP and HTTPS (certificates made at
+# test time with openssl), for the HTTP client's tests.
+add_library(fanout_nginx_server STATIC support/nginx_server.cpp)
+target_include_directories(fanout_nginx_server PUBLIC support)
+target_link_libraries(fanout_nginx_server
+    PUBLIC fanout_child_process
+    PRIVATE fanout_internal)
+
+fanout_test(integration http_nginx fanout_nginx_server)

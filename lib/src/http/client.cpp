@@ -13,18 +13,21 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
 
 #include <fmt/format.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <ctime>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -53,6 +56,8 @@ struct connection {
     beast::flat_buffer buffer;
     std::string head;  // the request head being written, reused
     clock::time_point idle_since{};
+    std::optional<std::chrono::system_clock::time_point> certificate_expiry;  // https only
+    bool session_saved = false;  // its TLS session is the pool's to resume
     // While an operation runs on it, the watchdog's entry: the deadline, and
     // whether the watchdog cut the operation short.
     clock::time_point deadline = clock::time_point::max();
@@ -61,11 +66,74 @@ struct connection {
     static constexpr std::size_t not_watched = static_cast<std::size_t>(-1);
 
     socket_type& lowest() { return tls ? tls->next_layer() : *plain; }
+
+    // Closes a connection that failed: its TLS session, if any, is not
+    // resumed (OpenSSL drops a session freed without a shutdown).
     void close() {
         error_code ignored;
         lowest().shutdown(net::socket_base::shutdown_both, ignored);
         lowest().close(ignored);
     }
+
+    // Closes a connection that ended well (no longer wanted, or closed by
+    // the server after a whole answer): its TLS session stays resumable.
+    // No close_notify is sent; the server sees the TCP connection end.
+    void close_cleanly() {
+        if (tls) SSL_set_shutdown(tls->native_handle(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+        close();
+    }
+};
+
+// When the peer's certificate stops being valid; nothing when it has none
+// or its notAfter cannot be read.
+std::optional<std::chrono::system_clock::time_point> certificate_expiry_of(SSL* native) {
+    X509* certificate = SSL_get1_peer_certificate(native);
+    if (certificate == nullptr) return std::nullopt;
+    std::optional<std::chrono::system_clock::time_point> expiry;
+    std::tm when{};
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(certificate), &when) == 1)
+        expiry = std::chrono::system_clock::from_time_t(timegm(&when));
+    X509_free(certificate);
+    return expiry;
+}
+
+// Parses an answer straight into a `response`: Beast's parser with a
+// string body would first build its own field container (an allocation and
+// a tree insertion per field) to be copied out again.
+class response_reader : public bhttp::basic_parser<false> {
+  public:
+    explicit response_reader(response& out) : out_(out) {}
+
+  private:
+    void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
+                         error_code&) override {}
+    void on_response_impl(int status, beast::string_view reason, int, error_code&) override {
+        out_.status = static_cast<unsigned>(status);
+        out_.reason.assign(reason.data(), reason.size());
+        out_.headers.reserve(8);  // typical answers have a handful: one allocation, not four
+    }
+    void on_field_impl(bhttp::field, beast::string_view name, beast::string_view value,
+                       error_code&) override {
+        out_.headers.emplace_back(std::string(name.data(), name.size()),
+                                  std::string(value.data(), value.size()));
+    }
+    void on_header_impl(error_code&) override {}
+    void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
+        // The parser has checked the length against the body limit already.
+        if (length) out_.body.reserve(static_cast<std::size_t>(*length));
+    }
+    std::size_t on_body_impl(beast::string_view body, error_code&) override {
+        out_.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override {
+        out_.body.append(body.data(), body.size());
+        return body.size();
+    }
+    void on_finish_impl(error_code&) override {}
+
+    response& out_;
 };
 
 // How long a phase may take: its own timeout, or what is left of the total
@@ -175,33 +243,41 @@ class client::state : public std::enable_shared_from_this<state> {
 
     ~state() {
         for (auto& [origin, pool] : pools_)
-            for (auto& c : pool->idle) c->close();
+            for (auto& c : pool->idle) c->close_cleanly();
     }
 
     // `keep_alive` is copied into the frame when called: the state outlives
     // the request even if the client goes first.
     net::awaitable<result<response>> send(request req, std::shared_ptr<state> /*keep_alive*/) {
         if (auto bad = req.validate()) co_return std::move(*bad);
-        const auto named = [first = req.method + " " + req.url](failure f) {
-            f.message = first + ": " + f.text();
+        // What a redirected request keeps of the first: its "METHOD URL" to
+        // name failures, its origin, the URLs visited. Made on the first
+        // redirect only: most requests have none.
+        std::string first;
+        std::string first_origin;
+        std::set<std::pair<std::string, std::string>> visited;
+        const auto named = [&](failure f) {
+            f.message = (first.empty() ? req.method + " " + req.url : first) + ": " + f.text();
             return f;
         };
         const deadline_type deadline = options_.total_timeout
                                            ? deadline_type(clock::now() + *options_.total_timeout)
                                            : std::nullopt;
-        std::set<std::pair<std::string, std::string>> visited{{req.method, req.url}};
-        std::string first_origin;
         for (unsigned hops = 0;; ++hops) {
             auto where = target_of(req.url);
             if (!where) co_return named(std::move(where.error()));
-            if (hops == 0) first_origin = where->origin;
-            auto answer = co_await send_once(*where, req, deadline);
+            auto answer = co_await send_once(**where, req, deadline);
             if (!answer) co_return named(std::move(answer.error()));
             answer->url = req.url;
             answer->redirects = hops;
             if (options_.max_redirects == 0 || !is_redirect(answer->status)) co_return answer;
             const auto location = answer->header("Location");
             if (!location) co_return answer;
+            if (hops == 0) {
+                first = req.method + " " + req.url;
+                first_origin = (*where)->origin;
+                visited.emplace(req.method, req.url);
+            }
             if (hops >= options_.max_redirects)
                 co_return named({make_error_code(errc::too_many_redirects),
                                  fmt::format("more than {} redirects", options_.max_redirects)});
@@ -240,6 +316,16 @@ class client::state : public std::enable_shared_from_this<state> {
     const client_options& options() const noexcept { return options_; }
 
   private:
+    // Why a phase ended: "<phase> timed out after 2s", or, when what was left
+    // of the total timeout was the shorter, "<phase> ran past the total
+    // timeout of 5s" (the time left then is no limit anyone configured).
+    std::string timed_out(std::string_view phase, const phase_limit& limit) const {
+        if (limit.timeout_code == errc::total_timeout && options_.total_timeout)
+            return fmt::format("{} ran past the total timeout of {}", phase,
+                               format_duration(*options_.total_timeout));
+        return fmt::format("{} timed out after {}", phase, format_duration(limit.limit));
+    }
+
     // Timeouts of socket operations: a connection under way is on the
     // watched list with its deadline, and one timer per client ticks while
     // the list is not empty, cancelling the socket operations of connections
@@ -292,14 +378,14 @@ class client::state : public std::enable_shared_from_this<state> {
 
     // The last URL's target is kept: a fan-out often sends many requests to
     // one URL, and parsing it each time costs more than a comparison.
-    result<detail::target> target_of(const std::string& url) {
-        if (last_target_ && last_url_ == url) return *last_target_;
+    // The target is shared, not copied: it holds four strings.
+    result<std::shared_ptr<const detail::target>> target_of(const std::string& url) {
+        if (last_target_ && last_url_ == url) return last_target_;
         auto parsed = detail::parse_target(url);
-        if (parsed) {
-            last_url_ = url;
-            last_target_ = *parsed;
-        }
-        return parsed;
+        if (!parsed) return std::move(parsed.error());
+        last_url_ = url;
+        last_target_ = std::make_shared<const detail::target>(std::move(*parsed));
+        return last_target_;
     }
 
     origin_pool& pool_for(const std::string& origin) {
@@ -314,7 +400,7 @@ class client::state : public std::enable_shared_from_this<state> {
             auto c = std::move(pool.idle.back());
             pool.idle.pop_back();
             if (now - c->idle_since < options_.idle_timeout) return c;
-            c->close();  // idle too long: the server has likely dropped it
+            c->close_cleanly();  // idle too long: the server has likely dropped it
         }
         return nullptr;
     }
@@ -350,19 +436,39 @@ class client::state : public std::enable_shared_from_this<state> {
                 conn.reset();
                 continue;
             }
-            if (done.answer && done.keep_alive) {
-                conn->idle_since = clock::now();
-                pool.idle.push_back(std::move(conn));
-            } else {
-                conn->close();
-            }
+            if (done.answer && conn->tls && !conn->session_saved) save_session(*conn, pool);
             if (done.answer) {
                 timing.reused_connection = reused;
                 timing.total = clock::now() - started;
                 done.answer->timing = timing;
+                done.answer->certificate_expiry = conn->certificate_expiry;
+            }
+            if (done.answer && done.keep_alive) {
+                conn->idle_since = clock::now();
+                pool.idle.push_back(std::move(conn));
+            } else if (done.answer) {
+                conn->close_cleanly();
+            } else {
+                conn->close();
             }
             co_return std::move(done.answer);
         }
+    }
+
+    // Keeps the connection's TLS session for the origin's next connection to
+    // resume. Taken after the first answer, not after the handshake: a TLS
+    // 1.3 server sends its session ticket after the handshake, and the
+    // session taken before it arrived cannot be resumed.
+    static void save_session(connection& conn, origin_pool& pool) {
+        conn.session_saved = true;
+        SSL_SESSION* session = SSL_get1_session(conn.tls->native_handle());
+        if (session == nullptr) return;
+        if (SSL_SESSION_is_resumable(session) != 1) {
+            SSL_SESSION_free(session);
+            return;
+        }
+        if (pool.session != nullptr) SSL_SESSION_free(pool.session);
+        pool.session = session;
     }
 
     net::awaitable<result<std::unique_ptr<connection>>> open(const detail::target& where,
@@ -374,8 +480,7 @@ class client::state : public std::enable_shared_from_this<state> {
         auto resolved = co_await with_timeout(resolver_.resolve(where.host), resolve_limit.limit);
         if (!resolved)
             co_return failure{make_error_code(resolve_limit.timeout_code),
-                              fmt::format("resolving {} timed out after {}", where.host,
-                                          format_duration(resolve_limit.limit))};
+                              timed_out(fmt::format("resolving {}", where.host), resolve_limit)};
         if (!*resolved) co_return std::move(resolved->error());
         timing.dns = clock::now() - phase_started;
 
@@ -407,8 +512,9 @@ class client::state : public std::enable_shared_from_this<state> {
         }
         if (!connected) {
             const auto code = classify(last, connect_limit.timeout_code, last_timed_out);
-            co_return failure{
-                code, fmt::format("connect to {}:{}: {}", where.host, where.port, code.message())};
+            const auto phase = fmt::format("connect to {}:{}", where.host, where.port);
+            co_return failure{code, last_timed_out ? timed_out(phase, connect_limit)
+                                                   : fmt::format("{}: {}", phase, code.message())};
         }
         conn->lowest().set_option(net::ip::tcp::no_delay(true));
         timing.connect = clock::now() - phase_started;
@@ -429,18 +535,15 @@ class client::state : public std::enable_shared_from_this<state> {
                                                             net::as_tuple(net::use_awaitable));
             if (ec) {
                 if (conn->timed_out)
-                    co_return failure{make_error_code(tls_limit.timeout_code),
-                                      fmt::format("TLS handshake with {} timed out after {}",
-                                                  where.host, format_duration(tls_limit.limit))};
+                    co_return failure{
+                        make_error_code(tls_limit.timeout_code),
+                        timed_out(fmt::format("TLS handshake with {}", where.host), tls_limit)};
                 if (ec == net::error::operation_aborted) co_return failure{ec};
                 co_return failure{
                     make_error_code(errc::tls_failure),
                     fmt::format("TLS handshake with {} failed: {}", where.host, ec.message())};
             }
-            if (SSL_SESSION* session = SSL_get1_session(native)) {
-                if (pool.session != nullptr) SSL_SESSION_free(pool.session);
-                pool.session = session;
-            }
+            conn->certificate_expiry = certificate_expiry_of(native);
             timing.tls = clock::now() - phase_started;
         }
         co_return std::move(conn);
@@ -473,13 +576,11 @@ class client::state : public std::enable_shared_from_this<state> {
         const std::array<net::const_buffer, 2> message{net::buffer(head), net::buffer(req.body)};
 
         exchange_result out;
-        const auto fail = [&](error_code ec, errc timeout_code, std::string_view phase,
-                              std::chrono::nanoseconds limit) {
-            const auto code = classify(ec, timeout_code, conn.timed_out);
-            out.answer = failure{
-                code, is_timeout(code)
-                          ? fmt::format("{} timed out after {}", phase, format_duration(limit))
-                          : fmt::format("{}: {}", phase, code.message())};
+        const auto fail = [&](error_code ec, const phase_limit& limit, std::string_view phase) {
+            const auto code = classify(ec, limit.timeout_code, conn.timed_out);
+            out.answer =
+                failure{code, conn.timed_out ? timed_out(phase, limit)
+                                             : fmt::format("{}: {}", phase, code.message())};
             return std::move(out);
         };
 
@@ -493,41 +594,60 @@ class client::state : public std::enable_shared_from_this<state> {
             out.nothing_received = write_ec == net::error::broken_pipe ||
                                    write_ec == net::error::connection_reset ||
                                    write_ec == net::error::eof;
-            co_return fail(write_ec, limit.timeout_code, "sending the request", limit.limit);
+            co_return fail(write_ec, limit, "sending the request");
         }
 
-        bhttp::response_parser<bhttp::string_body> parser;
-        parser.body_limit(options_.max_body_size);
-        parser.header_limit(64 * 1024);
-        if (req.method == "HEAD") parser.skip(true);
-        auto [header_ec, header_bytes] = co_await bhttp::async_read_header(
-            stream, conn.buffer, parser, net::as_tuple(net::use_awaitable));
-        if (header_ec) {
-            out.nothing_received =
-                !parser.got_some() &&
-                (header_ec == bhttp::error::end_of_stream || header_ec == net::error::eof ||
-                 header_ec == net::error::connection_reset);
-            co_return fail(header_ec, limit.timeout_code, "waiting for the response", limit.limit);
+        // Interim answers (100 Continue, 103 Early Hints) are read and
+        // dropped: the final answer follows on the same connection. Each
+        // message needs a parser of its own.
+        response answer;
+        std::optional<response_reader> reading;
+        bool interim_received = false;
+        for (;;) {
+            answer = response{};
+            auto& parser = reading.emplace(answer);
+            parser.body_limit(options_.max_body_size);
+            parser.header_limit(64 * 1024);
+            if (req.method == "HEAD") parser.skip(true);
+            auto [header_ec, header_bytes] = co_await bhttp::async_read_header(
+                stream, conn.buffer, parser, net::as_tuple(net::use_awaitable));
+            if (header_ec) {
+                out.nothing_received =
+                    !interim_received && !parser.got_some() &&
+                    (header_ec == bhttp::error::end_of_stream || header_ec == net::error::eof ||
+                     header_ec == net::error::connection_reset);
+                co_return fail(header_ec, limit, "waiting for the response");
+            }
+            const auto status = answer.status;
+            if (status < 100 || status >= 200 || status == 101) break;
+            interim_received = true;
         }
+        auto& parser = *reading;
         timing.first_byte = clock::now() - sent;
-        if (!parser.is_done()) {
+        // The body often came in the read that brought the head, which
+        // async_read_header leaves unparsed: parse it here, as a read would
+        // complete only through one more trip through the loop.
+        while (!parser.is_done() && conn.buffer.size() > 0) {
+            error_code parse_ec;
+            const auto used = parser.put(conn.buffer.data(), parse_ec);
+            conn.buffer.consume(used);
+            if (parse_ec == bhttp::error::need_more) break;
+            if (parse_ec) co_return fail(parse_ec, limit, "reading the body");
+            if (used == 0) break;
+        }
+        // The body may take as long as it needs while it flows: the first-byte
+        // timeout bounds each wait for more of it, not the whole of it (only
+        // the total timeout does that).
+        while (!parser.is_done()) {
             limit = limit_for(options_.first_byte_timeout, errc::first_byte_timeout, deadline);
             watch(conn, limit.limit);
-            auto [body_ec, body_bytes] = co_await bhttp::async_read(
+            auto [body_ec, body_bytes] = co_await bhttp::async_read_some(
                 stream, conn.buffer, parser, net::as_tuple(net::use_awaitable));
-            if (body_ec)
-                co_return fail(body_ec, limit.timeout_code, "reading the body", limit.limit);
+            if (body_ec) co_return fail(body_ec, limit, "reading the body");
         }
-        auto& got = parser.get();
-        response answer;
-        answer.status = got.result_int();
-        answer.reason = std::string(got.reason());
-        answer.headers.reserve(static_cast<std::size_t>(std::distance(got.begin(), got.end())));
-        for (const auto& field : got)
-            answer.headers.emplace_back(std::string(field.name_string()),
-                                        std::string(field.value()));
-        answer.body = std::move(got.body());
-        out.keep_alive = got.keep_alive();
+        // Bytes past the end of the answer (a Content-Length that was too
+        // small...) would be read as the next request's answer.
+        out.keep_alive = parser.keep_alive() && conn.buffer.size() == 0;
         out.answer = std::move(answer);
         co_return std::move(out);
     }
@@ -543,7 +663,7 @@ class client::state : public std::enable_shared_from_this<state> {
     clock::duration tick_;
     bool watchdog_running_ = false;
     std::string last_url_;
-    std::optional<detail::target> last_target_;
+    std::shared_ptr<const detail::target> last_target_;
 };
 
 client::client(executor_type executor, client_options options)

@@ -46,6 +46,8 @@ struct client_options {
     std::chrono::milliseconds resolve_timeout{5'000};
     std::chrono::milliseconds connect_timeout{5'000};
     std::chrono::milliseconds tls_timeout{5'000};
+    /// Until the answer starts, and then for each wait for more of its body
+    /// (a body that keeps coming is bounded by total_timeout only).
     std::chrono::milliseconds first_byte_timeout{30'000};
     std::optional<std::chrono::milliseconds>
         total_timeout;                             ///< the whole request, redirects included

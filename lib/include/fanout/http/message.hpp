@@ -47,6 +47,9 @@ struct response {
     std::string body;
     timings timing;
     std::string url;         ///< where the answer came from (the last redirect's target)
+    /// For https: when the server's certificate stops being valid (its
+    /// notAfter); nothing for plain HTTP.
+    std::optional<std::chrono::system_clock::time_point> certificate_expiry;
     unsigned redirects = 0;  ///< redirects followed to get here
 
     /// The first header of this name (any case); nothing when absent.
