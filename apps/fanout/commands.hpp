@@ -23,5 +23,7 @@ struct command {
 
 command add_demo(CLI::App& parent);
 command add_dns(CLI::App& parent);
+command add_load(CLI::App& parent);
+command add_merge(CLI::App& parent);
 
 }  // namespace fanout::cli

@@ -13,8 +13,9 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     app.failure_message(CLI::FailureMessage::help);
 
-    std::vector<fanout::cli::command> commands{fanout::cli::add_demo(app),
-                                               fanout::cli::add_dns(app)};
+    std::vector<fanout::cli::command> commands{
+        fanout::cli::add_demo(app), fanout::cli::add_dns(app), fanout::cli::add_load(app),
+        fanout::cli::add_merge(app)};
 
     try {
         app.parse(argc, argv);

@@ -7,9 +7,10 @@
 #
 # Exits 0 when every bench ran, even if targets are missed (it is a report);
 # non-zero when the build fails or a bench crashes or times out. Every run is
-# bounded by `timeout`; only dns_bench.sh and http_bench.sh open sockets, all
-# on 127.0.0.1 (the first needs nsd and dnsperf, the second nginx, wrk and
-# python3-aiohttp; each is skipped without them). The shared machine is
+# bounded by `timeout`; only dns_bench.sh, http_bench.sh and load_bench.sh
+# open sockets, all on 127.0.0.1 (they need nsd and dnsperf; nginx, wrk and
+# python3-aiohttp; nginx, wrk and h2load; each is skipped without them). The
+# shared machine is
 # noisy: compare the ratios, not the absolute figures, between runs.
 set -uo pipefail
 
@@ -33,7 +34,8 @@ if ! cmake --build --preset release --target offload_bench >"$out/offload_build.
     tail -n 20 "$out/offload_build.log" >&2
     echo "run.sh: SKIPPING offload_bench: it does not build (log above)" >&2
 fi
-# The fanout command, for dns_bench.sh; without it only dnsperf runs there.
+# The fanout command, for dns_bench.sh (without it only dnsperf runs there)
+# and load_bench.sh (skipped without it).
 fanout=build/release/apps/fanout/fanout
 if ! cmake --build --preset release --target fanout_cli >"$out/fanout_build.log" 2>&1; then
     fanout=none
@@ -53,6 +55,13 @@ if [ ! -x /usr/sbin/nginx ] || ! command -v wrk >/dev/null ||
     have_http=0
     echo "run.sh: SKIPPING http_bench: it needs nginx, wrk and python3-aiohttp" \
         "(apt-get install nginx wrk python3-aiohttp)" >&2
+fi
+have_load=1
+if [ "$fanout" = none ] || [ ! -x /usr/sbin/nginx ] || ! command -v wrk >/dev/null ||
+    ! command -v h2load >/dev/null; then
+    have_load=0
+    echo "run.sh: SKIPPING load_bench: it needs fanout, nginx, wrk and h2load" \
+        "(apt-get install nginx wrk nghttp2-client)" >&2
 fi
 have_dns=1
 if [ ! -x /usr/sbin/nsd ] || ! command -v dnsperf >/dev/null; then
@@ -95,6 +104,9 @@ if [ "$have_dns" -eq 1 ]; then
 fi
 if [ "$have_http" -eq 1 ]; then
     run http 900 env HTTP_BENCH="$http_bench" bash tests/bench/http_bench.sh
+fi
+if [ "$have_load" -eq 1 ]; then
+    run load 600 env FANOUT="$fanout" bash tests/bench/load_bench.sh
 fi
 
 # row <target> <measured> <unit> <anchor> <ratio> <goal text> <op> <bound> [<value tested>]
@@ -234,6 +246,31 @@ if [ "$have_http" -eq 1 ]; then
     row "  every request answered 200" "$(get http http_all_ok)" "" "-" "" "== 1" "==" 1
 else
     rows+=("http_bench|SKIPPED: no nginx, wrk or aiohttp|-|-|>= 0.9x wrk, >= 20x aiohttp|SKIP")
+fi
+
+# Load: fanout load against wrk -t1 -c64 and h2load --h1 -t1 -c64, the same
+# duration to the same local nginx, medians of alternating rounds.
+if [ "$have_load" -eq 1 ]; then
+    fr=$(get load fanout_load_requests_per_s)
+    wr=$(get load wrk_requests_per_s)
+    r=$(ratio "$fr" "$wr")
+    row "fanout load -t1 -c64 to local nginx" "$fr" "requests/s" "wrk -t1 -c64 $(per_s "$wr")" \
+        "$r" ">= 1x wrk" ">=" 1 "$r"
+    fc=$(get load fanout_load_cpu_us_per_request)
+    wc=$(get load wrk_cpu_us_per_request)
+    r=$(ratio "$fc" "$wc")
+    row "  CPU per request: fanout load vs wrk" "$fc" "us" "wrk ${wc:-n/a} us" "$r" \
+        "<= 0.9x wrk" "<=" 0.9 "$r"
+    pr=$(get load fanout_load_p16_requests_per_s)
+    r=$(ratio "$pr" "$wr")
+    row "  fanout load -p 16 (pipelined)" "$pr" "requests/s" "wrk $(per_s "$wr")" "$r" \
+        ">= 2x wrk" ">=" 2 "$r"
+    hr=$(get load h2load_requests_per_s)
+    row "  h2load --h1 -t1 -c64 (for reference)" "$hr" "requests/s" "wrk $(per_s "$wr")" \
+        "$(ratio "$hr" "$wr")" "-" "" "" "$(ratio "$hr" "$wr")"
+    row "  every request answered 200" "$(get load load_all_ok)" "" "-" "" "== 1" "==" 1
+else
+    rows+=("load_bench|SKIPPED: no fanout, nginx, wrk or h2load|-|-|>= 1x wrk, CPU <= 0.9x, -p16 >= 2x|SKIP")
 fi
 
 printf '\n'

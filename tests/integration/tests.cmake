@@ -28,3 +28,7 @@ target_link_libraries(fanout_nginx_server
     PRIVATE fanout_internal)
 
 fanout_test(integration http_nginx fanout_nginx_server)
+
+fanout_test(integration load fanout_child_process fanout_nginx_server fanout_http_fault_server)
+target_compile_definitions(load_test PRIVATE FANOUT_CLI_PATH="$<TARGET_FILE:fanout_cli>")
+add_dependencies(load_test fanout_cli)

@@ -52,3 +52,11 @@
 #include <fanout/http/client.hpp>
 #include <fanout/http/error.hpp>
 #include <fanout/http/message.hpp>
+
+// Load generation on the loops: what to send and how hard (closed loop, or a
+// fixed rate with latency corrected for coordinated omission), what a run
+// measured (mergeable, JSON), the run itself, and pass/fail thresholds.
+#include <fanout/load/options.hpp>
+#include <fanout/load/result.hpp>
+#include <fanout/load/run.hpp>
+#include <fanout/load/threshold.hpp>

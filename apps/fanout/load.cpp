@@ -1,0 +1,241 @@
+// fanout load: HTTP load generation, closed loop or at a fixed rate.
+//
+// Flags are read here; the work is fanout::load::run (http and https). The report goes to
+// stdout, a progress line to stderr on a terminal, the full result (with its
+// histograms) to --json. Exit: 0 done, 1 a --fail-if threshold failed, 2 bad
+// input (flags, URLs, unreachable hosts: said before anything is sent), 130
+// interrupted (the report of what was done is printed first).
+#include "commands.hpp"
+
+#include <fanout/duration.hpp>
+#include <fanout/load/run.hpp>
+#include <fanout/load/threshold.hpp>
+#include <fanout/progress.hpp>
+#include <fanout/runtime.hpp>
+
+#include <boost/json/serialize.hpp>
+
+#include <fmt/format.h>
+
+#include <unistd.h>
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fanout::cli {
+namespace {
+
+namespace net = boost::asio;
+
+struct load_settings {
+    std::vector<std::string> urls;
+    std::string urls_file;
+    std::size_t connections = 64;
+    std::string duration;
+    std::optional<std::uint64_t> requests;
+    std::optional<double> rate;
+    std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
+    std::size_t pipeline = 1;
+    std::string method = "GET";
+    std::vector<std::string> headers;
+    std::string body;
+    std::string body_file;
+    std::string timeout = "2s";
+    std::string json_file;
+    std::vector<std::string> fail_if;
+    bool insecure = false;
+    std::string ca_file;
+};
+
+int usage_error(const std::string& message) {
+    fmt::print(stderr, "fanout load: {}\n", message);
+    return exit_usage;
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return std::nullopt;
+    std::ostringstream text;
+    text << in.rdbuf();
+    return std::move(text).str();
+}
+
+// The load options of the flags, or the message saying which is wrong.
+fanout::result<load::options> options_of(const load_settings& settings) {
+    const auto bad = [](std::string message) {
+        return failure{make_error_code(errc::invalid_input), std::move(message)};
+    };
+    load::options opts;
+    opts.urls = settings.urls;
+    if (!settings.urls_file.empty()) {
+        std::ifstream in(settings.urls_file);
+        if (!in) return bad(fmt::format("--urls: cannot read '{}'", settings.urls_file));
+        for (std::string line; std::getline(in, line);) {
+            const auto first = line.find_first_not_of(" \t\r");
+            if (first == std::string::npos || line[first] == '#') continue;
+            opts.urls.push_back(line.substr(first, line.find_last_not_of(" \t\r") - first + 1));
+        }
+    }
+    if (opts.urls.empty()) return bad("no URL given (as arguments or with --urls)");
+    opts.connections = settings.connections;
+    opts.threads = settings.threads;
+    opts.pipeline = settings.pipeline;
+    opts.requests = settings.requests;
+    opts.rate = settings.rate;
+    opts.method = settings.method;
+    opts.verify_tls = !settings.insecure;
+    opts.ca_file = settings.ca_file;
+    if (!settings.duration.empty()) {
+        const auto d = parse_duration(settings.duration);
+        if (!d) return bad("-d: " + d.error().text());
+        opts.duration = *d;
+    }
+    const auto timeout = parse_duration(settings.timeout);
+    if (!timeout) return bad("--timeout: " + timeout.error().text());
+    opts.timeout = *timeout;
+    for (const auto& line : settings.headers) {
+        const auto colon = line.find(':');
+        if (colon == std::string::npos || colon == 0)
+            return bad(fmt::format("-H: '{}' is not 'Name: value'", line));
+        auto value = line.substr(colon + 1);
+        value.erase(0, value.find_first_not_of(" \t"));
+        opts.headers.push_back({line.substr(0, colon), value});
+    }
+    if (!settings.body.empty() && !settings.body_file.empty())
+        return bad("-b and --body-file cannot both be given");
+    opts.body = settings.body;
+    if (!settings.body_file.empty()) {
+        auto body = read_file(settings.body_file);
+        if (!body) return bad(fmt::format("--body-file: cannot read '{}'", settings.body_file));
+        opts.body = std::move(*body);
+    }
+    return opts;
+}
+
+std::string describe(const load::options& opts, std::size_t threads) {
+    std::string what =
+        opts.rate ? fmt::format("open loop at {}/s", *opts.rate) : std::string("closed loop");
+    std::string how_long;
+    if (opts.requests) how_long = fmt::format("{} requests", format_count(*opts.requests));
+    if (opts.duration)
+        how_long += fmt::format("{}{}", how_long.empty() ? "" : ", at most ",
+                                format_duration(*opts.duration));
+    if (how_long.empty()) how_long = "10s";
+    std::string where = opts.urls.front();
+    if (opts.urls.size() > 1) where += fmt::format(" and {} more URLs", opts.urls.size() - 1);
+    return fmt::format("fanout load: {} {} to {}, {} connection{} over {} thread{}, {}{}\n",
+                       how_long, opts.method, where, opts.connections,
+                       opts.connections == 1 ? "" : "s", threads, threads == 1 ? "" : "s", what,
+                       opts.pipeline > 1 ? fmt::format(", pipeline {}", opts.pipeline) : "");
+}
+
+int run_load(const load_settings& settings) {
+    auto opts = options_of(settings);
+    if (!opts) return usage_error(opts.error().text());
+    const auto thresholds = load::parse_thresholds(settings.fail_if);
+    if (!thresholds) return usage_error("--fail-if: " + thresholds.error().text());
+    std::ofstream json_out;
+    if (!settings.json_file.empty()) {
+        json_out.open(settings.json_file);
+        if (!json_out)
+            return usage_error(fmt::format("--json: cannot write '{}'", settings.json_file));
+    }
+
+    const std::size_t threads =
+        std::max<std::size_t>(1, std::min(settings.threads, opts->connections));
+    opts->threads = threads;
+    runtime rt({.loop_threads = threads, .handle_signals = true});
+    const bool drawing = ::isatty(STDERR_FILENO) == 1;
+    load::run_hooks hooks;
+    if (drawing) {
+        hooks.on_tick = [](const load::live_counts& live) {
+            progress_snapshot snapshot;
+            snapshot.total = live.total;
+            snapshot.started = live.sent;
+            snapshot.done = live.responses + live.errors;
+            snapshot.failed = live.errors;
+            snapshot.elapsed = live.elapsed;
+            fmt::print(stderr, "\r{}\x1b[K", render_progress_line(snapshot, "load"));
+            std::fflush(stderr);
+        };
+    }
+    hooks.on_start = [banner = describe(*opts, threads)] {
+        fmt::print("{}", banner);
+        std::fflush(stdout);
+    };
+    auto outcome = rt.run(load::run(rt, std::move(*opts), std::move(hooks)));
+    if (drawing) fmt::print(stderr, "\r\x1b[K");
+    if (!outcome) {
+        if (rt.interrupted()) {
+            fmt::print(stderr, "fanout load: interrupted before the load started\n");
+            return exit_interrupted;
+        }
+        return usage_error(outcome.error().text());
+    }
+    const load::result& measured = *outcome;
+    fmt::print("{}", load::to_text(measured));
+    std::fflush(stdout);
+    if (json_out.is_open()) {
+        json_out << boost::json::serialize(measured.to_json()) << '\n';
+        json_out.close();
+        if (!json_out) fmt::print(stderr, "fanout load: writing '{}' failed\n", settings.json_file);
+    }
+    if (rt.interrupted()) return exit_interrupted;
+    const auto failed = load::failed_thresholds(*thresholds, measured);
+    for (const auto& message : failed) fmt::print(stderr, "fanout load: threshold {}\n", message);
+    return failed.empty() ? exit_ok : exit_some_failed;
+}
+
+}  // namespace
+
+command add_load(CLI::App& parent) {
+    auto settings = std::make_shared<load_settings>();
+    CLI::App* app = parent.add_subcommand(
+        "load",
+        "HTTP load: closed loop or a fixed rate, latency corrected for coordinated omission");
+    app->add_option("url", settings->urls,
+                    "http:// or https:// URLs to load (cycled through per origin)");
+    app->add_option("--urls", settings->urls_file, "a file of URLs, one a line");
+    app->add_option("-c,--connections", settings->connections, "keep-alive connections in all")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}));
+    app->add_option("-d,--duration", settings->duration,
+                    "how long to send (e.g. 10s, 1m; default 10s unless -n is given)");
+    app->add_option("-n,--requests", settings->requests, "send exactly this many requests")
+        ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 62));
+    app->add_option("-R,--rate", settings->rate,
+                    "open loop: requests per second in all (latency from intended starts)")
+        ->check(CLI::PositiveNumber);
+    app->add_option("-t,--threads", settings->threads, "loop threads (default: one per core)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
+    app->add_option("-p,--pipeline", settings->pipeline, "requests written ahead per connection")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{1024}));
+    app->add_option("-m,--method", settings->method, "request method")->capture_default_str();
+    app->add_option("-H,--header", settings->headers, "'Name: value' added to every request")
+        ->allow_extra_args(false);
+    app->add_option("-b,--body", settings->body, "request body");
+    app->add_option("--body-file", settings->body_file, "request body read from a file");
+    app->add_option("--timeout", settings->timeout, "a request not answered by then is an error")
+        ->capture_default_str();
+    app->add_option("--json", settings->json_file,
+                    "write the full result (histograms included) to this file, for fanout merge");
+    app->add_option("--fail-if", settings->fail_if,
+                    "exit 1 when this holds: 'p99>50ms', 'errors>1%', 'rps<1000' (repeatable)")
+        ->allow_extra_args(false);
+    app->add_flag("--insecure", settings->insecure,
+                  "https: accept any certificate (no verification)");
+    app->add_option("--cacert", settings->ca_file,
+                    "https: trust the CA certificates of this PEM file instead of the system's");
+    return {app, [settings] { return run_load(*settings); }};
+}
+
+}  // namespace fanout::cli

@@ -1,0 +1,83 @@
+#pragma once
+// load::result: what a load run measured — counts, bytes, status codes,
+// errors by kind, latency histograms, duration — with a JSON round trip and
+// a merge, so shards run on several machines combine into one report.
+//
+// Errors: from_json() throws std::invalid_argument naming what is wrong with
+// its input; merging and formatting only throw std::bad_alloc.
+// Cancellation: not applicable (a run cut short yields the result of what was
+// done; `interrupted` says so).
+//
+// Note: inside namespace fanout::load, `result` is this type; the generic
+// value-or-failure template is spelled fanout::result<T> there.
+
+#include <fanout/histogram.hpp>
+
+#include <boost/json/value.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace fanout::load {
+
+struct result {
+    /// Format version written by to_json() and accepted by from_json().
+    static constexpr int json_version = 1;
+
+    std::uint64_t sent = 0;       ///< requests written
+    std::uint64_t responses = 0;  ///< complete answers read, whatever their status
+    /// Requests that ended in an error, and failed connects (see errors_by_kind).
+    std::uint64_t errors = 0;
+    std::uint64_t connect_errors = 0;  ///< failed connects (also counted in errors)
+    std::uint64_t bytes_sent = 0;
+    std::uint64_t bytes_received = 0;
+    std::map<unsigned, std::uint64_t> status_counts;      ///< status code -> answers
+    std::map<std::string, std::uint64_t> errors_by_kind;  ///< "timeout" -> count...
+
+    /// From the start of sending to the end (for a merge: the longest run,
+    /// as shards of one test run at the same time).
+    std::chrono::nanoseconds duration{};
+    std::uint64_t connections = 0;
+    std::uint64_t threads = 0;
+    std::uint64_t pipeline = 1;
+    /// Open loop: the requests per second asked for (summed over a merge).
+    std::optional<double> rate;
+    bool interrupted = false;  ///< the run was cancelled before its end
+    std::uint64_t runs = 1;    ///< results merged into this one
+
+    /// Latency from each request's actual send to its answer's last byte.
+    histogram latency;
+    /// Open loop only: latency from each request's intended start (corrected
+    /// for coordinated omission); empty in closed loop.
+    histogram corrected_latency;
+
+    /// responses per second of duration; 0 when duration is 0.
+    double requests_per_second() const noexcept;
+    /// Requests sent per second of duration.
+    double sent_per_second() const noexcept;
+    /// The percentage of finished requests (answers and errors) that failed.
+    double error_percent() const noexcept;
+    /// Open loop: whether requests were sent at (at least 98% of) the rate
+    /// asked for; always true in closed loop.
+    bool rate_kept() const noexcept;
+    /// The histogram that tells the truth about latency: corrected in open
+    /// loop, the only one in closed loop.
+    const histogram& honest_latency() const noexcept;
+
+    /// Adds `other`'s counts and records; duration becomes the longer one.
+    result& operator+=(const result& other);
+
+    boost::json::value to_json() const;
+    /// The result to_json() wrote; throws std::invalid_argument otherwise.
+    static result from_json(const boost::json::value& json);
+};
+
+/// The report a person reads: requests, duration, rates, bytes, latency
+/// percentiles (50, 90, 99, 99.9, 99.99, max; corrected and uncorrected in
+/// open loop), status codes and errors by kind, one item a line.
+std::string to_text(const result& r);
+
+}  // namespace fanout::load

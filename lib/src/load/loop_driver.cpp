@@ -1,0 +1,456 @@
+#include "load/loop_driver.hpp"
+
+#include "load/response_parser.hpp"
+
+#include <fanout/error.hpp>
+#include <fanout/http/error.hpp>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace fanout::load::detail {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using boost::system::error_code;
+
+namespace {
+
+// Room for a whole response head (the parser's limit) and then some, so
+// compaction moves few bytes.
+constexpr std::size_t read_buffer_size = 2 * response_parser::max_head_size;
+
+// How long a connection waits before connecting again after a failed connect.
+constexpr auto reconnect_pause = std::chrono::milliseconds(10);
+
+struct request_in_flight {
+    clock::time_point intended;  // open loop: when the schedule wanted it sent
+    clock::time_point sent;
+};
+
+}  // namespace
+
+struct loop_driver::connection {
+    connection(const net::any_io_executor& executor, std::size_t run_id, const origin_plan& to,
+               std::size_t pipeline)
+        : id(run_id),
+          origin(&to),
+          head(!to.requests.empty() && to.requests.front().head),
+          socket(executor),
+          timer(executor),
+          ring(pipeline),
+          buffer(read_buffer_size) {
+        writes.reserve(pipeline);
+    }
+
+    std::size_t id;
+    const origin_plan* origin;
+    bool head;
+    tcp::socket socket;               // plain http
+    std::unique_ptr<tls_stream> tls;  // https: made afresh for each connect
+    net::steady_timer timer;          // open-loop pacing and reconnect pauses
+
+    std::size_t next_request = 0;  // cycles through origin->requests
+    std::uint64_t scheduled = 0;   // requests taken from the schedule so far
+    bool exhausted = false;        // the run's request count is used up
+
+    // Requests written and not answered, oldest first (a ring of `pipeline`).
+    std::vector<request_in_flight> ring;
+    std::size_t ring_head = 0;
+    std::size_t in_flight = 0;
+    std::vector<net::const_buffer> writes;
+
+    std::vector<char> buffer;  // read buffer: [begin, end) not parsed yet
+    std::size_t begin = 0;
+    std::size_t end = 0;
+    bool drained = true;  // the last read left nothing in the socket
+    bool waiting_to_read = false;
+    bool due = false;  // a request came due while waiting to read
+    response_parser parser;
+
+    // For the watchdog.
+    bool connecting = false;
+    clock::time_point connect_started{};
+    bool timed_out = false;
+
+    tcp::socket& lowest() { return tls ? tls->next_layer() : socket; }
+    const request_in_flight& oldest() const { return ring[ring_head]; }
+    void push(const request_in_flight& r) {
+        ring[(ring_head + in_flight) % ring.size()] = r;
+        ++in_flight;
+    }
+    void pop() {
+        ring_head = (ring_head + 1) % ring.size();
+        --in_flight;
+    }
+};
+
+loop_driver::loop_driver(net::any_io_executor executor, shared_run& shared,
+                         std::vector<std::size_t> connection_ids)
+    : executor_(std::move(executor)),
+      shared_(shared),
+      opts_(shared.the_plan.opts),
+      watchdog_(executor_) {
+    const auto& origins = shared_.the_plan.origins;
+    for (const auto id : connection_ids)
+        connections_.push_back(std::make_unique<connection>(
+            executor_, id, origins[id % origins.size()], opts_.pipeline));
+    counts_.connections = connections_.size();
+    counts_.threads = 1;
+    counts_.pipeline = opts_.pipeline;
+    counts_.rate = opts_.rate;
+}
+
+loop_driver::~loop_driver() = default;
+
+void loop_driver::start(std::function<void()> finished) {
+    finished_ = std::move(finished);
+    running_ = connections_.size() + 1;
+    connections_running_ = connections_.size();
+    for (auto& c : connections_)
+        net::co_spawn(executor_, run_connection(*c),
+                      [self = shared_from_this()](std::exception_ptr e) { self->ended(e, true); });
+    net::co_spawn(executor_, watch(),
+                  [self = shared_from_this()](std::exception_ptr e) { self->ended(e, false); });
+}
+
+void loop_driver::stop() {
+    stopped_ = true;
+    for (auto& c : connections_) {
+        close(*c);
+        c->timer.cancel();
+    }
+    watchdog_.cancel();
+}
+
+result loop_driver::take_result() {
+    if (error_) std::rethrow_exception(error_);
+    for (unsigned status = 0; status < status_counts_.size(); ++status)
+        if (status_counts_[status] > 0) counts_.status_counts[status] = status_counts_[status];
+    return std::move(counts_);
+}
+
+bool loop_driver::stopping() const noexcept {
+    return stopped_ || shared_.stop.load(std::memory_order_relaxed);
+}
+
+bool loop_driver::claim() noexcept {
+    if (!opts_.requests) return true;
+    return shared_.remaining.fetch_sub(1, std::memory_order_relaxed) > 0;
+}
+
+clock::time_point loop_driver::intended_start(const connection& c, std::uint64_t k) const noexcept {
+    // Connection j of C sends its k-th request at (k * C + j) / rate: each
+    // connection keeps rate / C, and together they interleave evenly.
+    const double slot =
+        static_cast<double>(k) * static_cast<double>(shared_.the_plan.opts.connections) +
+        static_cast<double>(c.id);
+    return shared_.start + std::chrono::nanoseconds(std::llround(slot * 1e9 / *opts_.rate));
+}
+
+void loop_driver::queue_requests(connection& c, clock::time_point now) {
+    const auto& requests = c.origin->requests;
+    c.writes.clear();
+    while (c.in_flight < c.ring.size() && !c.exhausted) {
+        clock::time_point intended = now;
+        if (opts_.rate) {
+            intended = intended_start(c, c.scheduled);
+            if (intended > now) break;
+        }
+        if (!claim()) {
+            c.exhausted = true;
+            break;
+        }
+        c.push({intended, now});
+        c.writes.push_back(net::buffer(requests[c.next_request].bytes));
+        c.next_request = c.next_request + 1 == requests.size() ? 0 : c.next_request + 1;
+        ++c.scheduled;
+    }
+}
+
+void loop_driver::make_room(connection& c) noexcept {
+    if (c.begin == c.end) {
+        c.begin = c.end = 0;
+    } else if (c.buffer.size() - c.end < response_parser::max_head_size / 4) {
+        std::memmove(c.buffer.data(), c.buffer.data() + c.begin, c.end - c.begin);
+        c.end -= c.begin;
+        c.begin = 0;
+    }
+}
+
+net::awaitable<void> loop_driver::run_connection(connection& c) {
+    const bool open_loop = opts_.rate.has_value();
+    while (!stopping()) {
+        if (!c.lowest().is_open() && !co_await connect(c)) {
+            if (stopping() || c.exhausted) break;
+            c.timer.expires_after(reconnect_pause);
+            co_await c.timer.async_wait(net::as_tuple(net::use_awaitable));
+            continue;
+        }
+
+        queue_requests(c, clock::now());
+        if (!c.writes.empty()) {
+            counts_.sent += c.writes.size();
+            // Written at once when the socket takes it all (the usual case:
+            // no suspension, no trip through the scheduler), else the rest
+            // when it can.
+            error_code ec;
+            if (c.tls) {
+                auto [tls_ec, written] =
+                    co_await net::async_write(*c.tls, c.writes, net::as_tuple(net::use_awaitable));
+                counts_.bytes_sent += written;
+                ec = tls_ec;
+            } else if (!write_now(c, ec) && !ec) {
+                auto [rest_ec, written] = co_await net::async_write(
+                    c.socket, c.writes, net::as_tuple(net::use_awaitable));
+                counts_.bytes_sent += written;
+                ec = rest_ec;
+            }
+            if (ec) {
+                fail(c, ec);
+                continue;
+            }
+        }
+
+        if (c.in_flight == 0) {
+            if (c.exhausted) break;
+            if (open_loop) {
+                c.timer.expires_at(intended_start(c, c.scheduled));
+                co_await c.timer.async_wait(net::as_tuple(net::use_awaitable));
+            }
+            continue;
+        }
+
+        make_room(c);
+        // Wait for the socket to be readable, then read without blocking: an
+        // answer is never there just after its request was written, so an
+        // attempt to read first would be a wasted system call. A read that
+        // filled the buffer may have left bytes: read again before waiting
+        // (the reactor is edge-triggered).
+        error_code ec;
+        std::size_t received = 0;
+        if (c.tls) {
+            auto [tls_ec, n] = co_await c.tls->async_read_some(
+                net::buffer(c.buffer.data() + c.end, c.buffer.size() - c.end),
+                net::as_tuple(net::use_awaitable));
+            ec = tls_ec;
+            received = n;
+        }
+        while (!c.tls) {
+            if (!c.drained) {
+                const std::size_t room = c.buffer.size() - c.end;
+                received = c.socket.read_some(net::buffer(c.buffer.data() + c.end, room), ec);
+                if (ec != net::error::would_block && ec != net::error::try_again) {
+                    c.drained = !ec && received < room;
+                    break;
+                }
+                ec = {};
+                c.drained = true;
+            }
+            // Open loop with room in the pipeline: the next request's
+            // intended start cuts the wait short, so it is written on time.
+            const bool wake_when_due = open_loop && c.in_flight < c.ring.size() && !c.exhausted;
+            if (wake_when_due) wake_when_due_during_read(c);
+            c.waiting_to_read = true;
+            auto [wait_ec] = co_await c.socket.async_wait(tcp::socket::wait_read,
+                                                          net::as_tuple(net::use_awaitable));
+            c.waiting_to_read = false;
+            if (wake_when_due) c.timer.cancel();
+            if (wait_ec) {
+                ec = wait_ec;
+                break;
+            }
+            c.drained = false;
+        }
+        if (c.due && ec == net::error::operation_aborted && c.lowest().is_open()) {
+            c.due = false;
+            continue;  // write what has come due, then wait again
+        }
+        if (ec) {
+            fail(c, ec);
+            continue;
+        }
+        if (stopping()) break;  // answers after the end are not counted
+        c.end += received;
+        counts_.bytes_received += received;
+        read_answers(c, clock::now());
+        publish();
+    }
+    close(c);
+    publish();
+}
+
+net::awaitable<bool> loop_driver::connect(connection& c) {
+    // No operation is pending on the connection now: a TLS stream can be replaced.
+    if (c.origin->tls) c.tls = std::make_unique<tls_stream>(executor_, *shared_.the_plan.tls);
+    tcp::socket& socket = c.lowest();
+    c.connecting = true;
+    c.connect_started = clock::now();
+    auto [ec] =
+        co_await socket.async_connect(c.origin->endpoint, net::as_tuple(net::use_awaitable));
+    if (!ec) socket.set_option(tcp::no_delay(true), ec);
+    if (!ec && c.tls) {
+        set_tls_peer(*c.tls, c.origin->host, opts_.verify_tls);
+        auto [handshake_ec] =
+            co_await c.tls->async_handshake(tls_stream::client, net::as_tuple(net::use_awaitable));
+        if (handshake_ec) ec = make_error_code(http::errc::tls_failure);
+    }
+    c.connecting = false;
+    if (ec) {
+        // With a request count, a failed connect uses up a request (so a
+        // server gone for good ends the run instead of holding it).
+        if (!stopping() && !claim()) c.exhausted = true;
+        if (!stopping() && !c.exhausted) {
+            ++counts_.connect_errors;
+            count_errors(c.timed_out ? make_error_code(errc::timeout) : ec, 1);
+        }
+        close(c);
+        co_return false;
+    }
+    if (!c.tls) c.socket.non_blocking(true, ec);
+    if (ec) {
+        count_errors(ec, 1);
+        close(c);
+        co_return false;
+    }
+    c.begin = c.end = 0;
+    c.drained = true;
+    c.parser.reset(c.head);
+    co_return true;
+}
+
+void loop_driver::wake_when_due_during_read(connection& c) {
+    c.due = false;
+    c.timer.expires_at(intended_start(c, c.scheduled));
+    c.timer.async_wait([self = shared_from_this(), &c](const error_code& ec) {
+        // Only a wait to read is cut short, never a write in progress.
+        if (ec || !c.waiting_to_read) return;
+        c.due = true;
+        error_code ignored;
+        c.lowest().cancel(ignored);
+    });
+}
+
+bool loop_driver::write_now(connection& c, error_code& ec) {
+    const std::size_t total = net::buffer_size(c.writes);
+    std::size_t written = c.socket.write_some(c.writes, ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) {
+        ec = {};
+        written = 0;
+    }
+    counts_.bytes_sent += written;
+    if (ec || written == total) return !ec;
+    // Keep what is left to write.
+    auto first = c.writes.begin();
+    while (written >= first->size()) {
+        written -= first->size();
+        ++first;
+    }
+    c.writes.erase(c.writes.begin(), first);
+    c.writes.front() += written;
+    return false;
+}
+
+void loop_driver::read_answers(connection& c, clock::time_point now) {
+    const bool open_loop = opts_.rate.has_value();
+    while (c.in_flight > 0) {
+        const auto state =
+            c.parser.parse(std::string_view(c.buffer.data() + c.begin, c.end - c.begin));
+        c.begin += c.parser.consumed();
+        if (state == response_parser::state::need_more) return;
+        if (state == response_parser::state::error) {
+            fail(c, make_error_code(http::errc::malformed_response));
+            return;
+        }
+        const auto& answered = c.oldest();
+        counts_.latency.record(now - answered.sent);
+        if (open_loop) counts_.corrected_latency.record(now - answered.intended);
+        ++status_counts_[c.parser.status()];
+        ++counts_.responses;
+        c.pop();
+        const bool keep_alive = c.parser.keep_alive();
+        c.parser.reset(c.head);
+        if (!keep_alive) {
+            // The server closes after this answer: what was written after
+            // it will not be answered.
+            count_errors(make_error_code(http::errc::connection_closed), c.in_flight);
+            c.in_flight = 0;
+            close(c);
+            return;
+        }
+    }
+    // Bytes when no answer is due: the server sent more than it announced.
+    if (c.begin < c.end) fail(c, make_error_code(http::errc::malformed_response));
+}
+
+void loop_driver::fail(connection& c, error_code ec) {
+    if (!stopping()) {
+        if (c.timed_out)
+            ec = make_error_code(errc::timeout);
+        else if (ec == net::error::eof)
+            ec = make_error_code(http::errc::connection_closed);
+        count_errors(ec, std::max<std::size_t>(c.in_flight, 1));
+    }
+    c.in_flight = 0;
+    close(c);
+}
+
+void loop_driver::count_errors(const error_code& ec, std::uint64_t n) {
+    if (n == 0) return;
+    counts_.errors += n;
+    counts_.errors_by_kind[error_kind(ec)] += n;
+}
+
+void loop_driver::close(connection& c) {
+    error_code ignored;
+    c.lowest().close(ignored);
+    c.in_flight = 0;
+    c.ring_head = 0;
+    c.begin = c.end = 0;
+    c.timed_out = false;
+}
+
+void loop_driver::publish() noexcept {
+    live_.sent.store(counts_.sent, std::memory_order_relaxed);
+    live_.responses.store(counts_.responses, std::memory_order_relaxed);
+    live_.errors.store(counts_.errors, std::memory_order_relaxed);
+}
+
+net::awaitable<void> loop_driver::watch() {
+    // Timeouts are checked a few times per timeout, not per request: one
+    // timer for the whole loop instead of one per operation.
+    const auto tick = std::clamp<clock::duration>(opts_.timeout / 10, std::chrono::milliseconds(1),
+                                                  std::chrono::milliseconds(50));
+    while (!stopped_ && connections_running_ > 0) {
+        watchdog_.expires_after(tick);
+        co_await watchdog_.async_wait(net::as_tuple(net::use_awaitable));
+        const auto now = clock::now();
+        for (auto& c : connections_) {
+            const bool waiting = c->connecting || c->in_flight > 0;
+            if (!waiting || !c->lowest().is_open()) continue;
+            const auto since = c->connecting ? c->connect_started : c->oldest().sent;
+            if (now - since >= opts_.timeout) {
+                c->timed_out = true;
+                error_code ignored;
+                c->lowest().close(ignored);  // the pending operation fails; fail() counts it
+            }
+        }
+    }
+}
+
+void loop_driver::ended(std::exception_ptr e, bool was_connection) {
+    if (e && !error_) error_ = e;
+    if (e) stop();
+    // The watchdog ends once no connection runs.
+    if (was_connection && --connections_running_ == 0) watchdog_.cancel();
+    if (--running_ == 0 && finished_) finished_();
+}
+
+}  // namespace fanout::load::detail
