@@ -25,5 +25,6 @@ command add_demo(CLI::App& parent);
 command add_dns(CLI::App& parent);
 command add_load(CLI::App& parent);
 command add_merge(CLI::App& parent);
+command add_sweep(CLI::App& parent);
 
 }  // namespace fanout::cli

@@ -11,21 +11,15 @@
 #include <fanout/dns/resolver.hpp>
 #include <fanout/gather.hpp>
 #include <fanout/histogram.hpp>
-#include <fanout/lines.hpp>
+#include <fanout/input.hpp>
+#include <fanout/on_each_loop.hpp>
 #include <fanout/progress.hpp>
+#include <fanout/report/json.hpp>
+#include <fanout/report/periodic_flush.hpp>
 #include <fanout/runtime.hpp>
 #include <fanout/shard.hpp>
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/deferred.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/experimental/parallel_group.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/json/string_view.hpp>
 
 #include <fmt/format.h>
 
@@ -33,12 +27,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
-#include <fstream>
-#include <iostream>
 #include <iterator>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <ranges>
 #include <string>
@@ -49,7 +40,8 @@ namespace fanout::cli {
 namespace {
 
 namespace net = boost::asio;
-namespace json = boost::json;
+using report::append_json_string;
+using report::append_milliseconds;
 
 struct dns_settings {
     std::string input = "-";
@@ -72,129 +64,28 @@ struct lookup {
 
 // The names of the input, each with every type asked, lazily: one line is
 // read only when a worker pulls its first lookup.
-class lookups : public std::ranges::view_interface<lookups> {
+class lookup_reader {
   public:
-    class iterator {
-      public:
-        using value_type = lookup;
-        using difference_type = std::ptrdiff_t;
-        using iterator_concept = std::input_iterator_tag;
-        iterator() = default;
-        explicit iterator(lookups& owner) : owner_(&owner) {}
-        const lookup& operator*() const { return owner_->current_; }
-        iterator& operator++() {
-            owner_->advance();
-            return *this;
+    lookup_reader(std::istream& in, std::vector<dns::record_type> types, shard slice)
+        : names_(in, slice), types_(std::move(types)) {}
+
+    std::optional<lookup> operator()() {
+        if (next_type_ == 0 || next_type_ == types_.size()) {
+            auto name = names_();
+            if (!name) return std::nullopt;
+            current_.line = name->number;
+            current_.name = std::move(name->text);
+            next_type_ = 0;
         }
-        void operator++(int) { ++*this; }
-        friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.at_end(); }
-
-      private:
-        bool at_end() const { return owner_ == nullptr || owner_->done_; }
-        lookups* owner_ = nullptr;
-    };
-
-    lookups(std::istream& in, std::vector<dns::record_type> types, shard slice)
-        : lines_(in), types_(std::move(types)), slice_(slice) {}
-
-    iterator begin() {
-        line_ = lines_.begin();
-        next_type_ = types_.size();
-        advance();
-        return iterator(*this);
+        current_.type = types_[next_type_++];
+        return current_;
     }
-    std::default_sentinel_t end() const noexcept { return {}; }
 
   private:
-    void advance() {
-        if (next_type_ < types_.size()) {
-            current_.type = types_[next_type_++];
-            return;
-        }
-        for (; line_ != lines_.end(); ++line_) {
-            const auto& [number, text] = *line_;
-            const auto first = text.find_first_not_of(" \t");
-            if (first == std::string::npos || text[first] == '#' || !slice_.includes(number))
-                continue;
-            const auto last = text.find_last_not_of(" \t");
-            current_.line = number;
-            current_.name = text.substr(first, last - first + 1);
-            current_.type = types_[0];
-            next_type_ = 1;
-            ++line_;
-            return;
-        }
-        done_ = true;
-    }
-
-    line_range lines_;
-    line_range::iterator line_;
+    item_line_reader names_;
     std::vector<dns::record_type> types_;
-    shard slice_;
     std::size_t next_type_ = 0;
     lookup current_;
-    bool done_ = false;
-};
-
-// The lookups of the input shared by the loops: each takes the next one
-// under a lock, so every line is asked once whichever loop is free first.
-class shared_lookups {
-  public:
-    shared_lookups(std::istream& in, std::vector<dns::record_type> types, shard slice)
-        : source_(in, std::move(types), slice) {}
-
-    std::optional<lookup> next() {
-        std::lock_guard lock(mutex_);
-        if (!begun_) {
-            begun_ = true;
-            at_ = source_.begin();
-        } else if (!(at_ == source_.end())) {
-            ++at_;
-        }
-        if (at_ == source_.end()) return std::nullopt;
-        return *at_;
-    }
-
-  private:
-    std::mutex mutex_;
-    lookups source_;
-    lookups::iterator at_;
-    bool begun_ = false;
-};
-
-// One loop's input: what it pulls from the shared lookups.
-class pulled_lookups : public std::ranges::view_interface<pulled_lookups> {
-  public:
-    class iterator {
-      public:
-        using value_type = lookup;
-        using difference_type = std::ptrdiff_t;
-        using iterator_concept = std::input_iterator_tag;
-        iterator() = default;
-        explicit iterator(pulled_lookups& owner) : owner_(&owner) {}
-        const lookup& operator*() const { return *owner_->current_; }
-        iterator& operator++() {
-            owner_->current_ = owner_->source_->next();
-            return *this;
-        }
-        void operator++(int) { ++*this; }
-        friend bool operator==(const iterator& it, std::default_sentinel_t) { return it.at_end(); }
-
-      private:
-        bool at_end() const { return owner_ == nullptr || !owner_->current_; }
-        pulled_lookups* owner_ = nullptr;
-    };
-
-    explicit pulled_lookups(shared_lookups& source) : source_(&source) {}
-    iterator begin() {
-        current_ = source_->next();
-        return iterator(*this);
-    }
-    std::default_sentinel_t end() const noexcept { return {}; }
-
-  private:
-    shared_lookups* source_;
-    std::optional<lookup> current_;
 };
 
 std::string rcode_text(const outcome<dns::answer>& out);
@@ -244,23 +135,6 @@ std::string rcode_text(const outcome<dns::answer>& out) {
     return code ? dns::to_string(*code) : std::string();
 }
 
-// Appends `text` as a JSON string. Text that needs no escaping (the usual
-// DNS name or record) is copied as it is; anything else goes through
-// Boost.JSON's serializer.
-void append_json_string(std::string& out, std::string_view text) {
-    const bool plain = std::ranges::all_of(text, [](char c) {
-        const auto byte = static_cast<unsigned char>(c);
-        return byte >= 0x20 && byte < 0x80 && byte != '"' && byte != '\\';
-    });
-    if (!plain) {
-        out += json::serialize(json::string_view(text.data(), text.size()));
-        return;
-    }
-    out += '"';
-    out += text;
-    out += '"';
-}
-
 // One JSON line, written field by field: at hundreds of thousands of records
 // a second, building a json::object per record costs more than the lookup.
 void append_json_record(std::string& out, const lookup& item, const outcome<dns::answer>& result) {
@@ -294,12 +168,9 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
         append_json_string(out, result.error().text());
         out += '}';
     }
-    // Milliseconds with three decimals, from whole microseconds (no
-    // floating-point formatting on this path).
-    const auto micros =
-        std::chrono::duration_cast<std::chrono::microseconds>(result.elapsed).count();
-    fmt::format_to(to, ",\"attempts\":{},\"elapsed_ms\":{}.{:03}}}\n", result.attempts,
-                   micros / 1000, micros % 1000);
+    fmt::format_to(to, ",\"attempts\":{},\"elapsed_ms\":", result.attempts);
+    append_milliseconds(out, result.elapsed);
+    out += "}\n";
 }
 
 std::string text_record(const lookup& item, const outcome<dns::answer>& out) {
@@ -345,18 +216,6 @@ void print_summary(const gather_summary& summary, const dns_report& report,
                    format_duration(h.percentile(99)), format_duration(h.max()));
 }
 
-// Flushes `out` every `interval` until the timer is cancelled, so records
-// stream to a pipe while the output stays block-buffered.
-net::awaitable<void> flush_every(net::steady_timer& timer, std::FILE* out,
-                                 std::chrono::milliseconds interval) {
-    for (;;) {
-        timer.expires_after(interval);
-        auto [ec] = co_await timer.async_wait(net::as_tuple(net::use_awaitable));
-        if (ec) co_return;
-        std::fflush(out);
-    }
-}
-
 int usage_error(const std::string& message) {
     fmt::print(stderr, "fanout dns: {}\n", message);
     return exit_usage;
@@ -386,13 +245,8 @@ int run_dns(const dns_settings& settings) {
     resolver_options.timeout = std::chrono::ceil<std::chrono::milliseconds>(*timeout);
     resolver_options.tries = 1;  // each attempt asks each server once; attempts are --tries
 
-    std::ifstream file;
-    std::istream* in = &std::cin;
-    if (settings.input != "-") {
-        file.open(settings.input);
-        if (!file) return usage_error(fmt::format("cannot read '{}'", settings.input));
-        in = &file;
-    }
+    input_file input(settings.input);
+    if (!input.is_open()) return usage_error(fmt::format("cannot read '{}'", settings.input));
     const bool jsonl = settings.format == "jsonl";
     static char output_buffer[1 << 16];
     std::setvbuf(stdout, output_buffer, _IOFBF, sizeof output_buffer);
@@ -402,7 +256,7 @@ int run_dns(const dns_settings& settings) {
     const std::size_t loops = std::max<std::size_t>(1, std::min(settings.threads, settings.limit));
     runtime rt({.loop_threads = loops, .handle_signals = true});
     progress counters;
-    shared_lookups source(*in, types, *slice);
+    shared_input source(generated(lookup_reader(input.stream(), types, *slice)));
     std::vector<dns_loop> per_loop(loops);
     try {
         for (std::size_t i = 0; i < loops; ++i)
@@ -420,7 +274,7 @@ int run_dns(const dns_settings& settings) {
         options.retry.retry_if = [](const failure& f) { return f.code == errc::timeout; };
         auto& state = per_loop[i];
         return gather_each(
-            pulled_lookups(source),
+            source.pull(),
             [&state](const lookup& item) { return state.resolver->query(item.name, item.type); },
             [&state, jsonl](const lookup& item, outcome<dns::answer>&& out) {
                 state.record.clear();
@@ -440,19 +294,11 @@ int run_dns(const dns_settings& settings) {
         const auto executor = co_await net::this_coro::executor;
         progress_line line(executor, counters, "dns");
         line.start();
-        net::steady_timer flush_timer(executor);
-        net::co_spawn(executor, flush_every(flush_timer, stdout, std::chrono::milliseconds(100)),
-                      net::detached);
-        std::vector<decltype(net::co_spawn(executor, run_loop(0), net::deferred))> runs;
-        for (std::size_t i = 0; i < loops; ++i)
-            runs.push_back(net::co_spawn(rt.executor(i), run_loop(i), net::deferred));
-        auto [order, errors, summaries] =
-            co_await net::experimental::make_parallel_group(std::move(runs))
-                .async_wait(net::experimental::wait_for_all(), net::use_awaitable);
+        report::periodic_flush flush(executor, stdout);
+        flush.start();
+        const auto summaries = co_await on_each_loop(rt, loops, run_loop);
         line.stop();
-        flush_timer.cancel();
-        for (const auto& error : errors)
-            if (error) std::rethrow_exception(error);
+        flush.stop();
         gather_summary total;
         for (const auto& part : summaries) {
             total.total += part.total;
@@ -470,8 +316,7 @@ int run_dns(const dns_settings& settings) {
     for (auto& part : per_loop) report.merge(part.report);
     print_summary(summary, report, took, rt.interrupted());
     if (rt.interrupted()) return exit_interrupted;
-    if (file.bad() || (in == &std::cin && std::cin.bad()))
-        return usage_error(fmt::format("reading '{}' failed", settings.input));
+    if (input.failed()) return usage_error(fmt::format("reading '{}' failed", settings.input));
     if (report.other_failures > 0) return exit_some_failed;
     return report.bad_names > 0 ? exit_usage : exit_ok;
 }

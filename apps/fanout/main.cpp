@@ -15,7 +15,7 @@ int main(int argc, char** argv) {
 
     std::vector<fanout::cli::command> commands{
         fanout::cli::add_demo(app), fanout::cli::add_dns(app), fanout::cli::add_load(app),
-        fanout::cli::add_merge(app)};
+        fanout::cli::add_merge(app), fanout::cli::add_sweep(app)};
 
     try {
         app.parse(argc, argv);

@@ -7,9 +7,10 @@
 #
 # Exits 0 when every bench ran, even if targets are missed (it is a report);
 # non-zero when the build fails or a bench crashes or times out. Every run is
-# bounded by `timeout`; only dns_bench.sh, http_bench.sh and load_bench.sh
-# open sockets, all on 127.0.0.1 (they need nsd and dnsperf; nginx, wrk and
-# python3-aiohttp; nginx, wrk and h2load; each is skipped without them). The
+# bounded by `timeout`; only dns_bench.sh, http_bench.sh, load_bench.sh and
+# sweep_bench.sh open sockets, all on 127.0.0.1 (the first three need nsd and
+# dnsperf; nginx, wrk and python3-aiohttp; nginx, wrk and h2load; each is
+# skipped without them). The
 # shared machine is
 # noisy: compare the ratios, not the absolute figures, between runs.
 set -uo pipefail
@@ -107,6 +108,9 @@ if [ "$have_http" -eq 1 ]; then
 fi
 if [ "$have_load" -eq 1 ]; then
     run load 600 env FANOUT="$fanout" bash tests/bench/load_bench.sh
+fi
+if [ "$fanout" != none ]; then
+    run sweep 900 env FANOUT="$fanout" bash tests/bench/sweep_bench.sh
 fi
 
 # row <target> <measured> <unit> <anchor> <ratio> <goal text> <op> <bound> [<value tested>]
@@ -271,6 +275,24 @@ if [ "$have_load" -eq 1 ]; then
     row "  every request answered 200" "$(get load load_all_ok)" "" "-" "" "== 1" "==" 1
 else
     rows+=("load_bench|SKIPPED: no fanout, nginx, wrk or h2load|-|-|>= 1x wrk, CPU <= 0.9x, -p16 >= 2x|SKIP")
+fi
+
+# Sweep: 10,000 HTTP targets, 30% hanging, limit 1,000, timeout 1 s, against
+# the ideal and a seed-style ThreadPoolExecutor(64) + urllib sweep; 1,000,000
+# lines from stdin for peak RSS.
+if [ "$fanout" != none ]; then
+    ws=$(get sweep sweep_hang30_seconds)
+    row "sweep 10k targets, 30% hang, -c 1000 --timeout 1s" "$ws" s \
+        "ideal $(get sweep sweep_hang30_ideal_seconds) s" "$(get sweep sweep_hang30_vs_ideal)" \
+        "<= 1.3x ideal" "<=" 1.3 "$(get sweep sweep_hang30_vs_ideal)"
+    r=$(get sweep sweep_vs_threadpool)
+    row "  same vs ThreadPoolExecutor(64) + urllib" "$ws" s \
+        "python $(get sweep threadpool_hang30_seconds) s" "$r" ">= 10x faster" ">=" 10 "$r"
+    row "  every line once, right verdict" "$(get sweep sweep_hang30_correct)" "" "-" "" "== 1" "==" 1
+    row "sweep 1M lines from stdin: peak RSS" "$(get sweep sweep_million_peak_rss)" MiB "-" "" \
+        "<= 100 MB" "<=" 95.37
+else
+    rows+=("sweep_bench|SKIPPED: fanout does not build|-|-|<= 1.3x ideal, >= 10x python, <= 100 MB|SKIP")
 fi
 
 printf '\n'

@@ -51,7 +51,7 @@ set_tests_properties("consumer: install" "consumer: package" "consumer: subdirec
     TIMEOUT 600)
 
 # The README's examples are this consumer's sources, word for word.
-foreach(example IN ITEMS main.cpp http_fanout.cpp)
+foreach(example IN ITEMS main.cpp http_fanout.cpp load_steps.cpp)
     set(name "readme: the example is tests/cmake_consumer/${example}")
     add_test(NAME "${name}"
         COMMAND ${CMAKE_COMMAND}

@@ -2,6 +2,7 @@
 // with a generated zone, and `fanout dns` against the in-process responder's
 // faults, Ctrl-C and bad flags.
 #include "child_process.hpp"
+#include "cli_output.hpp"
 #include "dns_responder.hpp"
 #include "nsd_server.hpp"
 #include "test_loop.hpp"
@@ -31,35 +32,14 @@ namespace dns = fanout::dns;
 namespace json = boost::json;
 using fanout::test::child_process;
 using fanout::test::dns_responder;
+using fanout::test::json_lines;
 using fanout::test::nsd_server;
+using fanout::test::str;
+using fanout::test::temp_file;
 using behaviour = fanout::test::dns_behaviour;
 using namespace std::chrono_literals;
 
 namespace {
-
-// A file of the test's own, removed at the end.
-struct temp_file {
-    explicit temp_file(const std::string& text)
-        : path(std::filesystem::temp_directory_path() /
-               ("fanout-dns-test-" + std::to_string(::getpid()) + "-" + std::to_string(++serial))) {
-        std::ofstream(path) << text;
-    }
-    ~temp_file() { std::filesystem::remove(path); }
-    std::filesystem::path path;
-    static inline int serial = 0;
-};
-
-std::vector<json::object> json_lines(const std::string& text) {
-    std::vector<json::object> out;
-    std::istringstream lines(text);
-    std::string line;
-    while (std::getline(lines, line)) out.push_back(json::parse(line).as_object());
-    return out;
-}
-
-std::string str(const json::object& record, const char* key) {
-    return std::string(record.at(key).as_string());
-}
 
 // The names of hosts first..last of the generated zone, one a line.
 std::string host_names(std::size_t first, std::size_t last) {

@@ -29,6 +29,11 @@ target_link_libraries(fanout_nginx_server
 
 fanout_test(integration http_nginx fanout_nginx_server)
 
+fanout_test(integration sweep fanout_child_process fanout_nginx_server fanout_nsd_server
+    fanout_dns_responder fanout_http_fault_server)
+target_compile_definitions(sweep_test PRIVATE FANOUT_CLI_PATH="$<TARGET_FILE:fanout_cli>")
+add_dependencies(sweep_test fanout_cli)
+
 fanout_test(integration load fanout_child_process fanout_nginx_server fanout_http_fault_server)
 target_compile_definitions(load_test PRIVATE FANOUT_CLI_PATH="$<TARGET_FILE:fanout_cli>")
 add_dependencies(load_test fanout_cli)

@@ -37,7 +37,12 @@
 #include <fanout/offload.hpp>
 #include <fanout/thread_pool.hpp>
 
-// What a program runs on: loop threads, the two pools, signal handling.
+// What a program runs on: loop threads, the two pools, signal handling;
+// one awaitable per loop, run together; and the input of an item-per-line
+// command (a file or stdin, blank lines and comments skipped, a shard of
+// it), shared by the loops that pull from it.
+#include <fanout/input.hpp>
+#include <fanout/on_each_loop.hpp>
 #include <fanout/runtime.hpp>
 
 // DNS on c-ares, driven by the loop: typed record queries and address
@@ -60,3 +65,19 @@
 #include <fanout/load/result.hpp>
 #include <fanout/load/run.hpp>
 #include <fanout/load/threshold.hpp>
+
+// Health checks: targets parsed from lines (http://, https://, tcp://,
+// dns://), the probe's own error kinds, and a prober per loop that checks a
+// target against expectations (status, body, latency, certificate days).
+#include <fanout/probe/check.hpp>
+#include <fanout/probe/error.hpp>
+#include <fanout/probe/target.hpp>
+
+// Reporting results: JSON pieces written field by field, a periodic flush of
+// a buffered stream, one record per input line, writers (table, JSON lines,
+// CSV, Prometheus text) and a mergeable summary.
+#include <fanout/report/json.hpp>
+#include <fanout/report/periodic_flush.hpp>
+#include <fanout/report/record.hpp>
+#include <fanout/report/summary.hpp>
+#include <fanout/report/writer.hpp>

@@ -1,0 +1,274 @@
+// fanout sweep: health checks of many HTTP(S), TCP and DNS targets, each
+// line of the input reported exactly once.
+//
+// Targets stream lazily from a file or stdin (blank lines and '#' comments
+// skipped; a line that is no target becomes an error record with its line
+// number). Every loop thread runs a gather with its share of the limit over
+// the one shared input, checks through fanout::probe and writes each record
+// as it completes through fanout::report; a summary goes to stderr. Ctrl-C
+// stops the run: targets not yet checked are reported as cancelled.
+#include "commands.hpp"
+
+#include <fanout/duration.hpp>
+#include <fanout/gather.hpp>
+#include <fanout/input.hpp>
+#include <fanout/on_each_loop.hpp>
+#include <fanout/probe/check.hpp>
+#include <fanout/probe/error.hpp>
+#include <fanout/probe/target.hpp>
+#include <fanout/progress.hpp>
+#include <fanout/rate_limiter.hpp>
+#include <fanout/report/periodic_flush.hpp>
+#include <fanout/report/record.hpp>
+#include <fanout/report/summary.hpp>
+#include <fanout/report/writer.hpp>
+#include <fanout/runtime.hpp>
+#include <fanout/shard.hpp>
+
+#include <boost/asio/this_coro.hpp>
+
+#include <fmt/format.h>
+
+#include <unistd.h>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <optional>
+#include <ranges>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace fanout::cli {
+namespace {
+
+namespace net = boost::asio;
+
+struct sweep_settings {
+    std::string input = "-";
+    std::size_t limit = 1000;
+    std::size_t per_host = 0;
+    double rate = 0;
+    std::string timeout = "5s";
+    unsigned retries = 0;
+    std::string deadline;
+    std::string format;  // empty: table on a terminal, jsonl otherwise
+    std::string expect_status = "200-399";
+    std::string body_contains;
+    std::string max_latency;
+    int cert_days = 14;
+    std::string shard = "1/1";
+    bool insecure = false;
+    std::string ca_file;
+    std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
+};
+
+// One line of the input on its way through the gather: its check writes
+// what it saw here, for the record.
+struct sweep_item {
+    std::size_t line = 0;
+    std::string input;
+    result<probe::target> target;
+    std::optional<probe::check_result> checked;
+};
+
+sweep_item to_item(const fanout::line& l) {
+    return {l.number, l.text, probe::parse_target(l.text), std::nullopt};
+}
+
+// What one loop owns.
+struct sweep_loop {
+    std::unique_ptr<probe::prober> prober;
+    report::summary tally;
+    std::string text;
+};
+
+net::awaitable<result<void>> check_item(probe::prober& prober, sweep_item& item) {
+    if (!item.target) co_return item.target.error();
+    item.checked.reset();
+    auto seen = co_await prober.check(*item.target);
+    std::optional<failure> problem = seen.problem;
+    item.checked = std::move(seen);
+    if (problem) co_return std::move(*problem);
+    co_return result<void>{};
+}
+
+int usage_error(const std::string& message) {
+    fmt::print(stderr, "fanout sweep: {}\n", message);
+    return exit_usage;
+}
+
+// A duration flag: nothing when not given, a usage error when unreadable.
+std::optional<std::string> read_duration(const std::string& flag, const std::string& text,
+                                         std::optional<std::chrono::nanoseconds>& out) {
+    if (text.empty()) return std::nullopt;
+    auto parsed = parse_duration(text);
+    if (!parsed) return flag + ": " + parsed.error().text();
+    if (*parsed < std::chrono::milliseconds(1)) return flag + " must be at least 1ms";
+    out = *parsed;
+    return std::nullopt;
+}
+
+int run_sweep(const sweep_settings& settings) {
+    std::optional<std::chrono::nanoseconds> timeout, deadline, max_latency;
+    for (auto error : {read_duration("--timeout", settings.timeout, timeout),
+                       read_duration("--deadline", settings.deadline, deadline),
+                       read_duration("--max-latency", settings.max_latency, max_latency)})
+        if (error) return usage_error(*error);
+    if (!timeout) return usage_error("--timeout must be given");
+    const auto slice = parse_shard(settings.shard);
+    if (!slice) return usage_error("--shard: " + slice.error().text());
+    auto statuses = probe::parse_status_ranges(settings.expect_status);
+    if (!statuses) return usage_error("--expect-status: " + statuses.error().text());
+    const auto format = settings.format.empty() ? (::isatty(STDOUT_FILENO) ? report::format::table
+                                                                           : report::format::jsonl)
+                                                : report::parse_format(settings.format);
+    if (!format) return usage_error(fmt::format("--format: unknown format '{}'", settings.format));
+
+    probe::check_options check;
+    check.timeout = std::chrono::ceil<std::chrono::milliseconds>(*timeout);
+    check.expected_status = std::move(*statuses);
+    check.body_contains = settings.body_contains;
+    check.max_latency = max_latency;
+    check.certificate_warning_days = settings.cert_days;
+    check.insecure = settings.insecure;
+    check.ca_file = settings.ca_file;
+
+    input_file input(settings.input);
+    if (!input.is_open()) return usage_error(fmt::format("cannot read '{}'", settings.input));
+    static char output_buffer[1 << 16];
+    std::setvbuf(stdout, output_buffer, _IOFBF, sizeof output_buffer);
+    const auto writer = report::make_writer(*format);
+
+    // A per-host limit holds on one loop only (each gather keeps its own
+    // count), so with one the sweep runs on a single loop.
+    const std::size_t loops =
+        settings.per_host > 0
+            ? 1
+            : std::max<std::size_t>(1, std::min(settings.threads, settings.limit));
+    runtime rt({.loop_threads = loops, .handle_signals = true});
+    std::optional<rate_limiter> rate;
+    if (settings.rate > 0) rate.emplace(settings.rate);
+    progress counters;
+    shared_input source(item_lines(input.stream(), *slice) | std::views::transform(to_item));
+    std::vector<sweep_loop> per_loop(loops);
+    check.connections_per_origin = settings.limit / loops + 1;
+    try {
+        for (std::size_t i = 0; i < loops; ++i)
+            per_loop[i].prober = std::make_unique<probe::prober>(rt.executor(i), check);
+    } catch (const std::exception& e) {
+        return usage_error(e.what());
+    }
+
+    const auto started = std::chrono::steady_clock::now();
+    const auto run_loop = [&](std::size_t i) -> net::awaitable<gather_summary> {
+        gather_options options{.limit = settings.limit / loops + (i < settings.limit % loops),
+                               .per_attempt_timeout = *timeout,
+                               .rate = rate ? &*rate : nullptr,
+                               .per_key_limit = settings.per_host,
+                               .progress = &counters};
+        if (deadline) options.deadline = started + *deadline;
+        options.retry.max_attempts = settings.retries + 1;
+        options.retry.initial_backoff = std::chrono::milliseconds(100);
+        options.retry.max_backoff = std::chrono::seconds(2);
+        options.retry.retry_if = [](const failure& f) {
+            return f.code != probe::errc::invalid_target && retry_policy::default_retryable(f);
+        };
+        auto& state = per_loop[i];
+        return gather_each(
+            source.pull(), [&state](sweep_item& item) { return check_item(*state.prober, item); },
+            [&state, &writer](sweep_item& item, outcome<void>&& out) {
+                const auto kind = item.target ? probe::to_string(item.target->kind) : "invalid";
+                auto r = report::make_record(item.line, std::move(item.input), kind, out,
+                                             item.checked ? &*item.checked : nullptr);
+                if (!item.target) r.attempts = 0;  // nothing was tried
+                state.text.clear();
+                writer->append(state.text, r);
+                // One fwrite per record: stdio's lock keeps records whole.
+                std::fwrite(state.text.data(), 1, state.text.size(), stdout);
+                state.tally.count(r);
+            },
+            options,
+            [](const sweep_item& item) {
+                return item.target ? probe::host_key(*item.target) : std::string();
+            });
+    };
+
+    const auto head = writer->header();
+    std::fwrite(head.data(), 1, head.size(), stdout);
+    rt.run([&]() -> net::awaitable<void> {
+        const auto executor = co_await net::this_coro::executor;
+        progress_line line(executor, counters, "sweep");
+        line.start();
+        report::periodic_flush flush(executor, stdout);
+        flush.start();
+        co_await on_each_loop(rt, loops, run_loop);
+    }());
+    const auto took = std::chrono::steady_clock::now() - started;
+    const auto tail = writer->footer();
+    std::fwrite(tail.data(), 1, tail.size(), stdout);
+    std::fflush(stdout);
+
+    report::summary tally;
+    for (const auto& part : per_loop) tally += part.tally;
+    fmt::print(stderr, "{}", tally.text(took, rt.interrupted()));
+    if (rt.interrupted()) return exit_interrupted;
+    if (input.failed()) return usage_error(fmt::format("reading '{}' failed", settings.input));
+    if (tally.unhealthy() > 0) return exit_some_failed;
+    return tally.invalid() > 0 ? exit_usage : exit_ok;
+}
+
+}  // namespace
+
+command add_sweep(CLI::App& parent) {
+    auto settings = std::make_shared<sweep_settings>();
+    CLI::App* app = parent.add_subcommand(
+        "sweep",
+        "Health-check targets (http://, https://, tcp://host:port, dns://name one a line, "
+        "from a file or stdin), one record each");
+    app->add_option("input", settings->input, "file of targets, or - for stdin")
+        ->capture_default_str();
+    app->add_option("-c,--limit", settings->limit, "checks in flight at most")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{60'000}));
+    app->add_option("--per-host", settings->per_host,
+                    "checks of one host:port (or DNS server) in flight at most; 0: no limit")
+        ->capture_default_str();
+    app->add_option("--rate", settings->rate, "attempts started per second at most; 0: no limit")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    app->add_option("--timeout", settings->timeout, "how long one attempt may take (e.g. 500ms)")
+        ->capture_default_str();
+    app->add_option("--retries", settings->retries,
+                    "attempts after a failed one (with backoff); healthy if one succeeds")
+        ->capture_default_str()
+        ->check(CLI::Range(0u, 20u));
+    app->add_option("--deadline", settings->deadline,
+                    "end the whole sweep after this long (e.g. 10m); the rest is cancelled");
+    app->add_option("--format", settings->format,
+                    "table, jsonl, csv or prometheus (default: table on a terminal, else jsonl)")
+        ->check(CLI::IsMember({"table", "jsonl", "csv", "prometheus"}));
+    app->add_option("--expect-status", settings->expect_status,
+                    "HTTP statuses that are healthy, e.g. 200-399 or 200,204")
+        ->capture_default_str();
+    app->add_option("--body-contains", settings->body_contains,
+                    "HTTP bodies must contain this text");
+    app->add_option("--max-latency", settings->max_latency,
+                    "slower answers are unhealthy (e.g. 500ms)");
+    app->add_option("--cert-days", settings->cert_days,
+                    "warn when a certificate has fewer days left")
+        ->capture_default_str();
+    app->add_option("--shard", settings->shard, "check the K-th of N slices of the input (K/N)")
+        ->capture_default_str();
+    app->add_flag("--insecure", settings->insecure,
+                  "do not verify TLS certificates and host names");
+    app->add_option("--ca-file", settings->ca_file, "trust the CA certificates of this PEM file");
+    app->add_option("--threads", settings->threads,
+                    "loop threads (default: one per core; one with --per-host)")
+        ->capture_default_str()
+        ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
+    return {app, [settings] { return run_sweep(*settings); }};
+}
+
+}  // namespace fanout::cli

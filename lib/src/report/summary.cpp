@@ -1,0 +1,70 @@
+#include <fanout/report/summary.hpp>
+
+#include <fanout/duration.hpp>
+#include <fanout/progress.hpp>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <iterator>
+
+namespace fanout::report {
+
+void summary::count(const record& r) {
+    ++total_;
+    if (r.attempts == 0 && !r.ok && r.kind != "invalid") ++not_started_;
+    if (r.ok) {
+        ++healthy_;
+        if (r.warning) ++warnings_;
+        latency_.record(r.latency > std::chrono::nanoseconds::zero() ? r.latency : r.elapsed);
+    } else if (r.kind == "invalid") {
+        ++invalid_;
+    } else {
+        ++unhealthy_;
+        ++unhealthy_by_kind_[r.error ? r.error->kind() : "error"];
+    }
+}
+
+summary& summary::operator+=(const summary& other) {
+    total_ += other.total_;
+    healthy_ += other.healthy_;
+    unhealthy_ += other.unhealthy_;
+    invalid_ += other.invalid_;
+    warnings_ += other.warnings_;
+    not_started_ += other.not_started_;
+    for (const auto& [kind, n] : other.unhealthy_by_kind_) unhealthy_by_kind_[kind] += n;
+    latency_ += other.latency_;
+    return *this;
+}
+
+std::string summary::text(std::chrono::nanoseconds took, bool interrupted) const {
+    const double seconds = std::max(std::chrono::duration<double>(took).count(), 1e-9);
+    const auto checked = total_ - not_started_ - invalid_;
+    std::string out;
+    auto to = std::back_inserter(out);
+    fmt::format_to(
+        to, "{} in {:.2f} s: {} targets reported, {} checked, {} targets/s\n",
+        interrupted ? "interrupted" : "done", seconds, format_count(total_), format_count(checked),
+        format_count(static_cast<std::uint64_t>(static_cast<double>(checked) / seconds)));
+    fmt::format_to(to, "  healthy      {:>9}", format_count(healthy_));
+    if (warnings_ > 0) fmt::format_to(to, "   ({} with warnings)", format_count(warnings_));
+    out += '\n';
+    if (unhealthy_ > 0) {
+        std::string kinds;
+        for (const auto& [kind, n] : unhealthy_by_kind_)
+            kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", kind, format_count(n));
+        fmt::format_to(to, "  unhealthy    {:>9}   {}\n", format_count(unhealthy_), kinds);
+    }
+    if (invalid_ > 0) fmt::format_to(to, "  invalid      {:>9}   lines\n", format_count(invalid_));
+    if (not_started_ > 0)
+        fmt::format_to(to, "  not started  {:>9}   (reported as cancelled)\n",
+                       format_count(not_started_));
+    if (latency_.count() > 0)
+        fmt::format_to(to, "  latency      p50 {}  p90 {}  p99 {}  max {}\n",
+                       format_duration(latency_.percentile(50)),
+                       format_duration(latency_.percentile(90)),
+                       format_duration(latency_.percentile(99)), format_duration(latency_.max()));
+    return out;
+}
+
+}  // namespace fanout::report

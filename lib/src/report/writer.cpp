@@ -1,0 +1,220 @@
+#include <fanout/report/writer.hpp>
+
+#include <fanout/duration.hpp>
+#include <fanout/report/json.hpp>
+
+#include <fmt/format.h>
+
+#include <iterator>
+#include <mutex>
+
+namespace fanout::report {
+
+namespace {
+
+class jsonl_writer final : public writer {
+  public:
+    void append(std::string& out, const record& r) override {
+        auto to = std::back_inserter(out);
+        fmt::format_to(to, "{{\"line\":{},\"input\":", r.line);
+        append_json_string(out, r.input);
+        out += ",\"kind\":";
+        append_json_string(out, r.kind);
+        out += r.ok ? ",\"ok\":true,\"error\":" : ",\"ok\":false,\"error\":";
+        if (r.error) {
+            out += "{\"kind\":";
+            append_json_string(out, r.error->kind());
+            out += ",\"message\":";
+            append_json_string(out, r.error->text());
+            out += '}';
+        } else {
+            out += "null";
+        }
+        out += ",\"warning\":";
+        if (r.warning)
+            append_json_string(out, *r.warning);
+        else
+            out += "null";
+        fmt::format_to(to, ",\"attempts\":{},\"elapsed_ms\":", r.attempts);
+        append_milliseconds(out, r.elapsed);
+        out += ",\"latency_ms\":";
+        append_milliseconds(out, r.latency);
+        if (r.kind == "http") {
+            out += ",\"status\":";
+            out += r.status ? fmt::format("{}", *r.status) : "null";
+            out += ",\"cert_days_left\":";
+            out += r.certificate_days_left ? fmt::format("{}", *r.certificate_days_left) : "null";
+        } else if (r.kind == "tcp") {
+            out += ",\"address\":";
+            if (r.address.empty())
+                out += "null";
+            else
+                append_json_string(out, r.address);
+        } else if (r.kind == "dns") {
+            out += ",\"answers\":[";
+            for (std::size_t i = 0; i < r.answers.size(); ++i) {
+                if (i > 0) out += ',';
+                append_json_string(out, r.answers[i]);
+            }
+            out += ']';
+        }
+        out += "}\n";
+    }
+};
+
+// The verdict in a few characters, for the table.
+const char* verdict(const record& r) {
+    if (!r.ok) return "FAIL";
+    return r.warning ? "warn" : "ok";
+}
+
+class table_writer final : public writer {
+  public:
+    std::string header() const override {
+        return fmt::format("{:>7}  {:<7}  {:<4}  {:>6}  {:>5}  {:>8}  {}\n", "LINE", "KIND", "OK",
+                           "STATUS", "TRIES", "TIME", "TARGET  (ERROR OR NOTE)");
+    }
+
+    void append(std::string& out, const record& r) override {
+        fmt::format_to(std::back_inserter(out), "{:>7}  {:<7}  {:<4}  {:>6}  {:>5}  {:>8}  {}",
+                       r.line, r.kind, verdict(r),
+                       r.status ? fmt::format("{}", *r.status) : std::string("-"), r.attempts,
+                       format_duration(r.elapsed), r.input);
+        if (r.error)
+            fmt::format_to(std::back_inserter(out), "  ({}: {})", r.error->kind(), r.error->text());
+        else if (r.warning)
+            fmt::format_to(std::back_inserter(out), "  ({})", *r.warning);
+        out += '\n';
+    }
+};
+
+void append_csv_field(std::string& out, std::string_view text) {
+    if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
+        out += text;
+        return;
+    }
+    out += '"';
+    for (const char c : text) {
+        if (c == '"') out += '"';
+        out += c;
+    }
+    out += '"';
+}
+
+class csv_writer final : public writer {
+  public:
+    std::string header() const override {
+        return "line,input,kind,ok,error_kind,error_message,warning,attempts,elapsed_ms,"
+               "latency_ms,status,address,cert_days_left,answers\n";
+    }
+
+    void append(std::string& out, const record& r) override {
+        fmt::format_to(std::back_inserter(out), "{},", r.line);
+        append_csv_field(out, r.input);
+        out += ',';
+        append_csv_field(out, r.kind);
+        out += r.ok ? ",true," : ",false,";
+        if (r.error) {
+            out += r.error->kind();
+            out += ',';
+            append_csv_field(out, r.error->text());
+        } else {
+            out += ',';
+        }
+        out += ',';
+        if (r.warning) append_csv_field(out, *r.warning);
+        fmt::format_to(std::back_inserter(out), ",{},", r.attempts);
+        append_milliseconds(out, r.elapsed);
+        out += ',';
+        append_milliseconds(out, r.latency);
+        out += ',';
+        if (r.status) fmt::format_to(std::back_inserter(out), "{}", *r.status);
+        out += ',';
+        append_csv_field(out, r.address);
+        out += ',';
+        if (r.certificate_days_left)
+            fmt::format_to(std::back_inserter(out), "{}", *r.certificate_days_left);
+        out += ',';
+        std::string answers;
+        for (const auto& answer : r.answers) {
+            if (!answers.empty()) answers += "; ";
+            answers += answer;
+        }
+        append_csv_field(out, answers);
+        out += '\n';
+    }
+};
+
+void append_label_value(std::string& out, std::string_view text) {
+    out += '"';
+    for (const char c : text) {
+        if (c == '\\')
+            out += "\\\\";
+        else if (c == '"')
+            out += "\\\"";
+        else if (c == '\n')
+            out += "\\n";
+        else
+            out += c;
+    }
+    out += '"';
+}
+
+class prometheus_writer final : public writer {
+  public:
+    std::string header() const override {
+        return "# HELP fanout_sweep_up Whether the target passed its check (1) or not (0).\n"
+               "# TYPE fanout_sweep_up gauge\n";
+    }
+
+    void append(std::string& out, const record& r) override {
+        std::string labels = "{target=";
+        append_label_value(labels, r.input);
+        labels += ",kind=";
+        append_label_value(labels, r.kind);
+        fmt::format_to(std::back_inserter(labels), ",line=\"{}\"}}", r.line);
+        fmt::format_to(std::back_inserter(out), "fanout_sweep_up{} {}\n", labels, r.ok ? 1 : 0);
+        const auto took = r.latency > std::chrono::nanoseconds::zero() ? r.latency : r.elapsed;
+        const auto line = fmt::format("fanout_sweep_latency_seconds{} {:.6f}\n", labels,
+                                      std::chrono::duration<double>(took).count());
+        std::lock_guard lock(mutex_);
+        latencies_ += line;
+    }
+
+    std::string footer() override {
+        std::lock_guard lock(mutex_);
+        return "# HELP fanout_sweep_latency_seconds How long the target's check took.\n"
+               "# TYPE fanout_sweep_latency_seconds gauge\n" +
+               std::exchange(latencies_, std::string());
+    }
+
+  private:
+    std::mutex mutex_;
+    std::string latencies_;
+};
+
+}  // namespace
+
+std::optional<format> parse_format(std::string_view name) {
+    if (name == "table") return format::table;
+    if (name == "jsonl") return format::jsonl;
+    if (name == "csv") return format::csv;
+    if (name == "prometheus") return format::prometheus;
+    return std::nullopt;
+}
+
+std::unique_ptr<writer> make_writer(format f) {
+    switch (f) {
+        case format::table:
+            return std::make_unique<table_writer>();
+        case format::jsonl:
+            return std::make_unique<jsonl_writer>();
+        case format::csv:
+            return std::make_unique<csv_writer>();
+        case format::prometheus:
+            return std::make_unique<prometheus_writer>();
+    }
+    return std::make_unique<jsonl_writer>();
+}
+
+}  // namespace fanout::report

@@ -1,0 +1,424 @@
+// fanout sweep against in-process servers with faults (HTTP, DNS), a real
+// nginx (HTTP and HTTPS with a CA made at test time) and a real nsd: a
+// verdict and an error kind per line, exactly once, within its timeout;
+// retries, deadline, per-host limit, shards, Ctrl-C and bad flags.
+#include "child_process.hpp"
+#include "cli_output.hpp"
+#include "dns_responder.hpp"
+#include "http_fault_server.hpp"
+#include "nginx_server.hpp"
+#include "nsd_server.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace net = boost::asio;
+namespace json = boost::json;
+using fanout::test::child_process;
+using fanout::test::dns_responder;
+using fanout::test::http_fault_server;
+using fanout::test::json_lines;
+using fanout::test::nginx_server;
+using fanout::test::nsd_server;
+using fanout::test::str;
+using fanout::test::temp_file;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string error_kind(const json::object& record) {
+    const auto& error = record.at("error");
+    return error.is_null() ? std::string("ok") : str(error.as_object(), "kind");
+}
+
+double elapsed_ms(const json::object& record) {
+    const auto& value = record.at("elapsed_ms");
+    return value.is_double() ? value.as_double() : static_cast<double>(value.as_int64());
+}
+
+// The records of a run by line number; each line must come out once.
+std::map<std::int64_t, json::object> by_line(const std::string& output) {
+    std::map<std::int64_t, json::object> out;
+    for (auto& r : json_lines(output)) {
+        const auto line = r.at("line").as_int64();
+        CHECK(out.emplace(line, std::move(r)).second);
+    }
+    return out;
+}
+
+// A loopback port nothing listens on (bound, then closed).
+std::uint16_t closed_port() {
+    net::io_context io;
+    net::ip::tcp::acceptor acceptor(io, {net::ip::make_address("127.0.0.1"), 0});
+    return acceptor.local_endpoint().port();
+}
+
+child_process sweep(const temp_file& input, std::vector<std::string> args) {
+    std::vector<std::string> argv{FANOUT_CLI_PATH, "sweep", input.path.string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return child_process(argv);
+}
+
+}  // namespace
+
+TEST_CASE("fanout sweep gives each line of a mixed file its verdict and kind, once, in time") {
+    http_fault_server http;
+    dns_responder dns;
+    dns.add(fanout::test::dns_a("ok.example.test", "192.0.2.1"));
+    dns.set_rule("silent.example.test", {fanout::test::dns_behaviour::drop});
+    const auto refused = closed_port();
+    const std::string server = dns.server();
+    const std::vector<std::pair<std::string, std::string>> lines{
+        {http.url("/ok"), "ok"},
+        {"http://127.0.0.1:" + std::to_string(refused) + "/ok", "connection_refused"},
+        {http.url("/hang"), "timeout"},
+        {http.url("/delay?ms=600"), "too_slow"},
+        {http.url("/reset-mid-body"), "connection_reset"},
+        {http.url("/garbage"), "malformed_response"},
+        {http.url("/redirect-count?n=3"), "ok"},
+        {http.url("/loop-a"), "redirect_loop"},
+        {http.url("/status?code=503"), "unexpected_status"},
+        {"tcp://127.0.0.1:" + std::to_string(http.port()), "ok"},
+        {"tcp://127.0.0.1:" + std::to_string(refused), "connection_refused"},
+        {"dns://ok.example.test?server=" + server, "ok"},
+        {"dns://missing.example.test?server=" + server, "nxdomain"},
+        {"dns://silent.example.test?server=" + server, "timeout"},
+        {"ftp://127.0.0.1/file", "invalid_target"},
+        {"not a target", "invalid_target"},
+        {"tcp://127.0.0.1", "invalid_target"},
+    };
+    std::string text = "# a mixed list\n\n";
+    for (const auto& [target, kind] : lines) text += target + "\n";
+    temp_file input(text);
+
+    const auto began = std::chrono::steady_clock::now();
+    auto run = sweep(input, {"--timeout", "1s", "--max-latency", "400ms", "-c", "50"});
+    const auto status = run.wait_for_exit(60s);
+    const auto took = std::chrono::steady_clock::now() - began;
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 1);
+    CHECK(took < 20s);
+
+    const auto records = by_line(run.output());
+    REQUIRE(records.size() == lines.size());
+    for (std::size_t i = 0; i < lines.size(); ++i) {
+        const auto& r = records.at(static_cast<std::int64_t>(i + 3));  // after two lines
+        INFO(lines[i].first << ": " << json::serialize(r));
+        CHECK(str(r, "input") == lines[i].first);
+        CHECK(error_kind(r) == lines[i].second);
+        CHECK(r.at("ok").as_bool() == (lines[i].second == "ok"));
+        for (const char* key : {"line", "input", "kind", "ok", "error", "attempts", "elapsed_ms"})
+            CHECK(r.contains(key));
+        // Within its timeout: nothing waits much longer than 1 s.
+        CHECK(elapsed_ms(r) < 3000);
+        if (lines[i].second == "timeout") CHECK(elapsed_ms(r) >= 1000);
+    }
+    const auto& first = records.at(3);
+    CHECK(str(first, "kind") == "http");
+    CHECK(first.at("status").as_int64() == 200);
+    CHECK(records.at(11).at("status").as_int64() == 503);
+    CHECK(str(records.at(12), "address") == "127.0.0.1:" + std::to_string(http.port()));
+    CHECK(records.at(14).at("answers").as_array().at(0).as_string() == "A 192.0.2.1");
+    CHECK(str(records.at(17), "kind") == "invalid");
+    CHECK(run.errors().find("done in") != std::string::npos);
+    CHECK(run.errors().find("invalid              3") != std::string::npos);
+}
+
+TEST_CASE("fanout sweep checks a real nginx over HTTP and HTTPS with a CA made at test time") {
+    nginx_server nginx({.https = true});
+    temp_file input(nginx.url("/ok") + "\n" + nginx.url("/redirect") + "\n" +
+                    nginx.https_url("/ok") + "\n" + nginx.wrong_name_url("/ok") + "\n" +
+                    nginx.url("/missing") + "\n");
+    {
+        auto run = sweep(input, {"--ca-file", nginx.pki().ca_certificate, "--body-contains", "ok"});
+        const auto status = run.wait_for_exit(60s);
+        INFO(run.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 1);
+        const auto records = by_line(run.output());
+        REQUIRE(records.size() == 5);
+        CHECK(error_kind(records.at(1)) == "ok");
+        CHECK(error_kind(records.at(2)) == "ok");
+        CHECK(records.at(2).at("status").as_int64() == 200);
+        CHECK(error_kind(records.at(3)) == "ok");
+        CHECK(error_kind(records.at(4)) == "tls_failure");
+        CHECK(error_kind(records.at(5)) == "unexpected_status");
+        CHECK(records.at(5).at("status").as_int64() == 404);
+    }
+    {
+        auto run = sweep(input, {"--insecure", "--body-contains", "not in the body"});
+        const auto status = run.wait_for_exit(60s);
+        INFO(run.errors());
+        REQUIRE(status.exited);
+        const auto records = by_line(run.output());
+        REQUIRE(records.size() == 5);
+        for (std::int64_t line = 1; line <= 4; ++line)
+            CHECK(error_kind(records.at(line)) == "body_mismatch");
+    }
+}
+
+// The certificates of the test CA are valid two days: one whole day left,
+// fewer than --cert-days 14, so the target is healthy with a warning.
+TEST_CASE("fanout sweep reports the days a certificate has left and warns under --cert-days") {
+    nginx_server nginx({.https = true});
+    temp_file input(nginx.https_url("/ok") + "\n");
+    auto run = sweep(input, {"--ca-file", nginx.pki().ca_certificate, "--cert-days", "14"});
+    const auto status = run.wait_for_exit(60s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    const auto records = by_line(run.output());
+    REQUIRE(records.size() == 1);
+    CHECK(records.at(1).at("ok").as_bool());
+    REQUIRE(records.at(1).at("cert_days_left").is_int64());
+    CHECK(records.at(1).at("cert_days_left").as_int64() == 1);
+    CHECK(!records.at(1).at("warning").is_null());
+}
+
+TEST_CASE("fanout sweep checks DNS targets against a real nsd") {
+    const nsd_server server(10);
+    const auto at = "?server=" + server.server();
+    temp_file input("dns://" + nsd_server::name_of(3) + at + "\n" + "dns://fanout.test" + at +
+                    "&type=MX\n" + "dns://missing.fanout.test" + at + "\n" + "dns://" +
+                    nsd_server::name_of(3) + at + "&type=TXT\n");
+    auto run = sweep(input, {"--timeout", "2s"});
+    const auto status = run.wait_for_exit(60s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 1);
+    const auto records = by_line(run.output());
+    REQUIRE(records.size() == 4);
+    CHECK(error_kind(records.at(1)) == "ok");
+    CHECK(records.at(1).at("answers").as_array().at(0).as_string() ==
+          "A " + nsd_server::address_of(3));
+    CHECK(error_kind(records.at(2)) == "ok");
+    CHECK(records.at(2).at("answers").as_array().at(0).as_string() == "MX 10 mail.fanout.test");
+    CHECK(error_kind(records.at(3)) == "nxdomain");
+    CHECK(error_kind(records.at(4)) == "no_data");
+}
+
+TEST_CASE("a target is healthy when a retry succeeds, and its attempts are recorded") {
+    http_fault_server http;
+    const auto late = closed_port();
+    temp_file input("tcp://127.0.0.1:" + std::to_string(late) + "\n" +
+                    http.url("/status?code=503") + "\n");
+    auto run = sweep(input, {"--retries", "8", "--timeout", "1s"});
+    // The port starts listening a little after the sweep started.
+    std::this_thread::sleep_for(300ms);
+    net::io_context io;
+    net::ip::tcp::acceptor acceptor(io, {net::ip::make_address("127.0.0.1"), late});
+    const auto status = run.wait_for_exit(60s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 1);
+    const auto records = by_line(run.output());
+    REQUIRE(records.size() == 2);
+    CHECK(records.at(1).at("ok").as_bool());
+    CHECK(records.at(1).at("attempts").as_int64() > 1);
+    CHECK(elapsed_ms(records.at(1)) >= 300);
+    CHECK(error_kind(records.at(2)) == "unexpected_status");
+    CHECK(records.at(2).at("attempts").as_int64() == 9);
+}
+
+TEST_CASE("the deadline ends the sweep: targets in flight and not started are reported") {
+    http_fault_server http;
+    std::string text;
+    for (int i = 0; i < 3; ++i) text += http.url("/ok") + "\n";
+    for (int i = 0; i < 50; ++i) text += http.url("/hang") + "\n";
+    temp_file input(text);
+    const auto began = std::chrono::steady_clock::now();
+    auto run = sweep(input, {"-c", "10", "--timeout", "30s", "--deadline", "500ms"});
+    const auto status = run.wait_for_exit(30s);
+    const auto took = std::chrono::steady_clock::now() - began;
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 1);
+    CHECK(took >= 500ms);
+    CHECK(took < 10s);
+    const auto records = by_line(run.output());
+    REQUIRE(records.size() == 53);
+    std::map<std::string, int> kinds;
+    for (const auto& [line, r] : records) ++kinds[error_kind(r)];
+    CHECK(kinds["ok"] == 3);
+    CHECK(kinds["deadline_exceeded"] + kinds["cancelled"] == 50);
+    CHECK(kinds["deadline_exceeded"] >= 7);
+}
+
+TEST_CASE("a per-host limit keeps the checks of one host in flight under its limit") {
+    http_fault_server http;
+    std::string text;
+    for (int i = 0; i < 12; ++i) text += http.url("/delay?ms=100") + "\n";
+    temp_file input(text);
+    const auto began = std::chrono::steady_clock::now();
+    auto run = sweep(input, {"-c", "50", "--per-host", "2"});
+    const auto status = run.wait_for_exit(30s);
+    const auto took = std::chrono::steady_clock::now() - began;
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    CHECK(by_line(run.output()).size() == 12);
+    CHECK(http.max_open_connections() <= 2);
+    CHECK(took >= 600ms);  // 12 checks of 100 ms, 2 at a time
+}
+
+TEST_CASE("fanout sweep shards 1/3, 2/3, 3/3 of stdin cover it exactly once") {
+    http_fault_server http;
+    std::string text;
+    for (int i = 0; i < 100; ++i) text += http.url("/ok?i=" + std::to_string(i)) + "\n";
+    temp_file input(text);
+    std::multiset<std::string> seen;
+    for (const char* shard : {"1/3", "2/3", "3/3"}) {
+        child_process run({"/bin/sh", "-c", "exec \"$0\" sweep - --shard \"$1\" < \"$2\"",
+                           FANOUT_CLI_PATH, shard, input.path.string()});
+        const auto status = run.wait_for_exit(60s);
+        INFO(shard << ": " << run.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 0);
+        for (const auto& r : json_lines(run.output())) seen.insert(str(r, "input"));
+    }
+    CHECK(seen.size() == 100);
+    for (int i = 0; i < 100; ++i) CHECK(seen.count(http.url("/ok?i=" + std::to_string(i))) == 1);
+}
+
+TEST_CASE("SIGINT to fanout sweep reports every line, the unchecked as cancelled, exit 130") {
+    http_fault_server http;
+    std::string text;
+    for (int i = 0; i < 5; ++i) text += http.url("/ok?fast=" + std::to_string(i)) + "\n";
+    for (int i = 0; i < 995; ++i) text += http.url("/hang?slow=" + std::to_string(i)) + "\n";
+    temp_file input(text);
+    auto run = sweep(input, {"-c", "20", "--timeout", "30s", "--threads", "1"});
+    // Records are flushed within 100 ms of completing.
+    REQUIRE(run.wait_for_output("fast=4", 20s));
+    const auto wait_until = std::chrono::steady_clock::now() + 10s;
+    while (http.requests_served() < 25 && std::chrono::steady_clock::now() < wait_until)
+        std::this_thread::sleep_for(10ms);
+    REQUIRE(http.requests_served() >= 25);
+    run.signal(SIGINT);
+    const auto status = run.wait_for_exit(30s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 130);
+
+    const auto records = by_line(run.output());
+    CHECK(records.size() == 1000);
+    std::size_t ok = 0, cancelled_in_flight = 0, not_started = 0;
+    for (const auto& [line, r] : records) {
+        if (r.at("ok").as_bool()) {
+            ++ok;
+            continue;
+        }
+        CHECK(error_kind(r) == "cancelled");
+        (r.at("attempts").as_int64() == 0 ? not_started : cancelled_in_flight) += 1;
+    }
+    CHECK(ok == 5);
+    CHECK(cancelled_in_flight == 20);
+    CHECK(not_started == 975);
+    CHECK(run.errors().find("interrupted in") != std::string::npos);
+}
+
+TEST_CASE("fanout sweep exits 2 on bad flags, and on invalid lines alone") {
+    temp_file invalid("not a target\nftp://example.test/\n");
+    {
+        auto run = sweep(invalid, {});
+        const auto status = run.wait_for_exit(30s);
+        REQUIRE(status.exited);
+        CHECK(status.code == 2);
+        CHECK(json_lines(run.output()).size() == 2);
+    }
+    struct expected {
+        std::vector<std::string> args;
+        std::string message;
+    };
+    const std::vector<expected> cases{
+        {{"--shard", "4/3"}, "bad shard '4/3'"},
+        {{"--timeout", "soon"}, "--timeout"},
+        {{"--expect-status", "2xx"}, "bad status list '2xx'"},
+        {{"--deadline", "0s"}, "--deadline must be at least 1ms"},
+        {{"--format", "xml"}, "--format"},
+    };
+    for (const auto& c : cases) {
+        auto run = sweep(invalid, c.args);
+        const auto status = run.wait_for_exit(30s);
+        INFO(c.message << ": " << run.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 2);
+        CHECK(run.errors().find(c.message) != std::string::npos);
+        CHECK(run.output().empty());
+    }
+    child_process missing({FANOUT_CLI_PATH, "sweep", "/nonexistent/targets.txt"});
+    const auto status = missing.wait_for_exit(30s);
+    REQUIRE(status.exited);
+    CHECK(status.code == 2);
+    CHECK(missing.errors().find("cannot read '/nonexistent/targets.txt'") != std::string::npos);
+}
+
+TEST_CASE("a rate limit spaces the checks out, and every line still comes out once") {
+    http_fault_server http;
+    std::string text;
+    for (int i = 0; i < 11; ++i) text += http.url("/ok?i=" + std::to_string(i)) + "\n";
+    temp_file input(text);
+    const auto began = std::chrono::steady_clock::now();
+    auto run = sweep(input, {"--rate", "20", "-c", "100"});
+    const auto status = run.wait_for_exit(30s);
+    const auto took = std::chrono::steady_clock::now() - began;
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    CHECK(by_line(run.output()).size() == 11);
+    CHECK(took >= 500ms);  // 11 starts at 20 a second: 10 intervals of 50 ms
+}
+
+TEST_CASE("Prometheus and CSV output come out whole from the command") {
+    http_fault_server http;
+    temp_file input(http.url("/ok") + "\n" + http.url("/status?code=500") + "\n");
+    {
+        auto run = sweep(input, {"--format", "prometheus"});
+        const auto status = run.wait_for_exit(30s);
+        INFO(run.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 1);
+        const auto& out = run.output();
+        const auto up_type = out.find("# TYPE fanout_sweep_up gauge");
+        const auto latency_type = out.find("# TYPE fanout_sweep_latency_seconds gauge");
+        REQUIRE(up_type != std::string::npos);
+        REQUIRE(latency_type != std::string::npos);
+        CHECK(up_type < latency_type);
+        CHECK(out.find("fanout_sweep_up{target=\"" + http.url("/ok") +
+                       "\",kind=\"http\",line=\"1\"} 1") < latency_type);
+        CHECK(out.find("fanout_sweep_up{target=\"" + http.url("/status?code=500") +
+                       "\",kind=\"http\",line=\"2\"} 0") < latency_type);
+        CHECK(out.find("fanout_sweep_latency_seconds{target=\"" + http.url("/ok")) !=
+              std::string::npos);
+    }
+    {
+        auto run = sweep(input, {"--format", "csv"});
+        const auto status = run.wait_for_exit(30s);
+        REQUIRE(status.exited);
+        std::istringstream lines(run.output());
+        std::string header, first, second, more;
+        std::getline(lines, header);
+        std::getline(lines, first);
+        std::getline(lines, second);
+        CHECK(!std::getline(lines, more));
+        CHECK(header.starts_with("line,input,kind,ok,error_kind,"));
+        CHECK((first + second).find(",unexpected_status,") != std::string::npos);
+    }
+}

@@ -1,0 +1,178 @@
+#include <fanout/report/writer.hpp>
+
+#include <fanout/http/error.hpp>
+#include <fanout/probe/error.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace report = fanout::report;
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+report::record healthy_http() {
+    report::record r;
+    r.line = 3;
+    r.input = "https://example.test/health";
+    r.kind = "http";
+    r.ok = true;
+    r.attempts = 1;
+    r.elapsed = 12'345us;
+    r.latency = 12'000us;
+    r.status = 200;
+    r.certificate_days_left = 9;
+    r.warning = "the certificate expires in 9 days (fewer than 14)";
+    return r;
+}
+
+report::record refused_tcp() {
+    report::record r;
+    r.line = 4;
+    r.input = "tcp://127.0.0.1:9";
+    r.kind = "tcp";
+    r.error = fanout::failure{boost::asio::error::connection_refused,
+                              "connect to 127.0.0.1:9: Connection refused"};
+    r.attempts = 3;
+    r.elapsed = 1500ms;
+    r.address = "127.0.0.1:9";
+    return r;
+}
+
+report::record dns_answer() {
+    report::record r;
+    r.line = 5;
+    r.input = "dns://example.test?type=MX";
+    r.kind = "dns";
+    r.ok = true;
+    r.attempts = 1;
+    r.answers = {"MX 10 mail.example.test", "MX 20 \"odd\", name"};
+    return r;
+}
+
+std::string written(report::format f, const std::vector<report::record>& records) {
+    auto writer = report::make_writer(f);
+    std::string out = writer->header();
+    for (const auto& r : records) writer->append(out, r);
+    return out + writer->footer();
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("a format is named by its flag value") {
+    CHECK(report::parse_format("table") == report::format::table);
+    CHECK(report::parse_format("jsonl") == report::format::jsonl);
+    CHECK(report::parse_format("csv") == report::format::csv);
+    CHECK(report::parse_format("prometheus") == report::format::prometheus);
+    CHECK(!report::parse_format("xml"));
+}
+
+TEST_CASE("a JSON line holds the common fields and those of its kind") {
+    const auto lines =
+        lines_of(written(report::format::jsonl, {healthy_http(), refused_tcp(), dns_answer()}));
+    REQUIRE(lines.size() == 3);
+    const auto http = json::parse(lines[0]).as_object();
+    CHECK(http.at("line").as_int64() == 3);
+    CHECK(http.at("input").as_string() == "https://example.test/health");
+    CHECK(http.at("kind").as_string() == "http");
+    CHECK(http.at("ok").as_bool());
+    CHECK(http.at("error").is_null());
+    CHECK(http.at("attempts").as_int64() == 1);
+    CHECK(http.at("elapsed_ms").as_double() == Approx(12.345));
+    CHECK(http.at("status").as_int64() == 200);
+    CHECK(http.at("cert_days_left").as_int64() == 9);
+    CHECK(http.at("warning").as_string().starts_with("the certificate expires"));
+    CHECK(!http.contains("answers"));
+
+    const auto tcp = json::parse(lines[1]).as_object();
+    CHECK(!tcp.at("ok").as_bool());
+    CHECK(tcp.at("error").at("kind").as_string() == "connection_refused");
+    CHECK(tcp.at("error").at("message").as_string() ==
+          "connect to 127.0.0.1:9: Connection refused");
+    CHECK(tcp.at("attempts").as_int64() == 3);
+    CHECK(tcp.at("address").as_string() == "127.0.0.1:9");
+    CHECK(!tcp.contains("status"));
+
+    const auto dns = json::parse(lines[2]).as_object();
+    REQUIRE(dns.at("answers").as_array().size() == 2);
+    CHECK(dns.at("answers").as_array()[1].as_string() == "MX 20 \"odd\", name");
+}
+
+TEST_CASE("CSV has a header row and quotes fields with commas and quotes") {
+    const auto lines = lines_of(written(report::format::csv, {refused_tcp(), dns_answer()}));
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[0].starts_with("line,input,kind,ok,error_kind,error_message,"));
+    CHECK(lines[1] ==
+          "4,tcp://127.0.0.1:9,tcp,false,connection_refused,connect to 127.0.0.1:9: Connection "
+          "refused,,3,1500.000,0.000,,127.0.0.1:9,,");
+    CHECK(lines[2].ends_with(",\"MX 10 mail.example.test; MX 20 \"\"odd\"\", name\""));
+}
+
+TEST_CASE("Prometheus text groups each gauge's samples and escapes label values") {
+    auto odd = dns_answer();
+    odd.input = "dns://a\"b\\c";
+    const auto lines = lines_of(written(report::format::prometheus, {refused_tcp(), odd}));
+    REQUIRE(lines.size() == 8);
+    CHECK(lines[0].starts_with("# HELP fanout_sweep_up "));
+    CHECK(lines[1] == "# TYPE fanout_sweep_up gauge");
+    CHECK(lines[2] == "fanout_sweep_up{target=\"tcp://127.0.0.1:9\",kind=\"tcp\",line=\"4\"} 0");
+    CHECK(lines[3] == "fanout_sweep_up{target=\"dns://a\\\"b\\\\c\",kind=\"dns\",line=\"5\"} 1");
+    CHECK(lines[4].starts_with("# HELP fanout_sweep_latency_seconds "));
+    CHECK(lines[5] == "# TYPE fanout_sweep_latency_seconds gauge");
+    CHECK(lines[6] ==
+          "fanout_sweep_latency_seconds{target=\"tcp://127.0.0.1:9\",kind=\"tcp\",line=\"4\"} "
+          "1.500000");
+    CHECK(lines[7].starts_with("fanout_sweep_latency_seconds{target=\"dns://a\\\"b\\\\c\""));
+}
+
+TEST_CASE("a table row shows the verdict, status, tries, time, target and why") {
+    const auto lines = lines_of(written(report::format::table, {healthy_http(), refused_tcp()}));
+    REQUIRE(lines.size() == 3);
+    CHECK(lines[0].find("LINE") != std::string::npos);
+    CHECK(lines[1].find(" warn ") != std::string::npos);
+    CHECK(lines[1].find(" 200 ") != std::string::npos);
+    CHECK(lines[1].find("https://example.test/health  (the certificate expires") !=
+          std::string::npos);
+    CHECK(lines[2].find(" FAIL ") != std::string::npos);
+    CHECK(lines[2].find("(connection_refused: connect to 127.0.0.1:9") != std::string::npos);
+}
+
+TEST_CASE("a record takes the outcome's failure over the check's problem") {
+    fanout::probe::check_result seen;
+    seen.problem = fanout::failure{fanout::probe::errc::unexpected_status, "status 503"};
+    seen.status = 503;
+    fanout::outcome<void> out;
+    out.result = fanout::failure{fanout::errc::timeout, "attempt 2 timed out"};
+    out.attempts = 2;
+    out.elapsed = 2s;
+    const auto r = report::make_record(7, "http://example.test/", "http", out, &seen);
+    CHECK(!r.ok);
+    CHECK(r.error->code == fanout::errc::timeout);
+    CHECK(r.status == 503u);
+    CHECK(r.attempts == 2);
+    CHECK(r.line == 7);
+
+    fanout::outcome<void> healthy;
+    healthy.result = fanout::result<void>{};
+    seen.problem.reset();
+    seen.warning = "soon";
+    const auto good = report::make_record(8, "http://example.test/", "http", healthy, &seen);
+    CHECK(good.ok);
+    CHECK(!good.error);
+    CHECK(good.warning == "soon");
+}
