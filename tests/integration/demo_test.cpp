@@ -7,6 +7,7 @@
 #include <csignal>
 #include <regex>
 #include <string>
+#include <vector>
 
 using fanout::test::child_process;
 using namespace std::chrono_literals;
@@ -31,6 +32,14 @@ std::string part_summary(const std::string& text, const std::string& part,
     if (at == std::string::npos) return {};
     const auto from = text.rfind(part + ": ", at);
     return text.substr(from, text.find("\n\n", at) - from);
+}
+
+// 2020000 -> "2,020,000", as the summaries print counts.
+std::string fmt_count(long n) {
+    std::string digits = std::to_string(n);
+    for (auto at = static_cast<long>(digits.size()) - 3; at > 0; at -= 3)
+        digits.insert(static_cast<std::size_t>(at), ",");
+    return digits;
 }
 
 std::string dns_summary(const std::string& text) {
@@ -113,47 +122,47 @@ TEST_CASE("SIGINT to a running fanout demo prints a summary and exits with 130")
     CHECK(summary_count(http, "not started") == 5000);
 }
 
-TEST_CASE("SIGINT during the DNS part of fanout demo reports every name and exits with 130") {
-    child_process demo({FANOUT_CLI_PATH, "demo", "--items", "1", "--dns-names", "2000000"});
-    REQUIRE(demo.wait_for_output("dns: 2,000,000 names", 30s));
+namespace {
+
+// Runs `fanout demo` with `args`, sends SIGINT once `started` is printed, and
+// checks that the part's summary accounts for all `total` items: those that
+// succeeded (`succeeded` is the summary's word for them), failed or never
+// started.
+void interrupt_part(std::vector<std::string> args, const std::string& started,
+                    const std::string& part, const std::string& items, long total,
+                    const std::string& succeeded) {
+    args.insert(args.begin(), {FANOUT_CLI_PATH, "demo", "--items", "1"});
+    child_process demo(args);
+    REQUIRE(demo.wait_for_output(started, 30s));
     demo.signal(SIGINT);
     const auto status = demo.wait_for_exit(30s);
     const std::string out = demo.output();
     INFO(out);
     REQUIRE(status.exited);
     CHECK(status.code == 130);
-    const std::string dns = dns_summary(out);
-    CHECK(dns.find("dns: 2,020,000 of 2,020,000 names reported") == 0);
-    CHECK(dns.find("interrupted") != std::string::npos);
-    const long resolved = summary_count(dns, "resolved");
-    const long failed = summary_count(dns, "failed");
-    const long not_started = summary_count(dns, "not started");
-    REQUIRE(resolved >= 0);
+    const std::string summary = part_summary(out, part, items);
+    const auto count = fmt_count(total);
+    CHECK(summary.find(part + ": " + count + " of " + count + " " + items + " reported") == 0);
+    CHECK(summary.find("interrupted") != std::string::npos);
+    const long ok = summary_count(summary, succeeded);
+    const long failed = summary_count(summary, "failed");
+    const long not_started = summary_count(summary, "not started");
+    REQUIRE(ok >= 0);
     REQUIRE(failed >= 0);
     REQUIRE(not_started > 0);
-    CHECK(resolved + failed + not_started == 2'020'000);
+    CHECK(ok + failed + not_started == total);
+}
+
+}  // namespace
+
+TEST_CASE("SIGINT during the DNS part of fanout demo reports every name and exits with 130") {
+    interrupt_part({"--dns-names", "2000000"}, "dns: 2,000,000 names", "dns", "names", 2'020'000,
+                   "resolved");
 }
 
 TEST_CASE("SIGINT during the HTTP part of fanout demo reports every request and exits with 130") {
-    child_process demo({FANOUT_CLI_PATH, "demo", "--items", "1", "--dns-names", "0",
-                        "--http-requests", "2000000"});
-    REQUIRE(demo.wait_for_output("http: 2,000,000 GETs", 30s));
-    demo.signal(SIGINT);
-    const auto status = demo.wait_for_exit(30s);
-    const std::string out = demo.output();
-    INFO(out);
-    REQUIRE(status.exited);
-    CHECK(status.code == 130);
-    const std::string http = http_summary(out);
-    CHECK(http.find("http: 2,000,000 of 2,000,000 requests reported") == 0);
-    CHECK(http.find("interrupted") != std::string::npos);
-    const long answered = summary_count(http, "answered");
-    const long failed = summary_count(http, "failed");
-    const long not_started = summary_count(http, "not started");
-    REQUIRE(answered >= 0);
-    REQUIRE(failed >= 0);
-    REQUIRE(not_started > 0);
-    CHECK(answered + failed + not_started == 2'000'000);
+    interrupt_part({"--dns-names", "0", "--http-requests", "2000000"}, "http: 2,000,000 GETs",
+                   "http", "requests", 2'000'000, "answered");
 }
 
 TEST_CASE("fanout demo refuses a bad timeout with exit code 2 and names it") {
