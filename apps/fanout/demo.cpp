@@ -7,7 +7,8 @@
 // resolves thousands of names through the c-ares resolver against an
 // in-process server that drops a few queries (timeouts, then retries), and
 // an HTTP part sends thousands of GETs through the keep-alive client to an
-// in-process server that holds, refuses (503) or lacks (404) a few. A
+// in-process server that holds, refuses (503) or lacks (404) a few, and a
+// load part runs fanout::load against it for a second at a fixed rate. A
 // progress line shows on a terminal, and a summary follows each part. Ctrl-C
 // stops it early: every item is still accounted for, and the exit code is 130.
 #include "commands.hpp"
@@ -18,6 +19,7 @@
 #include <fanout/gather.hpp>
 #include <fanout/histogram.hpp>
 #include <fanout/http/client.hpp>
+#include <fanout/load/run.hpp>
 #include <fanout/offload.hpp>
 #include <fanout/progress.hpp>
 #include <fanout/runtime.hpp>
@@ -61,6 +63,7 @@ struct demo_settings {
     std::uint64_t seed = 1;
     std::size_t dns_names = 5'000;      // 0: no DNS part
     std::size_t http_requests = 5'000;  // 0: no HTTP part
+    unsigned load_ms = 1'000;           // 0: no load part
 };
 
 // What the simulated operations share: the random source (one loop thread,
@@ -328,7 +331,7 @@ net::awaitable<void> run_dns_part(std::size_t hosts, runtime& rt) {
 
 // The HTTP part's settings: fixed, as the point is to show the client at work.
 constexpr std::size_t http_limit = 200;
-constexpr auto http_timeout = 200ms;
+constexpr auto http_timeout = 500ms;
 constexpr unsigned http_attempts = 3;
 constexpr part_words http_words{"http", "requests", "requests", "answered"};
 
@@ -397,6 +400,35 @@ net::awaitable<void> run_http_part(std::size_t requests, runtime& rt) {
                    format_count(server.requests_received()));
 }
 
+// The load part: `fanout load`'s machinery for a moment against a
+// demo_http_server, open loop at a fixed rate, with the latency from each
+// request's intended start beside the one from its send. The item it asks
+// for is never faulty. Cancelled before it starts, it sends nothing.
+net::awaitable<void> run_load_part(std::chrono::milliseconds duration, runtime& rt) {
+    const auto executor = co_await net::this_coro::executor;
+    const auto state = co_await net::this_coro::cancellation_state;
+    fmt::print("\n");
+    if (state.cancelled() != net::cancellation_type::none) {
+        fmt::print("load: not started (interrupted before the load part)\n");
+        co_return;
+    }
+    demo_http_server server(executor);
+    load::options options{.urls = {fmt::format("http://127.0.0.1:{}/item/0", server.port())},
+                          .connections = 16,
+                          .duration = duration,
+                          .rate = 2000};
+    fmt::print("load: {} of GET {} through fanout::load, 16 connections, open loop at 2,000/s\n",
+               format_duration(duration), options.urls.front());
+    std::fflush(stdout);
+    auto measured = co_await load::run(rt, std::move(options));
+    server.stop();
+    if (!measured) {
+        fmt::print("load: {}\n", measured.error().text());
+        co_return;
+    }
+    fmt::print("load: done\n{}", load::to_text(*measured));
+}
+
 int run_demo(const demo_settings& settings) {
     auto timeout = parse_duration(settings.timeout);
     if (!timeout) {
@@ -416,6 +448,8 @@ int run_demo(const demo_settings& settings) {
         co_await run_core_part(settings, timeout, rt);
         if (settings.dns_names > 0) co_await run_dns_part(settings.dns_names, rt);
         if (settings.http_requests > 0) co_await run_http_part(settings.http_requests, rt);
+        if (settings.load_ms > 0)
+            co_await run_load_part(std::chrono::milliseconds(settings.load_ms), rt);
     }(settings, *timeout, rt));
     return rt.interrupted() ? exit_interrupted : exit_ok;
 }
@@ -450,6 +484,10 @@ command add_demo(CLI::App& parent) {
                     "names to resolve in the DNS part (0: no DNS part)")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{0}, std::size_t{10'000'000}));
+    app->add_option("--load-ms", settings->load_ms,
+                    "milliseconds of load in the load part (0: no load part)")
+        ->capture_default_str()
+        ->check(CLI::Range(0u, 600'000u));
     app->add_option("--http-requests", settings->http_requests,
                     "GETs to send in the HTTP part (0: no HTTP part)")
         ->capture_default_str()

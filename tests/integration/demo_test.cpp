@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <csignal>
 #include <regex>
 #include <string>
@@ -79,17 +80,36 @@ TEST_CASE("fanout demo runs to the end and accounts for every item") {
     CHECK(dns.find("not started") == std::string::npos);
 
     // The HTTP part: every request reported; the 404s (every 200th item) are
-    // the only failures, the held and the 503 first answers (2% each) retried;
-    // keep-alive: at most one connection per request in flight, plus one
-    // per held answer whose connection the timeout closed.
+    // failures without a retry, the held and the 503 first answers (2% each)
+    // retried. A loaded machine may time out a few more requests than the
+    // held ones (and retry them): the bounds allow for that, not the counts
+    // the faults fix. Keep-alive: connections far fewer than requests.
     const std::string http = http_summary(out);
     INFO(http);
     CHECK(http.find("http: 5,000 of 5,000 requests reported") == 0);
-    CHECK(summary_count(http, "answered") == 4975);
-    CHECK(std::regex_search(http, std::regex(R"(\(200 needed a retry\))")));
-    CHECK(std::regex_search(http, std::regex(R"(failed\s+25\s+\(http_status 25\))")));
-    CHECK(summary_count(http, "connections") <= 300);
-    CHECK(std::regex_search(http, std::regex(R"(opened for 5,200 requests)")));
+    const long answered = summary_count(http, "answered");
+    const long http_failed = summary_count(http, "failed");
+    CHECK(answered + http_failed == 5000);
+    CHECK(answered >= 4970);
+    CHECK(std::regex_search(http, std::regex(R"(http_status 25[,)])")));
+    std::smatch retried;
+    REQUIRE(std::regex_search(http, retried, std::regex(R"(\(([0-9,]+) needed a retry\))")));
+    CHECK(std::stol(std::regex_replace(retried[1].str(), std::regex(","), "")) >= 200);
+    std::smatch sent;
+    REQUIRE(std::regex_search(http, sent, std::regex(R"(opened for ([0-9,]+) requests)")));
+    const long requests = std::stol(std::regex_replace(sent[1].str(), std::regex(","), ""));
+    CHECK(requests >= 5200);
+    CHECK(summary_count(http, "connections") * 5 <= requests);
+
+    // The load part: a second at 2,000/s of an item that never fails, every
+    // answer a 200, corrected and uncorrected latency side by side.
+    const std::string load = out.substr(std::min(out.size(), out.find("\nload: ")));
+    INFO(load);
+    CHECK(load.find("load: done") != std::string::npos);
+    CHECK(load.find(" 0 errors (0.00%)") != std::string::npos);
+    CHECK(std::regex_search(load, std::regex(R"(status\s+200 [0-9,]+\n)")));
+    CHECK(load.find("corrected") != std::string::npos);
+    CHECK(load.find("uncorrected") != std::string::npos);
     // Nothing is drawn when stderr is not a terminal.
     CHECK(demo.errors().empty());
 }
@@ -120,6 +140,7 @@ TEST_CASE("SIGINT to a running fanout demo prints a summary and exits with 130")
     INFO(http);
     CHECK(http.find("http: 5,000 of 5,000 requests reported") == 0);
     CHECK(summary_count(http, "not started") == 5000);
+    CHECK(out.find("load: not started") != std::string::npos);
 }
 
 namespace {
