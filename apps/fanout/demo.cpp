@@ -461,7 +461,7 @@ command add_demo(CLI::App& parent) {
     CLI::App* app = parent.add_subcommand(
         "demo",
         "Run simulated operations through the core (limit, timeouts, retries, CPU pool), then "
-        "DNS lookups and HTTP requests against in-process servers");
+        "DNS lookups, HTTP requests and a short load run against in-process servers");
     app->add_option("--items", settings->items, "operations to run")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{100'000'000}));
