@@ -113,6 +113,21 @@ TEST_CASE("an HTTP check reports a refused connection and a garbage answer by ki
     CHECK(kind_of(check_once(server.url("/garbage"))) == "malformed_response");
 }
 
+TEST_CASE("a hanging HTTP target is a timeout however the time ran out, its phase in the message") {
+    // No gather here: only the client's own phase timeout can fire, and the
+    // kind is the one gather's per-attempt timeout would give.
+    http_fault_server server;
+    probe::check_options options;
+    options.timeout = 200ms;
+    const auto started = std::chrono::steady_clock::now();
+    const auto hung = check_once(server.url("/hang"), options);
+    CHECK(std::chrono::steady_clock::now() - started >= 200ms);
+    REQUIRE_FALSE(hung.healthy());
+    CHECK(hung.problem->code == fanout::errc::timeout);
+    CHECK(kind_of(hung) == "timeout");
+    CHECK(hung.problem->text().find("waiting for the response timed out") != std::string::npos);
+}
+
 TEST_CASE("a TCP check connects and says where, or says why not") {
     http_fault_server server;
     const auto open = check_once("tcp://127.0.0.1:" + std::to_string(server.port()));

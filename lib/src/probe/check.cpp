@@ -1,7 +1,9 @@
 #include <fanout/probe/check.hpp>
 
 #include <fanout/duration.hpp>
+#include <fanout/error.hpp>
 #include <fanout/http/client.hpp>
+#include <fanout/http/error.hpp>
 #include <fanout/probe/error.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -142,6 +144,12 @@ struct prober::state {
         out.latency = clock::now() - started;
         if (!answer) {
             out.problem = std::move(answer.error());
+            // The client's phase timeouts are as long as the attempt's own
+            // timeout (gather's), and the two race when a target hangs:
+            // whichever fires first, the target timed out, and it gets one
+            // kind. The message still names the phase.
+            if (http::is_timeout(out.problem->code))
+                out.problem->code = make_error_code(fanout::errc::timeout);
             co_return out;
         }
         out.status = answer->status;

@@ -12,7 +12,8 @@
 // only; one prober per loop thread. It sets no timeout of its own around a whole check: run checks
 // under gather's per_attempt_timeout (the HTTP client's phases and the DNS queries do use
 // options.timeout). Errors: a check that fails is a check_result whose `problem` says why: the code
-// of the layer that saw it (system codes for refused or reset connections, http::errc, dns::errc),
+// of the layer that saw it (system codes for refused or reset connections, http::errc, dns::errc;
+// a timeout of any HTTP phase is fanout::errc::timeout, its message naming the phase),
 // or probe::errc when the target answered but not as expected; kind-specific fields (status,
 // address, answers, certificate days) are filled as far as the check got. parse_status_ranges
 // returns a failure (errc::invalid_input). Cancellation: a cancelled check aborts its socket
