@@ -128,9 +128,7 @@ void print_summary(const demo_settings& settings, const gather_summary& summary,
                    static_cast<std::uint64_t>(static_cast<double>(ran) / std::max(seconds, 1e-9))));
     fmt::print("  succeeded    {:>9}   ({} needed a retry)\n", format_count(summary.succeeded),
                format_count(report.retried_items));
-    std::string kinds;
-    for (const auto& [kind, count] : report.failures_by_kind)
-        kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", kind, format_count(count));
+    const auto kinds = format_counts(report.failures_by_kind);
     fmt::print("  failed       {:>9}   {}\n", format_count(summary.failed - summary.not_started),
                kinds.empty() ? "" : "(" + kinds + ")");
     if (summary.not_started > 0)
@@ -248,11 +246,8 @@ void print_part_summary(const part_words& words, const gather_summary& summary,
         fmt::print("  {:<12} {:>9}   ({} needed a retry)\n", words.succeeded,
                    format_count(report.succeeded), format_count(report.retried));
         std::uint64_t failed = 0;
-        std::string kinds;
-        for (const auto& [kind, count] : report.failures_by_kind) {
-            failed += count;
-            kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", kind, format_count(count));
-        }
+        for (const auto& [kind, count] : report.failures_by_kind) failed += count;
+        const auto kinds = format_counts(report.failures_by_kind);
         fmt::print("  failed       {:>9}{}\n", format_count(failed),
                    kinds.empty() ? "" : "   (" + kinds + ")");
     }

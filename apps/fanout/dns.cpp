@@ -197,14 +197,10 @@ void print_summary(const gather_summary& summary, const dns_report& report,
                format_count(ran),
                format_count(
                    static_cast<std::uint64_t>(static_cast<double>(ran) / std::max(seconds, 1e-9))));
-    std::string rcodes;
-    for (const auto& [rcode, count] : report.by_rcode)
-        rcodes += fmt::format("{}{} {}", rcodes.empty() ? "" : ", ", rcode, format_count(count));
+    const auto rcodes = format_counts(report.by_rcode);
     fmt::print(stderr, "  resolved     {:>9}\n", format_count(report.resolved));
     if (!rcodes.empty()) fmt::print(stderr, "  by rcode     {}\n", rcodes);
-    std::string kinds;
-    for (const auto& [kind, count] : report.errors_by_kind)
-        kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", kind, format_count(count));
+    const auto kinds = format_counts(report.errors_by_kind);
     if (!kinds.empty()) fmt::print(stderr, "  failed       {}\n", kinds);
     if (summary.not_started > 0)
         fmt::print(stderr, "  not started  {:>9}   (reported as cancelled)\n",

@@ -44,6 +44,26 @@ std::string format_count(std::uint64_t value) {
     return out;
 }
 
+namespace {
+
+template <class Key>
+std::string join_counts(const std::map<Key, std::uint64_t>& counts) {
+    std::string out;
+    for (const auto& [name, count] : counts)
+        out += fmt::format("{}{} {}", out.empty() ? "" : ", ", name, format_count(count));
+    return out;
+}
+
+}  // namespace
+
+std::string format_counts(const std::map<std::string, std::uint64_t>& counts) {
+    return join_counts(counts);
+}
+
+std::string format_counts(const std::map<unsigned, std::uint64_t>& counts) {
+    return join_counts(counts);
+}
+
 progress::progress() : started_at_(std::chrono::steady_clock::now()) {}
 
 void progress::set_total(std::uint64_t total) noexcept {

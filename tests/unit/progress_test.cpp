@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -233,4 +234,12 @@ TEST_CASE("a progress line on a terminal redraws and then clears the line") {
     }();
     CHECK(draws >= 2);
     CHECK(draws <= 12);  // 40 ms at one per 5 ms, plus the first: one timer chain only
+}
+
+TEST_CASE("counts by name are listed in order with thousands separators") {
+    CHECK(fanout::format_counts(std::map<std::string, std::uint64_t>{}).empty());
+    CHECK(fanout::format_counts(std::map<std::string, std::uint64_t>{
+              {"timeout", 1234}, {"nxdomain", 50}}) == "nxdomain 50, timeout 1,234");
+    CHECK(fanout::format_counts(std::map<unsigned, std::uint64_t>{{503, 2}, {200, 9998}}) ==
+          "200 9,998, 503 2");
 }

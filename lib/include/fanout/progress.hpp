@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -70,6 +71,11 @@ class progress {
 
 /// A count with a comma every three digits: 1234567 -> "1,234,567".
 std::string format_count(std::uint64_t value);
+
+/// Counts by name, in the map's order: "nxdomain 50, timeout 1,234"; empty
+/// for an empty map. Status codes read the same way: "200 9,998, 503 2".
+std::string format_counts(const std::map<std::string, std::uint64_t>& counts);
+std::string format_counts(const std::map<unsigned, std::uint64_t>& counts);
 
 /// One line of text for a snapshot, without colour or control characters:
 /// "label 12,345/20,000 done  61.7%  1,234 failed  800 in flight  25,010/s  0:01.2".

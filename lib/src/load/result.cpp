@@ -243,17 +243,10 @@ std::string to_text(const result& r) {
     } else {
         append_latency_row(out, "", r.latency);
     }
-    std::string statuses;
-    for (const auto& [status, count] : r.status_counts)
-        statuses +=
-            fmt::format("{}{} {}", statuses.empty() ? "" : ", ", status, format_count(count));
-    fmt::format_to(to, "  status      {}\n", statuses.empty() ? "none" : statuses);
-    if (!r.errors_by_kind.empty()) {
-        std::string kinds;
-        for (const auto& [kind, count] : r.errors_by_kind)
-            kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", kind, format_count(count));
-        fmt::format_to(to, "  errors      {}\n", kinds);
-    }
+    fmt::format_to(to, "  status      {}\n",
+                   r.status_counts.empty() ? "none" : format_counts(r.status_counts));
+    if (!r.errors_by_kind.empty())
+        fmt::format_to(to, "  errors      {}\n", format_counts(r.errors_by_kind));
     if (!r.rate_kept())
         fmt::format_to(to,
                        "  WARNING     the rate asked for was not kept: {} asked, {} sent (the "

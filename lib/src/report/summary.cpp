@@ -49,12 +49,9 @@ std::string summary::text(std::chrono::nanoseconds took, bool interrupted) const
     fmt::format_to(to, "  healthy      {:>9}", format_count(healthy_));
     if (warnings_ > 0) fmt::format_to(to, "   ({} with warnings)", format_count(warnings_));
     out += '\n';
-    if (unhealthy_ > 0) {
-        std::string kinds;
-        for (const auto& [kind, n] : unhealthy_by_kind_)
-            kinds += fmt::format("{}{} {}", kinds.empty() ? "" : ", ", kind, format_count(n));
-        fmt::format_to(to, "  unhealthy    {:>9}   {}\n", format_count(unhealthy_), kinds);
-    }
+    if (unhealthy_ > 0)
+        fmt::format_to(to, "  unhealthy    {:>9}   {}\n", format_count(unhealthy_),
+                       format_counts(unhealthy_by_kind_));
     if (invalid_ > 0) fmt::format_to(to, "  invalid      {:>9}   lines\n", format_count(invalid_));
     if (not_started_ > 0)
         fmt::format_to(to, "  not started  {:>9}   (reported as cancelled)\n",
