@@ -25,10 +25,12 @@
 #include <fanout/histogram.hpp>
 #include <fanout/progress.hpp>
 
-// The heart: bounded fan-out over any input range, ordered or as completed;
+// The heart: bounded fan-out over any input range, ordered or as completed
+// (its options and summary in gather_options);
 // lines() makes a lazy input of a file or stdin, and a shard takes a
 // deterministic slice of it.
 #include <fanout/gather.hpp>
+#include <fanout/gather_options.hpp>
 #include <fanout/lines.hpp>
 #include <fanout/shard.hpp>
 
