@@ -3,8 +3,9 @@
 // Flags are read here; the work is fanout::load::run (http and https). The report goes to
 // stdout, a progress line to stderr on a terminal, the full result (with its
 // histograms) to --json. Exit: 0 done, 1 a --fail-if threshold failed, 2 bad
-// input (flags, URLs, unreachable hosts: said before anything is sent), 130
-// interrupted (the report of what was done is printed first).
+// input (flags, URLs, unreachable hosts: said before anything is sent), 74
+// the report or the --json file not written (a failed write of stdout stops
+// the run), 130 interrupted (the report of what was done is printed first).
 #include "commands.hpp"
 #include "stdio.hpp"
 
