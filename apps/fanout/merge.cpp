@@ -16,11 +16,13 @@
 
 #include <fmt/format.h>
 
+#include <sys/stat.h>
 #include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fanout::cli {
@@ -47,6 +49,8 @@ int run_merge(const merge_settings& settings) {
                 fmt::format("--json: cannot write '{}': {}", settings.json_file, *why));
     std::optional<load::result> merged;
     std::map<std::string, std::string> merged_from;  // run id -> the file that had it
+    // Results written before run ids: the same file given twice is still seen.
+    std::map<std::pair<dev_t, ino_t>, std::string> files_without_ids;
     for (const auto& path : settings.inputs) {
         std::string text;
         if (auto why = read_file(path, text))
@@ -56,6 +60,16 @@ int run_merge(const merge_settings& settings) {
         if (ec) return usage_error(fmt::format("'{}' is not JSON: {}", path, ec.message()));
         try {
             auto one = load::result::from_json(json);
+            struct stat file {};
+            if (one.run_ids.empty() && ::stat(path.c_str(), &file) == 0) {
+                const auto [first, fresh] =
+                    files_without_ids.emplace(std::pair(file.st_dev, file.st_ino), path);
+                if (!fresh && !settings.allow_duplicate)
+                    return usage_error(
+                        fmt::format("'{}' is '{}' again (its counts would be added twice; "
+                                    "--allow-duplicate merges it anyway)",
+                                    path, first->second));
+            }
             for (const auto& id : one.run_ids) {
                 const auto [first, fresh] = merged_from.emplace(id, path);
                 if (!fresh && !settings.allow_duplicate)

@@ -10,6 +10,7 @@
 #include "nginx_server.hpp"
 
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <catch2/catch.hpp>
@@ -334,6 +335,18 @@ TEST_CASE("fanout merge refuses the same run twice unless --allow-duplicate") {
         const auto status = again.wait_for_exit(30s);
         REQUIRE(status.exited);
         CHECK(status.code == 2);
+    }
+    {
+        // A result written before run ids: the same file twice is refused all the same.
+        auto old = a;
+        old.erase("run_ids");
+        std::ofstream(files.file("old.json")) << json::serialize(old) << '\n';
+        auto merge = run_fanout({"merge", files.file("old.json"), files.file("old.json")});
+        const auto status = merge.wait_for_exit(30s);
+        INFO(merge.output() << merge.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 2);
+        CHECK(contains(merge.errors(), "is '" + files.file("old.json") + "' again"));
     }
     auto allowed =
         run_fanout({"merge", files.file("a.json"), files.file("a.json"), "--allow-duplicate"});
