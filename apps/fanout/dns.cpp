@@ -7,6 +7,7 @@
 // or the error (NXDOMAIN, timeout, bad name...). A summary goes to stderr.
 // Ctrl-C stops the run: names not yet asked are reported as cancelled.
 #include "commands.hpp"
+#include "stdio.hpp"
 
 #include <fanout/dns/resolver.hpp>
 #include <fanout/gather.hpp>
@@ -14,6 +15,7 @@
 #include <fanout/input.hpp>
 #include <fanout/on_each_loop.hpp>
 #include <fanout/progress.hpp>
+#include <fanout/report/escape.hpp>
 #include <fanout/report/json.hpp>
 #include <fanout/report/periodic_flush.hpp>
 #include <fanout/runtime.hpp>
@@ -42,6 +44,7 @@ namespace {
 namespace net = boost::asio;
 using report::append_json_string;
 using report::append_milliseconds;
+using report::printable;
 
 struct dns_settings {
     std::string input = "-";
@@ -140,7 +143,7 @@ std::string rcode_text(const outcome<dns::answer>& out) {
 void append_json_record(std::string& out, const lookup& item, const outcome<dns::answer>& result) {
     auto to = std::back_inserter(out);
     fmt::format_to(to, "{{\"line\":{},\"input\":", item.line);
-    append_json_string(out, item.name);
+    bool replaced = append_json_string(out, item.name);
     fmt::format_to(to, ",\"type\":\"{}\",\"ok\":{},\"rcode\":", dns::to_string(item.type),
                    result.ok());
     const auto rcode = rcode_text(result);
@@ -154,9 +157,9 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
         for (const auto& rr : result.result->records) {
             out += first ? "{\"name\":" : ",{\"name\":";
             first = false;
-            append_json_string(out, rr.name);
+            replaced |= append_json_string(out, rr.name);
             fmt::format_to(to, ",\"type\":\"{}\",\"value\":", dns::to_string(rr.type));
-            append_json_string(out, rr.text());
+            replaced |= append_json_string(out, rr.text());
             fmt::format_to(to, ",\"ttl\":{}}}", rr.ttl);
         }
     }
@@ -165,25 +168,29 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
         out += "null";
     } else {
         fmt::format_to(to, "{{\"kind\":\"{}\",\"message\":", result.error().kind());
-        append_json_string(out, result.error().text());
+        replaced |= append_json_string(out, result.error().text());
         out += '}';
     }
     fmt::format_to(to, ",\"attempts\":{},\"elapsed_ms\":", result.attempts);
     append_milliseconds(out, result.elapsed);
+    // Text that was not valid UTF-8 had bytes replaced by U+FFFD.
+    if (replaced) out += ",\"invalid_utf8\":true";
     out += "}\n";
 }
 
+// Names, answers and messages with control characters escaped: a terminal
+// would act on them.
 std::string text_record(const lookup& item, const outcome<dns::answer>& out) {
-    std::string line = fmt::format("{} {} ", item.name, dns::to_string(item.type));
+    std::string line = fmt::format("{} {} ", printable(item.name), dns::to_string(item.type));
     if (out.ok()) {
         line += "NOERROR";
         for (const auto& rr : out.result->records)
-            line +=
-                fmt::format(" {}{} ({}s)", rr.type == item.type ? "" : "CNAME ", rr.text(), rr.ttl);
+            line += fmt::format(" {}{} ({}s)", rr.type == item.type ? "" : "CNAME ",
+                                printable(rr.text()), rr.ttl);
     } else {
         const auto rcode = rcode_text(out);
         line += fmt::format("{} [{}] {}", rcode.empty() ? "ERROR" : rcode, out.error().kind(),
-                            out.error().text());
+                            printable(out.error().text()));
     }
     return line + fmt::format("  {}  line {}", format_duration(out.elapsed), item.line);
 }
@@ -192,28 +199,27 @@ void print_summary(const gather_summary& summary, const dns_report& report,
                    std::chrono::nanoseconds took, bool interrupted) {
     const double seconds = std::chrono::duration<double>(took).count();
     const auto ran = summary.total - summary.not_started;
-    fmt::print(stderr, "{} in {:.2f} s: {} lookups reported, {} asked, {} lookups/s\n",
-               interrupted ? "interrupted" : "done", seconds, format_count(summary.total),
-               format_count(ran),
-               format_count(
-                   static_cast<std::uint64_t>(static_cast<double>(ran) / std::max(seconds, 1e-9))));
+    say("{} in {:.2f} s: {} lookups reported, {} asked, {} lookups/s\n",
+        interrupted ? "interrupted" : "done", seconds, format_count(summary.total),
+        format_count(ran),
+        format_count(
+            static_cast<std::uint64_t>(static_cast<double>(ran) / std::max(seconds, 1e-9))));
     const auto rcodes = format_counts(report.by_rcode);
-    fmt::print(stderr, "  resolved     {:>9}\n", format_count(report.resolved));
-    if (!rcodes.empty()) fmt::print(stderr, "  by rcode     {}\n", rcodes);
+    say("  resolved     {:>9}\n", format_count(report.resolved));
+    if (!rcodes.empty()) say("  by rcode     {}\n", rcodes);
     const auto kinds = format_counts(report.errors_by_kind);
-    if (!kinds.empty()) fmt::print(stderr, "  failed       {}\n", kinds);
+    if (!kinds.empty()) say("  failed       {}\n", kinds);
     if (summary.not_started > 0)
-        fmt::print(stderr, "  not started  {:>9}   (reported as cancelled)\n",
-                   format_count(summary.not_started));
+        say("  not started  {:>9}   (reported as cancelled)\n", format_count(summary.not_started));
     const auto& h = report.latency;
     if (h.count() > 0)
-        fmt::print(stderr, "  latency      p50 {}  p90 {}  p99 {}  max {}\n",
-                   format_duration(h.percentile(50)), format_duration(h.percentile(90)),
-                   format_duration(h.percentile(99)), format_duration(h.max()));
+        say("  latency      p50 {}  p90 {}  p99 {}  max {}\n", format_duration(h.percentile(50)),
+            format_duration(h.percentile(90)), format_duration(h.percentile(99)),
+            format_duration(h.max()));
 }
 
 int usage_error(const std::string& message) {
-    fmt::print(stderr, "fanout dns: {}\n", message);
+    say("fanout dns: {}\n", message);
     return exit_usage;
 }
 
@@ -241,8 +247,12 @@ int run_dns(const dns_settings& settings) {
     resolver_options.timeout = std::chrono::ceil<std::chrono::milliseconds>(*timeout);
     resolver_options.tries = 1;  // each attempt asks each server once; attempts are --tries
 
+    if (settings.input != "-")
+        if (auto why = unreadable(settings.input))
+            return usage_error(fmt::format("cannot read '{}': {}", settings.input, *why));
     input_file input(settings.input);
     if (!input.is_open()) return usage_error(fmt::format("cannot read '{}'", settings.input));
+    auto& out = standard_output();
     const bool jsonl = settings.format == "jsonl";
     static char output_buffer[1 << 16];
     std::setvbuf(stdout, output_buffer, _IOFBF, sizeof output_buffer);
@@ -251,6 +261,8 @@ int run_dns(const dns_settings& settings) {
     // its share of the limit, all pulling from the one input.
     const std::size_t loops = std::max<std::size_t>(1, std::min(settings.threads, settings.limit));
     runtime rt({.loop_threads = loops, .handle_signals = true});
+    // A record that cannot be written stops the run.
+    const auto stop_on_failure = out.on_failure([&rt] { rt.cancel(); });
     progress counters;
     shared_input source(generated(lookup_reader(input.stream(), types, *slice)));
     std::vector<dns_loop> per_loop(loops);
@@ -272,15 +284,14 @@ int run_dns(const dns_settings& settings) {
         return gather_each(
             source.pull(),
             [&state](const lookup& item) { return state.resolver->query(item.name, item.type); },
-            [&state, jsonl](const lookup& item, outcome<dns::answer>&& out) {
+            [&state, &out, jsonl](const lookup& item, outcome<dns::answer>&& done) {
                 state.record.clear();
                 if (jsonl)
-                    append_json_record(state.record, item, out);
+                    append_json_record(state.record, item, done);
                 else
-                    state.record = text_record(item, out) + '\n';
-                // One fwrite per record: stdio's lock keeps records whole.
-                std::fwrite(state.record.data(), 1, state.record.size(), stdout);
-                state.report.count(out);
+                    state.record = text_record(item, done) + '\n';
+                out.write(state.record);  // one fwrite: records stay whole
+                state.report.count(done);
             },
             options);
     };
@@ -290,7 +301,7 @@ int run_dns(const dns_settings& settings) {
         const auto executor = co_await net::this_coro::executor;
         progress_line line(executor, counters, "dns");
         line.start();
-        report::periodic_flush flush(executor, stdout);
+        report::periodic_flush flush(executor, [&out] { out.flush(); });
         flush.start();
         const auto summaries = co_await on_each_loop(rt, loops, run_loop);
         line.stop();
@@ -306,7 +317,8 @@ int run_dns(const dns_settings& settings) {
         co_return total;
     }());
     const auto took = std::chrono::steady_clock::now() - started;
-    std::fflush(stdout);
+    // A failed write has stopped the run; main says so (exit_io_error).
+    if (!out.flush()) return exit_io_error;
 
     dns_report report;
     for (auto& part : per_loop) report.merge(part.report);

@@ -8,6 +8,7 @@
 // as it completes through fanout::report; a summary goes to stderr. Ctrl-C
 // stops the run: targets not yet checked are reported as cancelled.
 #include "commands.hpp"
+#include "stdio.hpp"
 
 #include <fanout/duration.hpp>
 #include <fanout/gather.hpp>
@@ -25,6 +26,7 @@
 #include <fanout/runtime.hpp>
 #include <fanout/shard.hpp>
 
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include <fmt/format.h>
@@ -95,8 +97,20 @@ net::awaitable<result<void>> check_item(probe::prober& prober, sweep_item& item)
 }
 
 int usage_error(const std::string& message) {
-    fmt::print(stderr, "fanout sweep: {}\n", message);
+    say("fanout sweep: {}\n", message);
     return exit_usage;
+}
+
+// Why the CA file cannot be used (unreadable, or no PEM certificate in it).
+std::optional<std::string> ca_file_problem(const std::string& path) {
+    if (auto why = unreadable(path)) return why;
+    try {
+        net::ssl::context context(net::ssl::context::tls_client);
+        context.load_verify_file(path);
+    } catch (const boost::system::system_error& e) {
+        return e.code().message();
+    }
+    return std::nullopt;
 }
 
 // A duration flag: nothing when not given, a usage error when unreadable.
@@ -135,8 +149,16 @@ int run_sweep(const sweep_settings& settings) {
     check.insecure = settings.insecure;
     check.ca_file = settings.ca_file;
 
+    if (!settings.ca_file.empty())
+        if (auto why = ca_file_problem(settings.ca_file))
+            return usage_error(
+                fmt::format("--ca-file: cannot use '{}': {}", settings.ca_file, *why));
+    if (settings.input != "-")
+        if (auto why = unreadable(settings.input))
+            return usage_error(fmt::format("cannot read '{}': {}", settings.input, *why));
     input_file input(settings.input);
     if (!input.is_open()) return usage_error(fmt::format("cannot read '{}'", settings.input));
+    auto& out = standard_output();
     static char output_buffer[1 << 16];
     std::setvbuf(stdout, output_buffer, _IOFBF, sizeof output_buffer);
     const auto writer = report::make_writer(*format);
@@ -148,6 +170,8 @@ int run_sweep(const sweep_settings& settings) {
             ? 1
             : std::max<std::size_t>(1, std::min(settings.threads, settings.limit));
     runtime rt({.loop_threads = loops, .handle_signals = true});
+    // A record that cannot be written stops the run: checking on is pointless.
+    const auto stop_on_failure = out.on_failure([&rt] { rt.cancel(); });
     std::optional<rate_limiter> rate;
     if (settings.rate > 0) rate.emplace(settings.rate);
     progress counters;
@@ -178,15 +202,14 @@ int run_sweep(const sweep_settings& settings) {
         auto& state = per_loop[i];
         return gather_each(
             source.pull(), [&state](sweep_item& item) { return check_item(*state.prober, item); },
-            [&state, &writer](sweep_item& item, outcome<void>&& out) {
+            [&state, &writer, &out](sweep_item& item, outcome<void>&& done) {
                 const auto kind = item.target ? probe::to_string(item.target->kind) : "invalid";
-                auto r = report::make_record(item.line, std::move(item.input), kind, out,
+                auto r = report::make_record(item.line, std::move(item.input), kind, done,
                                              item.checked ? &*item.checked : nullptr);
                 if (!item.target) r.attempts = 0;  // nothing was tried
                 state.text.clear();
                 writer->append(state.text, r);
-                // One fwrite per record: stdio's lock keeps records whole.
-                std::fwrite(state.text.data(), 1, state.text.size(), stdout);
+                out.write(state.text);  // one fwrite: records stay whole
                 state.tally.count(r);
             },
             options,
@@ -196,23 +219,24 @@ int run_sweep(const sweep_settings& settings) {
     };
 
     const auto head = writer->header();
-    std::fwrite(head.data(), 1, head.size(), stdout);
+    out.write(head);
     rt.run([&]() -> net::awaitable<void> {
         const auto executor = co_await net::this_coro::executor;
         progress_line line(executor, counters, "sweep");
         line.start();
-        report::periodic_flush flush(executor, stdout);
+        report::periodic_flush flush(executor, [&out] { out.flush(); });
         flush.start();
         co_await on_each_loop(rt, loops, run_loop);
     }());
     const auto took = std::chrono::steady_clock::now() - started;
     const auto tail = writer->footer();
-    std::fwrite(tail.data(), 1, tail.size(), stdout);
-    std::fflush(stdout);
+    out.write(tail);
+    // A failed write has stopped the run; main says so (exit_io_error).
+    if (!out.flush()) return exit_io_error;
 
     report::summary tally;
     for (const auto& part : per_loop) tally += part.tally;
-    fmt::print(stderr, "{}", tally.text(took, rt.interrupted()));
+    say("{}", tally.text(took, rt.interrupted()));
     if (rt.interrupted()) return exit_interrupted;
     if (input.failed()) return usage_error(fmt::format("reading '{}' failed", settings.input));
     if (tally.unhealthy() > 0) return exit_some_failed;

@@ -75,9 +75,11 @@
 #include <fanout/probe/error.hpp>
 #include <fanout/probe/target.hpp>
 
-// Reporting results: JSON pieces written field by field, a periodic flush of
+// Reporting results: text made safe for an output (valid UTF-8, no terminal
+// controls), JSON pieces written field by field, a periodic flush of
 // a buffered stream, one record per input line, writers (table, JSON lines,
 // CSV, Prometheus text) and a mergeable summary.
+#include <fanout/report/escape.hpp>
 #include <fanout/report/json.hpp>
 #include <fanout/report/periodic_flush.hpp>
 #include <fanout/report/record.hpp>
