@@ -346,3 +346,57 @@ TEST_CASE("Ctrl-C ends a run, prints the report of what was done and exits 130")
     CHECK(cli.output().find("interrupted") != std::string::npos);
     CHECK(server.requests_served() > 0);
 }
+
+TEST_CASE("answers held past the end of -d are waited for: p99 and --fail-if see them") {
+    http_fault_server server;
+    // The server answers in 3 s; sending ends at 2 s.
+    child_process held(load_command({server.url("/delay?ms=3000"), "-d", "2s", "-c", "2", "-t", "1",
+                                     "--timeout", "10s", "--fail-if", "p99>1s"}));
+    const auto status = held.wait_for_exit(60s);
+    INFO(held.output() << held.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 1);
+    CHECK(held.errors().find("p99>1s failed") != std::string::npos);
+    CHECK(held.output().find("2 answered") != std::string::npos);
+    CHECK(held.output().find("2 requests = 2 answered + 0 errors + 0 unanswered") !=
+          std::string::npos);
+
+    // Not answered within the timeout: timeouts, which errors>1% sees.
+    child_process timed_out(load_command({server.url("/delay?ms=3000"), "-d", "1s", "-c", "2", "-t",
+                                          "1", "--timeout", "1500ms", "--fail-if", "errors>1%"}));
+    const auto ended = timed_out.wait_for_exit(60s);
+    INFO(timed_out.output() << timed_out.errors());
+    REQUIRE(ended.exited);
+    CHECK(ended.code == 1);
+    CHECK(timed_out.errors().find("errors>1% failed: errors was 100.00%") != std::string::npos);
+    CHECK(timed_out.output().find("timeout 2") != std::string::npos);
+}
+
+TEST_CASE("fanout load refuses what would desynchronise or mislead, naming it") {
+    http_fault_server server;
+    scratch files;
+    const auto urls_file = files.file("urls.txt");
+    std::ofstream(urls_file) << server.url("/ok") << "\n# a comment\n"
+                             << "http://127.0.0.1:99999/ok\n";
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+        {{"--urls", urls_file},
+         "line 3: bad URL 'http://127.0.0.1:99999/ok': port 99999 is out "
+         "of range"},
+        {{server.url("/ok"), "-H", "Content-Length: 99"}, "header 'Content-Length' is not allowed"},
+        {{"http://user:pw@127.0.0.1:" + std::to_string(server.port()) + "/ok"}, "user information"},
+        {{"http://127.0.0.1:" + std::to_string(65536 + server.port()) + "/ok"},
+         "is out of range (1-65535)"},
+        {{server.url("/ok"), "-R", "nan"}, "is not a rate"},
+        {{server.url("/ok"), "-R", "-1"}, "is not a rate"},
+        {{server.url("/ok") + "#frag"}, "a fragment"},
+    };
+    for (const auto& [args, message] : cases) {
+        child_process cli(load_command(args));
+        const auto status = cli.wait_for_exit(30s);
+        INFO(args.front() << " -> " << cli.output() << cli.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 2);
+        CHECK(cli.errors().find(message) != std::string::npos);
+    }
+    CHECK(server.requests_served() == 0);
+}

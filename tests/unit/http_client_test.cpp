@@ -597,3 +597,28 @@ TEST_CASE("an answer with Connection: close is not pooled, and the next request 
     CHECK(client.connections_opened() == 2);
     CHECK(server.connections_accepted() == 2);
 }
+
+TEST_CASE("a redirect to a port past 65535 fails as invalid_url naming the port, sending nothing") {
+    http_fault_server server;
+    net::io_context io;
+    http::client client(io.get_executor(), quick_options());
+    // 124251 wraps to 58715 in a 16-bit port: it must not be reached.
+    auto got = fanout::test::run_bounded(
+        io, client.get(server.url("/redirect?status=302&to=http://127.0.0.1:124251/ok")), 10s);
+    REQUIRE_FALSE(got);
+    CHECK(kind_of(got) == "invalid_url");
+    CHECK(contains(got.error().text(), "port 124251 is out of range"));
+    CHECK(server.requests_served() == 1);
+}
+
+TEST_CASE("a malformed answer's failure names the rule it broke") {
+    http_fault_server server;
+    net::io_context io;
+    http::client client(io.get_executor(), quick_options());
+    auto got = fanout::test::run_bounded(io, client.get(server.url("/garbage")), 10s);
+    REQUIRE_FALSE(got);
+    CHECK(kind_of(got) == "malformed_response");
+    // "...: malformed HTTP response: bad version" (Beast's name for the rule).
+    CHECK(contains(got.error().text(), "malformed HTTP response: "));
+    CHECK(got.error().text().size() > got.error().text().find("malformed HTTP response: ") + 25);
+}

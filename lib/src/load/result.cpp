@@ -101,9 +101,9 @@ double result::sent_per_second() const noexcept {
 }
 
 double result::error_percent() const noexcept {
-    const auto finished = responses + errors;
-    return finished == 0 ? 0.0
-                         : 100.0 * static_cast<double>(errors) / static_cast<double>(finished);
+    const auto failed = errors + unanswered;
+    const auto all = responses + failed;
+    return all == 0 ? 0.0 : 100.0 * static_cast<double>(failed) / static_cast<double>(all);
 }
 
 bool result::rate_kept() const noexcept {
@@ -123,6 +123,7 @@ result& result::operator+=(const result& other) {
     responses += other.responses;
     errors += other.errors;
     connect_errors += other.connect_errors;
+    unanswered += other.unanswered;
     bytes_sent += other.bytes_sent;
     bytes_received += other.bytes_received;
     for (const auto& [status, count] : other.status_counts) status_counts[status] += count;
@@ -153,6 +154,7 @@ json::value result::to_json() const {
         {"responses", responses},
         {"errors", errors},
         {"connect_errors", connect_errors},
+        {"unanswered", unanswered},
         {"bytes_sent", bytes_sent},
         {"bytes_received", bytes_received},
         {"status_counts", std::move(statuses)},
@@ -183,6 +185,8 @@ result result::from_json(const json::value& input) {
     out.responses = count_field(*object, "responses");
     out.errors = count_field(*object, "errors");
     out.connect_errors = count_field(*object, "connect_errors");
+    // Results written before unanswered was counted have none.
+    if (object->contains("unanswered")) out.unanswered = count_field(*object, "unanswered");
     out.bytes_sent = count_field(*object, "bytes_sent");
     out.bytes_received = count_field(*object, "bytes_received");
     for (const auto& [key, value] : object_field(*object, "status_counts")) {
@@ -219,11 +223,14 @@ std::string to_text(const result& r) {
     std::string out;
     auto to = std::back_inserter(out);
     const double seconds = std::chrono::duration<double>(r.duration).count();
-    fmt::format_to(to, "  requests    {} answered in {:.2f} s, {}; {} errors ({:.2f}%)\n",
+    fmt::format_to(to, "  requests    {} answered in {:.2f} s, {}; {} errors",
                    format_count(r.responses), seconds, format_rate(r.requests_per_second()),
-                   format_count(r.errors), r.error_percent());
-    fmt::format_to(to, "  sent        {} requests, {}", format_count(r.sent),
-                   format_rate(r.sent_per_second()));
+                   format_count(r.errors));
+    if (r.unanswered > 0) fmt::format_to(to, ", {} unanswered", format_count(r.unanswered));
+    fmt::format_to(to, " ({:.2f}%)\n", r.error_percent());
+    fmt::format_to(to, "  sent        {} requests = {} answered + {} errors + {} unanswered, {}",
+                   format_count(r.sent), format_count(r.responses), format_count(r.errors),
+                   format_count(r.unanswered), format_rate(r.sent_per_second()));
     if (r.rate) fmt::format_to(to, " (open loop: {} asked)", format_rate(*r.rate));
     fmt::format_to(to, "; {} connection{}, {} thread{}, pipeline {}", format_count(r.connections),
                    plural(r.connections), r.threads, plural(r.threads), r.pipeline);

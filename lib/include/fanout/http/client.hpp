@@ -53,6 +53,10 @@ struct client_options {
         total_timeout;                             ///< the whole request, redirects included
     unsigned max_redirects = 10;                   ///< 0: redirects are returned as they are
     std::size_t max_body_size = 64 * 1024 * 1024;  ///< larger: errc::body_too_large
+    /// Instead of failing, a body larger than max_body_size is cut there:
+    /// the response has its first max_body_size bytes, body_truncated set,
+    /// and its connection is closed (the rest is never read).
+    bool truncate_body = false;
     std::string user_agent = "fanout/0.1";
     tls_options tls;
     dns::resolver_options dns{.cache_capacity = 1024};
