@@ -42,10 +42,10 @@ void warn_if_open_files_short(std::string_view command, std::string_view flag, s
     if (needed + reserve <= limit.rlim_cur) return;
     try {
         fmt::print(stderr,
-                   "fanout {}: warning: {} {} needs about {} open files, more than the limit of "
+                   "fanout {}: warning: {} needs about {} open files, more than the limit of "
                    "{} (ulimit -n, hard limit {}); what does not fit fails as "
                    "too_many_open_files\n",
-                   command, flag, needed, needed + reserve, limit.rlim_cur, limit.rlim_max);
+                   command, flag, needed + reserve, limit.rlim_cur, limit.rlim_max);
     } catch (...) {  // a diagnostic never stops the run
     }
 }

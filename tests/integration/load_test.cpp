@@ -400,3 +400,41 @@ TEST_CASE("fanout load refuses what would desynchronise or mislead, naming it") 
     }
     CHECK(server.requests_served() == 0);
 }
+
+namespace {
+
+// fanout with `args`, under a soft and a hard limit of open files.
+child_process with_file_limits(unsigned soft, unsigned hard, std::vector<std::string> args) {
+    std::vector<std::string> argv{
+        "/bin/sh", "-c", fmt::format("ulimit -Sn {} && ulimit -Hn {} && exec \"$@\"", soft, hard),
+        "sh", FANOUT_CLI_PATH};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return child_process(argv);
+}
+
+}  // namespace
+
+TEST_CASE("the soft limit of open files is raised to the hard one, and a -c past it is warned of") {
+    http_fault_server server;
+    // 100 connections do not fit a soft limit of 64, and do fit the hard one.
+    child_process raised(with_file_limits(
+        64, 1024, {"load", server.url("/ok"), "-c", "100", "-t", "1", "-n", "500"}));
+    const auto status = raised.wait_for_exit(60s);
+    INFO(raised.output() << raised.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    CHECK(raised.errors().find("warning") == std::string::npos);
+    CHECK(raised.output().find("500 answered") != std::string::npos);
+    CHECK(raised.output().find("0 errors") != std::string::npos);
+
+    // 300 do not fit a hard limit of 128: said up front, and the connects
+    // past it are counted by their kind.
+    child_process short_of_files(with_file_limits(
+        128, 128, {"load", server.url("/ok"), "-c", "300", "-t", "1", "-d", "300ms"}));
+    const auto ended = short_of_files.wait_for_exit(60s);
+    INFO(short_of_files.output() << short_of_files.errors());
+    REQUIRE(ended.exited);
+    CHECK(short_of_files.errors().find("warning: -c 300 needs about 332 open files, more than "
+                                       "the limit of 128") != std::string::npos);
+    CHECK(short_of_files.output().find("too_many_open_files") != std::string::npos);
+}
