@@ -154,6 +154,7 @@ TEST_CASE("answers that are not HTTP are errors of kind malformed_response") {
     CHECK(r->responses == 0);
     CHECK(r->errors == 20);
     CHECK(r->errors_by_kind.at("malformed_response") == 20);
+    CHECK(r->malformed_reasons.at("not an HTTP/1.x status line") == 20);
 }
 
 TEST_CASE("a request not answered within the timeout is an error of kind timeout") {
@@ -383,6 +384,7 @@ TEST_CASE("bytes after an answer make it an error, not an answer and an error") 
     CHECK(r->sent == 20);
     CHECK(r->errors > 0);
     CHECK(r->errors_by_kind.at("malformed_response") == r->errors);
+    CHECK(r->malformed_reasons.at("bytes past the end of the answer") > 0);
 }
 
 TEST_CASE("a body delimited by the connection's close is an answer") {

@@ -400,6 +400,7 @@ void loop_driver::read_answers(connection& c, clock::time_point now) {
         c.begin += c.parser.consumed();
         if (state == response_parser::state::need_more) return;
         if (state == response_parser::state::error) {
+            if (!stopping()) ++counts_.malformed_reasons[c.parser.error_reason()];
             fail(c, make_error_code(http::errc::malformed_response));
             return;
         }
@@ -407,6 +408,7 @@ void loop_driver::read_answers(connection& c, clock::time_point now) {
             // Bytes after the last answer due: the server sent more than it
             // announced (a Content-Length too small...), so this answer is
             // not one to count as such.
+            if (!stopping()) ++counts_.malformed_reasons["bytes past the end of the answer"];
             fail(c, make_error_code(http::errc::malformed_response));
             return;
         }

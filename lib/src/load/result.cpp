@@ -128,6 +128,7 @@ result& result::operator+=(const result& other) {
     bytes_received += other.bytes_received;
     for (const auto& [status, count] : other.status_counts) status_counts[status] += count;
     for (const auto& [kind, count] : other.errors_by_kind) errors_by_kind[kind] += count;
+    for (const auto& [why, count] : other.malformed_reasons) malformed_reasons[why] += count;
     duration = std::max(duration, other.duration);
     connections += other.connections;
     threads += other.threads;
@@ -145,6 +146,8 @@ json::value result::to_json() const {
     for (const auto& [status, count] : status_counts) statuses[std::to_string(status)] = count;
     json::object kinds;
     for (const auto& [kind, count] : errors_by_kind) kinds[kind] = count;
+    json::object malformed;
+    for (const auto& [why, count] : malformed_reasons) malformed[why] = count;
     json::value asked_rate = nullptr;
     if (rate) asked_rate = *rate;
     return json::object{
@@ -159,6 +162,7 @@ json::value result::to_json() const {
         {"bytes_received", bytes_received},
         {"status_counts", std::move(statuses)},
         {"errors_by_kind", std::move(kinds)},
+        {"malformed_reasons", std::move(malformed)},
         {"duration_ns", static_cast<std::uint64_t>(std::max<std::int64_t>(duration.count(), 0))},
         {"connections", connections},
         {"threads", threads},
@@ -198,6 +202,9 @@ result result::from_json(const json::value& input) {
     }
     for (const auto& [key, value] : object_field(*object, "errors_by_kind"))
         out.errors_by_kind[std::string(key)] = as_count(value, "an error count");
+    if (object->contains("malformed_reasons"))  // results from before it was kept have none
+        for (const auto& [key, value] : object_field(*object, "malformed_reasons"))
+            out.malformed_reasons[std::string(key)] = as_count(value, "a malformed count");
     const auto duration = count_field(*object, "duration_ns");
     if (duration > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
         malformed("field \"duration_ns\" is out of range");
@@ -254,6 +261,8 @@ std::string to_text(const result& r) {
                    r.status_counts.empty() ? "none" : format_counts(r.status_counts));
     if (!r.errors_by_kind.empty())
         fmt::format_to(to, "  errors      {}\n", format_counts(r.errors_by_kind));
+    if (!r.malformed_reasons.empty())
+        fmt::format_to(to, "  malformed   {}\n", format_counts(r.malformed_reasons));
     if (!r.rate_kept())
         fmt::format_to(to,
                        "  WARNING     the rate asked for was not kept: {} asked, {} sent (the "

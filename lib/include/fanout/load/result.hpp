@@ -46,6 +46,10 @@ struct result {
     std::uint64_t bytes_received = 0;
     std::map<unsigned, std::uint64_t> status_counts;      ///< status code -> answers
     std::map<std::string, std::uint64_t> errors_by_kind;  ///< "timeout" -> count...
+    /// The malformed_response errors by the rule the answer broke ("not an
+    /// HTTP/1.x status line" -> count...), each answer once (pipelined
+    /// requests behind it count as malformed_response errors too).
+    std::map<std::string, std::uint64_t> malformed_reasons;
 
     /// From the start of sending to the end (for a merge: the longest run,
     /// as shards of one test run at the same time).
