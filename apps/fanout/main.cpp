@@ -21,7 +21,7 @@ CLI::Validator rate_check(bool zero_means_none) {
             if (ec == std::errc() && end == text.data() + text.size() && std::isfinite(value) &&
                 (value > 0 || (value == 0 && zero_means_none)))
                 return {};
-            return fmt::format("'{}' is not a rate: give a number of requests per second{}", text,
+            return fmt::format("'{}' is not a rate: give a number per second{}", text,
                                zero_means_none ? ", 0 or more (0: no limit)" : ", more than 0");
         },
         zero_means_none ? "RATE>=0" : "RATE>0");

@@ -235,9 +235,10 @@ std::string to_text(const result& r) {
                    format_count(r.errors));
     if (r.unanswered > 0) fmt::format_to(to, ", {} unanswered", format_count(r.unanswered));
     fmt::format_to(to, " ({:.2f}%)\n", r.error_percent());
-    fmt::format_to(to, "  sent        {} requests = {} answered + {} errors + {} unanswered, {}",
-                   format_count(r.sent), format_count(r.responses), format_count(r.errors),
-                   format_count(r.unanswered), format_rate(r.sent_per_second()));
+    fmt::format_to(to, "  sent        {} request{} = {} answered + {} errors + {} unanswered, {}",
+                   format_count(r.sent), plural(r.sent), format_count(r.responses),
+                   format_count(r.errors), format_count(r.unanswered),
+                   format_rate(r.sent_per_second()));
     if (r.rate) fmt::format_to(to, " (open loop: {} asked)", format_rate(*r.rate));
     fmt::format_to(to, "; {} connection{}, {} thread{}, pipeline {}", format_count(r.connections),
                    plural(r.connections), r.threads, plural(r.threads), r.pipeline);
