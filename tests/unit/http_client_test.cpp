@@ -622,3 +622,30 @@ TEST_CASE("a malformed answer's failure names the rule it broke") {
     CHECK(contains(got.error().text(), "malformed HTTP response: "));
     CHECK(got.error().text().size() > got.error().text().find("malformed HTTP response: ") + 25);
 }
+
+TEST_CASE("with truncate_body a body past the limit is cut there and its connection dropped") {
+    http_fault_server server;
+    net::io_context io;
+    auto options = quick_options();
+    options.max_body_size = 4;
+    options.truncate_body = true;
+    http::client client(io.get_executor(), options);
+    for (const char* path : {"/size?bytes=100000", "/chunked"}) {
+        INFO(path);
+        io.restart();
+        auto got = fanout::test::run_bounded(io, client.get(server.url(path)), 10s);
+        REQUIRE(got);
+        CHECK(got->status == 200);
+        CHECK(got->body.size() == 4);
+        CHECK(got->body_truncated);
+    }
+    CHECK(client.idle_connections() == 0);
+    CHECK(client.connections_opened() == 2);
+    // A body at the limit is whole, and its connection kept.
+    io.restart();
+    auto whole = fanout::test::run_bounded(io, client.get(server.url("/size?bytes=4")), 10s);
+    REQUIRE(whole);
+    CHECK(whole->body.size() == 4);
+    CHECK_FALSE(whole->body_truncated);
+    CHECK(client.idle_connections() == 1);
+}
