@@ -13,8 +13,12 @@
 // once, for idempotent methods. Use a client from its executor only.
 // Errors: every per-request failure is a value naming the request: system
 // codes for refused/reset connections, dns::errc for names, http::errc for
-// timeouts (by phase), TLS failures, malformed answers, bodies over the
-// limit, redirect loops. A status of 4xx or 5xx is a response, not a
+// timeouts (by phase), TLS failures (a failed certificate verification by
+// its reason: certificate_expired, _not_yet_valid, _name_mismatch,
+// _untrusted, _self_signed), malformed answers (the message names the rule
+// broken), bodies over the limit (unless truncate_body), redirect loops, and
+// URLs that cannot be requested (invalid_url: a port outside 1-65535...,
+// also for a redirect's Location). A status of 4xx or 5xx is a response, not a
 // failure (see expect_success in message.hpp).
 // Cancellation: a cancelled send closes its connection (the socket operation
 // is aborted) and completes with operation_aborted; the pool stays usable.
