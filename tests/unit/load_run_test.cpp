@@ -362,8 +362,11 @@ TEST_CASE("requests in flight when a run is cancelled are counted as unanswered"
     fanout::runtime rt({.loop_threads = 2});
     auto opts = timed(server.url("/hang"), 30s, 4);
     opts.timeout = 20s;
-    std::thread canceller([&rt] {
-        std::this_thread::sleep_for(300ms);
+    std::thread canceller([&rt, &server] {
+        // Once each connection's request is in (bounded: cancel anyway after 10 s).
+        const auto give_up = std::chrono::steady_clock::now() + 10s;
+        while (server.requests_served() < 4 && std::chrono::steady_clock::now() < give_up)
+            std::this_thread::sleep_for(10ms);
         rt.cancel();
     });
     const auto r = rt.run(load::run(rt, opts));
