@@ -49,6 +49,7 @@ TEST_CASE("a URL that cannot be sent says what is wrong and at which column") {
         {"http://user:pw@example.test/", "user information"},
         {"http://2130706433/", "the host '2130706433' is a number but not a dotted IPv4 address"},
         {"http://127.1/", "the host '127.1' is a number"},
+        {"http://0x7f.1/", "the host '0x7f.1' is a number"},
     };
     for (const auto& [url, why] : cases) {
         const auto t = detail::parse_target(url);
@@ -57,6 +58,13 @@ TEST_CASE("a URL that cannot be sent says what is wrong and at which column") {
         CHECK(t.error().text().find(why) != std::string::npos);
         CHECK(t.error().text().find("leftover") == std::string::npos);
         CHECK(t.error().text().find("mismatch") == std::string::npos);
+    }
+}
+
+TEST_CASE("a host with a numeric label is still a name when it is not all numbers") {
+    for (const char* url : {"http://1.example.test/", "http://0xcafe.test/", "http://123abc/"}) {
+        INFO(url);
+        CHECK(detail::parse_target(url));
     }
 }
 

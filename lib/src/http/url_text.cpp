@@ -49,8 +49,22 @@ std::variant<std::uint16_t, std::string> port_of(std::string_view text) {
 }
 
 bool numeric_host(std::string_view host) noexcept {
-    return !host.empty() && host.front() >= '0' && host.front() <= '9' &&
-           host.find_first_not_of("0123456789.xX") == std::string_view::npos;
+    // Every label a number, decimal or 0x hexadecimal, as inet_aton reads them.
+    if (host.empty()) return false;
+    while (true) {
+        const auto dot = host.find('.');
+        auto label = host.substr(0, dot);
+        if (label.empty()) return false;
+        if (label.size() > 1 && label[0] == '0' && (label[1] == 'x' || label[1] == 'X')) {
+            label.remove_prefix(2);
+            if (label.find_first_not_of("0123456789abcdefABCDEF") != std::string_view::npos)
+                return false;
+        } else if (label.find_first_not_of("0123456789") != std::string_view::npos) {
+            return false;
+        }
+        if (dot == std::string_view::npos) return true;
+        host.remove_prefix(dot + 1);
+    }
 }
 
 bool scheme_is(std::string_view scheme, std::string_view lower) noexcept {
