@@ -73,6 +73,9 @@ const char* error_kind(const boost::system::error_code& ec) noexcept {
     if (ec == aerr::timed_out) return "timeout";
     if (ec == aerr::eof) return "eof";
     if (ec == aerr::host_unreachable || ec == aerr::network_unreachable) return "unreachable";
+    if (ec == boost::system::errc::too_many_files_open ||
+        ec == boost::system::errc::too_many_files_open_in_system)
+        return "too_many_open_files";  // EMFILE, ENFILE: raise ulimit -n
     return "error";
 }
 

@@ -159,7 +159,7 @@ TEST_CASE("fanout sweep checks a real nginx over HTTP and HTTPS with a CA made a
         CHECK(error_kind(records.at(2)) == "ok");
         CHECK(records.at(2).at("status").as_int64() == 200);
         CHECK(error_kind(records.at(3)) == "ok");
-        CHECK(error_kind(records.at(4)) == "tls_failure");
+        CHECK(error_kind(records.at(4)) == "certificate_name_mismatch");
         CHECK(error_kind(records.at(5)) == "unexpected_status");
         CHECK(records.at(5).at("status").as_int64() == 404);
     }
@@ -420,5 +420,68 @@ TEST_CASE("Prometheus and CSV output come out whole from the command") {
         CHECK(!std::getline(lines, more));
         CHECK(header.starts_with("line,input,kind,ok,error_kind,"));
         CHECK((first + second).find(",unexpected_status,") != std::string::npos);
+    }
+}
+
+TEST_CASE("a port past 65535 is an invalid target naming the port, never a wrapped one") {
+    http_fault_server http;
+    // 65536 + the server's port would reach the server through a 16-bit wrap.
+    const auto wrapped = std::to_string(65536 + http.port());
+    temp_file input("http://127.0.0.1:" + wrapped + "/ok\ntcp://127.0.0.1:" + wrapped +
+                    "\ntcp://127.0.0.1:0\nHTTP://127.0.0.1:" + std::to_string(http.port()) +
+                    "/ok\n");
+    auto run = sweep(input, {"--timeout", "2s"});
+    const auto status = run.wait_for_exit(30s);
+    INFO(run.output() << run.errors());
+    REQUIRE(status.exited);
+    const auto records = by_line(run.output());
+    REQUIRE(records.size() == 4);
+    for (const std::int64_t line : {1, 2, 3}) {
+        INFO(line);
+        CHECK(error_kind(records.at(line)) == "invalid_target");
+        const auto message = str(records.at(line).at("error").as_object(), "message");
+        CHECK(message.find(line == 3 ? "port 0 is out of range" : "port " + wrapped) !=
+              std::string::npos);
+    }
+    CHECK(error_kind(records.at(4)) == "ok");  // an upper-case scheme is a scheme
+    CHECK(http.requests_served() == 1);
+}
+
+TEST_CASE(
+    "a body past --max-body is not needed and the status decides, or --body-contains searches it") {
+    http_fault_server http;
+    temp_file input(http.url("/size?bytes=1049600") + "\n");  // 1,025 KiB
+    {
+        auto run = sweep(input, {});
+        const auto status = run.wait_for_exit(30s);
+        INFO(run.output() << run.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 0);
+    }
+    temp_file echo(http.url("/echo") + "\n");
+    auto run = sweep(echo, {"--max-body", "4", "--body-contains", "GET /echo"});
+    const auto status = run.wait_for_exit(30s);
+    INFO(run.output() << run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 1);
+    CHECK(run.output().find("the first 4 bytes") != std::string::npos);
+    auto bad = sweep(echo, {"--max-body", "lots"});
+    const auto refused = bad.wait_for_exit(30s);
+    REQUIRE(refused.exited);
+    CHECK(refused.code == 2);
+    CHECK(bad.errors().find("--max-body: 'lots'") != std::string::npos);
+}
+
+TEST_CASE("a rate that is not a number of attempts per second is refused, saying so") {
+    temp_file input("tcp://127.0.0.1:1\n");
+    for (const char* rate : {"nan", "-1", "inf", "fast"}) {
+        auto run = sweep(input, {"--rate", rate});
+        const auto status = run.wait_for_exit(30s);
+        INFO(rate << ": " << run.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 2);
+        CHECK(run.errors().find("is not a rate") != std::string::npos);
+        CHECK(run.errors().find("1797693134862315") == std::string::npos);  // no 309-digit range
+        CHECK(run.output().empty());
     }
 }

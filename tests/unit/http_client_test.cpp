@@ -597,3 +597,55 @@ TEST_CASE("an answer with Connection: close is not pooled, and the next request 
     CHECK(client.connections_opened() == 2);
     CHECK(server.connections_accepted() == 2);
 }
+
+TEST_CASE("a redirect to a port past 65535 fails as invalid_url naming the port, sending nothing") {
+    http_fault_server server;
+    net::io_context io;
+    http::client client(io.get_executor(), quick_options());
+    // 124251 wraps to 58715 in a 16-bit port: it must not be reached.
+    auto got = fanout::test::run_bounded(
+        io, client.get(server.url("/redirect?status=302&to=http://127.0.0.1:124251/ok")), 10s);
+    REQUIRE_FALSE(got);
+    CHECK(kind_of(got) == "invalid_url");
+    CHECK(contains(got.error().text(), "port 124251 is out of range"));
+    CHECK(server.requests_served() == 1);
+}
+
+TEST_CASE("a malformed answer's failure names the rule it broke") {
+    http_fault_server server;
+    net::io_context io;
+    http::client client(io.get_executor(), quick_options());
+    auto got = fanout::test::run_bounded(io, client.get(server.url("/garbage")), 10s);
+    REQUIRE_FALSE(got);
+    CHECK(kind_of(got) == "malformed_response");
+    // "...: malformed HTTP response: bad version" (Beast's name for the rule).
+    CHECK(contains(got.error().text(), "malformed HTTP response: "));
+    CHECK(got.error().text().size() > got.error().text().find("malformed HTTP response: ") + 25);
+}
+
+TEST_CASE("with truncate_body a body past the limit is cut there and its connection dropped") {
+    http_fault_server server;
+    net::io_context io;
+    auto options = quick_options();
+    options.max_body_size = 4;
+    options.truncate_body = true;
+    http::client client(io.get_executor(), options);
+    for (const char* path : {"/size?bytes=100000", "/chunked"}) {
+        INFO(path);
+        io.restart();
+        auto got = fanout::test::run_bounded(io, client.get(server.url(path)), 10s);
+        REQUIRE(got);
+        CHECK(got->status == 200);
+        CHECK(got->body.size() == 4);
+        CHECK(got->body_truncated);
+    }
+    CHECK(client.idle_connections() == 0);
+    CHECK(client.connections_opened() == 2);
+    // A body at the limit is whole, and its connection kept.
+    io.restart();
+    auto whole = fanout::test::run_bounded(io, client.get(server.url("/size?bytes=4")), 10s);
+    REQUIRE(whole);
+    CHECK(whole->body.size() == 4);
+    CHECK_FALSE(whole->body_truncated);
+    CHECK(client.idle_connections() == 1);
+}

@@ -193,3 +193,35 @@ TEST_CASE("a prober keeps idle connections for a bounded number of origins") {
     CHECK(first.open_connections() == 0);
     CHECK(second.open_connections() == 1);
 }
+
+TEST_CASE("a body past the limit is read up to it and the status decides") {
+    http_fault_server server;
+    // 1,025 KiB, over the default limit of 1 MiB.
+    const auto big = check_once(server.url("/size?bytes=1049600"));
+    CHECK(big.healthy());
+    CHECK(big.status == 200u);
+
+    probe::check_options small;
+    small.max_body_size = 1000;
+    const auto cut = check_once(server.url("/size?bytes=5000"), small);
+    CHECK(cut.healthy());
+    const auto chunked = check_once(server.url("/huge?mb=2"), small);
+    CHECK(chunked.healthy());
+}
+
+TEST_CASE("with body_contains the limit is the window searched") {
+    http_fault_server server;
+    probe::check_options options;
+    options.max_body_size = 10;
+    options.body_contains = "ok";
+    CHECK(check_once(server.url("/ok"), options).healthy());  // "ok": within the window
+    // /echo's body starts "GET /echo": past a window of 4 bytes.
+    options.max_body_size = 4;
+    options.body_contains = "GET /echo";
+    const auto outside = check_once(server.url("/echo"), options);
+    CHECK(kind_of(outside) == "body_mismatch");
+    REQUIRE(outside.problem);
+    CHECK(outside.problem->text().find("the first 4 bytes of the body") != std::string::npos);
+    options.max_body_size = 1 << 20;
+    CHECK(check_once(server.url("/echo"), options).healthy());
+}

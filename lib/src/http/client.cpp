@@ -2,6 +2,7 @@
 
 #include "executor_check.hpp"
 #include "http/target.hpp"
+#include "http/tls_peer.hpp"
 
 #include <fanout/duration.hpp>
 #include <fanout/semaphore.hpp>
@@ -103,7 +104,12 @@ std::optional<std::chrono::system_clock::time_point> certificate_expiry_of(SSL* 
 // a tree insertion per field) to be copied out again.
 class response_reader : public bhttp::basic_parser<false> {
   public:
-    explicit response_reader(response& out) : out_(out) {}
+    /// With `cut_at`, a body is kept up to that size and the parse stops
+    /// there (body_limit, truncated() true).
+    explicit response_reader(response& out, std::optional<std::size_t> cut_at = std::nullopt)
+        : out_(out), cut_at_(cut_at) {}
+
+    bool truncated() const noexcept { return truncated_; }
 
   private:
     void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
@@ -121,20 +127,35 @@ class response_reader : public bhttp::basic_parser<false> {
     void on_header_impl(error_code&) override {}
     void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
         // The parser has checked the length against the body limit already.
-        if (length) out_.body.reserve(static_cast<std::size_t>(*length));
+        if (length)
+            out_.body.reserve(static_cast<std::size_t>(
+                cut_at_ ? std::min<std::uint64_t>(*length, *cut_at_) : *length));
     }
-    std::size_t on_body_impl(beast::string_view body, error_code&) override {
-        out_.body.append(body.data(), body.size());
-        return body.size();
+    std::size_t on_body_impl(beast::string_view body, error_code& ec) override {
+        return keep(body, ec);
     }
     void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
-    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override {
-        out_.body.append(body.data(), body.size());
-        return body.size();
+    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
+                                   error_code& ec) override {
+        return keep(body, ec);
     }
     void on_finish_impl(error_code&) override {}
 
+    std::size_t keep(beast::string_view body, error_code& ec) {
+        if (cut_at_ && body.size() > *cut_at_ - out_.body.size()) {
+            const auto room = *cut_at_ - out_.body.size();
+            out_.body.append(body.data(), room);
+            truncated_ = true;
+            ec = bhttp::error::body_limit;
+            return room;
+        }
+        out_.body.append(body.data(), body.size());
+        return body.size();
+    }
+
     response& out_;
+    std::optional<std::size_t> cut_at_;
+    bool truncated_ = false;
 };
 
 // How long a phase may take: its own timeout, or what is left of the total
@@ -525,11 +546,7 @@ class client::state : public std::enable_shared_from_this<state> {
         if (where.tls) {
             phase_started = clock::now();
             auto* native = conn->tls->native_handle();
-            boost::system::error_code not_ip;
-            net::ip::make_address(where.host, not_ip);
-            if (not_ip) SSL_set_tlsext_host_name(native, where.host.c_str());  // SNI for names only
-            if (options_.tls.verify)
-                conn->tls->set_verify_callback(ssl::host_name_verification(where.host));
+            detail::set_tls_peer(native, where.host, options_.tls.verify);
             if (pool.session != nullptr) SSL_set_session(native, pool.session);
             const auto tls_limit = limit_for(options_.tls_timeout, errc::tls_timeout, deadline);
             watch(*conn, tls_limit.limit);
@@ -541,9 +558,8 @@ class client::state : public std::enable_shared_from_this<state> {
                         make_error_code(tls_limit.timeout_code),
                         timed_out(fmt::format("TLS handshake with {}", where.host), tls_limit)};
                 if (ec == net::error::operation_aborted) co_return failure{ec};
-                co_return failure{
-                    make_error_code(errc::tls_failure),
-                    fmt::format("TLS handshake with {} failed: {}", where.host, ec.message())};
+                co_return detail::tls_handshake_failure(native, ec, where.host,
+                                                        options_.tls.verify);
             }
             conn->certificate_expiry = certificate_expiry_of(native);
             timing.tls = clock::now() - phase_started;
@@ -580,9 +596,14 @@ class client::state : public std::enable_shared_from_this<state> {
         exchange_result out;
         const auto fail = [&](error_code ec, const phase_limit& limit, std::string_view phase) {
             const auto code = classify(ec, limit.timeout_code, conn.timed_out);
-            out.answer =
-                failure{code, conn.timed_out ? timed_out(phase, limit)
-                                             : fmt::format("{}: {}", phase, code.message())};
+            std::string message;
+            if (conn.timed_out)
+                message = timed_out(phase, limit);
+            else if (code == errc::malformed_response)  // the rule Beast's parser found broken
+                message = fmt::format("{}: {}: {}", phase, code.message(), ec.message());
+            else
+                message = fmt::format("{}: {}", phase, code.message());
+            out.answer = failure{code, std::move(message)};
             return std::move(out);
         };
 
@@ -607,8 +628,13 @@ class client::state : public std::enable_shared_from_this<state> {
         bool interim_received = false;
         for (;;) {
             answer = response{};
-            auto& parser = reading.emplace(answer);
-            parser.body_limit(options_.max_body_size);
+            auto& parser = reading.emplace(answer, options_.truncate_body
+                                                       ? std::optional(options_.max_body_size)
+                                                       : std::nullopt);
+            if (options_.truncate_body)
+                parser.body_limit(boost::none);  // cut by the reader, not refused
+            else
+                parser.body_limit(options_.max_body_size);
             parser.header_limit(64 * 1024);
             if (req.method == "HEAD") parser.skip(true);
             auto [header_ec, header_bytes] = co_await bhttp::async_read_header(
@@ -626,6 +652,14 @@ class client::state : public std::enable_shared_from_this<state> {
         }
         auto& parser = *reading;
         timing.first_byte = clock::now() - sent;
+        // A body cut at the limit: what was kept is the answer, and the
+        // connection (with the rest of the body in it) is dropped.
+        const auto cut_short = [&] {
+            answer.body_truncated = true;
+            out.keep_alive = false;
+            out.answer = std::move(answer);
+            return std::move(out);
+        };
         // The body often came in the read that brought the head, which
         // async_read_header leaves unparsed: parse it here, as a read would
         // complete only through one more trip through the loop.
@@ -634,6 +668,7 @@ class client::state : public std::enable_shared_from_this<state> {
             const auto used = parser.put(conn.buffer.data(), parse_ec);
             conn.buffer.consume(used);
             if (parse_ec == bhttp::error::need_more) break;
+            if (parse_ec && parser.truncated()) co_return cut_short();
             if (parse_ec) co_return fail(parse_ec, limit, "reading the body");
             if (used == 0) break;
         }
@@ -645,6 +680,7 @@ class client::state : public std::enable_shared_from_this<state> {
             watch(conn, limit.limit);
             auto [body_ec, body_bytes] = co_await bhttp::async_read_some(
                 stream, conn.buffer, parser, net::as_tuple(net::use_awaitable));
+            if (body_ec && parser.truncated()) co_return cut_short();
             if (body_ec) co_return fail(body_ec, limit, "reading the body");
         }
         // Bytes past the end of the answer (a Content-Length that was too

@@ -39,6 +39,16 @@ class http_category final : public kinded_category {
                 return "redirect loop";
             case errc::bad_status:
                 return "unsuccessful HTTP status";
+            case errc::certificate_expired:
+                return "the server's certificate has expired";
+            case errc::certificate_not_yet_valid:
+                return "the server's certificate is not yet valid";
+            case errc::certificate_name_mismatch:
+                return "the server's certificate is for another host name";
+            case errc::certificate_untrusted:
+                return "the server's certificate is not from a trusted issuer";
+            case errc::certificate_self_signed:
+                return "the server's certificate is self-signed";
         }
         return "unknown http error " + std::to_string(value);
     }
@@ -73,6 +83,16 @@ class http_category final : public kinded_category {
                 return "redirect_loop";
             case errc::bad_status:
                 return "http_status";
+            case errc::certificate_expired:
+                return "certificate_expired";
+            case errc::certificate_not_yet_valid:
+                return "certificate_not_yet_valid";
+            case errc::certificate_name_mismatch:
+                return "certificate_name_mismatch";
+            case errc::certificate_untrusted:
+                return "certificate_untrusted";
+            case errc::certificate_self_signed:
+                return "certificate_self_signed";
         }
         return "http_error";
     }
@@ -83,6 +103,20 @@ class http_category final : public kinded_category {
 const boost::system::error_category& category() noexcept {
     static const http_category instance;
     return instance;
+}
+
+bool is_certificate_error(const boost::system::error_code& ec) noexcept {
+    if (ec.category() != category()) return false;
+    switch (static_cast<errc>(ec.value())) {
+        case errc::certificate_expired:
+        case errc::certificate_not_yet_valid:
+        case errc::certificate_name_mismatch:
+        case errc::certificate_untrusted:
+        case errc::certificate_self_signed:
+            return true;
+        default:
+            return false;
+    }
 }
 
 bool is_timeout(const boost::system::error_code& ec) noexcept {

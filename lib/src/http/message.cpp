@@ -1,5 +1,7 @@
 #include <fanout/http/message.hpp>
 
+#include "http/target.hpp"
+
 #include <fanout/http/error.hpp>
 
 #include <fmt/format.h>
@@ -44,6 +46,12 @@ std::optional<std::chrono::milliseconds> retry_after_of(std::string_view value) 
 }
 
 }  // namespace
+
+std::optional<failure> check_url(std::string_view url) {
+    auto parsed = detail::parse_target(url);
+    if (parsed) return std::nullopt;
+    return std::move(parsed.error());
+}
 
 std::optional<failure> request::validate() const {
     const auto invalid = [&](std::string why) {

@@ -95,6 +95,7 @@ struct prober::state {
         // two timers of the same length would race to name the failure.
         out.max_redirects = options.max_redirects;
         out.max_body_size = options.max_body_size;
+        out.truncate_body = true;
         out.tls.verify = !options.insecure;
         out.tls.ca_file = options.ca_file;
         out.dns = resolver_options(options, {}, 1024);
@@ -164,9 +165,14 @@ struct prober::state {
                                     ranges_text(options.expected_status))};
         } else if (!options.body_contains.empty() &&
                    answer->body.find(options.body_contains) == std::string::npos) {
-            out.problem = failure{make_error_code(errc::body_mismatch),
-                                  fmt::format("GET {}: the body ({} bytes) does not contain '{}'",
-                                              t.url, answer->body.size(), options.body_contains)};
+            out.problem = failure{
+                make_error_code(errc::body_mismatch),
+                answer->body_truncated
+                    ? fmt::format("GET {}: the first {} bytes of the body (the most read) do not "
+                                  "contain '{}'",
+                                  t.url, answer->body.size(), options.body_contains)
+                    : fmt::format("GET {}: the body ({} bytes) does not contain '{}'", t.url,
+                                  answer->body.size(), options.body_contains)};
         } else if (options.max_latency && out.latency > *options.max_latency) {
             out.problem = failure{
                 make_error_code(errc::too_slow),

@@ -29,6 +29,12 @@ enum class errc {
     too_many_redirects,  ///< more redirects than the client follows
     redirect_loop,       ///< a redirect led back to a URL already visited
     bad_status,          ///< expect_success(): the status is not 2xx or 3xx
+    // The TLS handshake failed verifying the server's certificate:
+    certificate_expired,        ///< it is past its notAfter
+    certificate_not_yet_valid,  ///< it is before its notBefore
+    certificate_name_mismatch,  ///< it names neither the host nor the address asked for
+    certificate_untrusted,      ///< its issuer is unknown or not trusted (no chain to a CA)
+    certificate_self_signed,    ///< it signs itself and is not trusted as such
 };
 
 /// The category of `http::errc`; its name is "http". Report kinds are the
@@ -39,6 +45,9 @@ const boost::system::error_category& category() noexcept;
 inline boost::system::error_code make_error_code(errc e) noexcept {
     return {static_cast<int>(e), category()};
 }
+
+/// Whether `ec` is one of the certificate_* codes.
+bool is_certificate_error(const boost::system::error_code& ec) noexcept;
 
 /// Whether `ec` is a timeout of any phase (or fanout::errc::timeout).
 bool is_timeout(const boost::system::error_code& ec) noexcept;

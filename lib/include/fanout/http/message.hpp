@@ -30,6 +30,12 @@ struct request {
     std::optional<failure> validate() const;
 };
 
+/// Nothing, or why `url` cannot be requested: not absolute, a scheme other
+/// than http or https (in any case), a port outside 1-65535, user
+/// information, a space, quote, fragment or non-ASCII byte (with its
+/// column). A failure (http::errc::invalid_url) naming the URL.
+std::optional<failure> check_url(std::string_view url);
+
 /// How long each phase of a request took; zero for phases it did not need.
 struct timings {
     std::chrono::nanoseconds dns{};
@@ -46,11 +52,14 @@ struct response {
     header_list headers;
     std::string body;
     timings timing;
-    std::string url;         ///< where the answer came from (the last redirect's target)
+    std::string url;  ///< where the answer came from (the last redirect's target)
     /// For https: when the server's certificate stops being valid (its
     /// notAfter); nothing for plain HTTP.
     std::optional<std::chrono::system_clock::time_point> certificate_expiry;
     unsigned redirects = 0;  ///< redirects followed to get here
+    /// The body is the first client_options::max_body_size bytes of a longer
+    /// one (with client_options::truncate_body).
+    bool body_truncated = false;
 
     /// The first header of this name (any case); nothing when absent.
     std::optional<std::string_view> header(std::string_view name) const;

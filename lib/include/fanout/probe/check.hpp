@@ -61,7 +61,10 @@ struct check_options {
     bool insecure = false;        ///< https: do not verify certificates or host names
     std::string ca_file;          ///< https: trust this PEM file (empty: the system's store)
     unsigned max_redirects = 10;  ///< followed before the status is checked; 0: none
-    std::size_t max_body_size = 1 << 20;  ///< larger bodies fail (body_too_large)
+    /// How much of a body is read: a longer one is cut there and its
+    /// connection dropped, and the check goes on with what was read (the
+    /// status decides; body_contains searches those bytes only).
+    std::size_t max_body_size = 1 << 20;
     std::size_t connections_per_origin = 1000;
     /// Idle connections are kept for reuse, per origin, for this many origins
     /// at most: past it, a prober moves on to a new HTTP client and closes
