@@ -28,7 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         const auto at = h.percentile(p);
         if (h.count() > 0 && (at < h.min() || at > h.max())) std::abort();
     }
-    (void)h.mean();
+    if (h.count() > 0 && (h.mean() < h.min() || h.mean() > h.max())) std::abort();
     auto merged = h;
     merged += h;
     const auto again =
