@@ -319,6 +319,15 @@ histogram histogram::from_json(const json::value& input) {
         if (detail::histogram_slot(clamp_to_range(max)) != last_slot) {
             malformed(fmt::format("max_ns {} is not in the last bucket", max));
         }
+        // Every record lies between min and max, and so does the mean. A
+        // saturated sum stays within the saturated products.
+        if (result.sum_ < saturating_mul(min, result.count_) ||
+            result.sum_ > saturating_mul(max, result.count_)) {
+            malformed(
+                fmt::format("sum_ns {} is not between count times min_ns and count times "
+                            "max_ns",
+                            result.sum_));
+        }
     }
     return result;
 }

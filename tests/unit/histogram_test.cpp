@@ -243,6 +243,11 @@ TEST_CASE("from_json rejects malformed input with invalid_argument") {
     CHECK_THROWS_WITH(histogram::from_json(changed("count", 3)), Contains("count is 3"));
     CHECK_THROWS_WITH(histogram::from_json(changed("min_ns", 8'000'000)), Contains("min_ns"));
     CHECK_THROWS_WITH(histogram::from_json(changed("max_ns", 9'000'000)), Contains("max_ns"));
+    // Found by the histogram fuzz harness: a sum no records could add up
+    // to made a mean above max (or a negative one).
+    CHECK_THROWS_WITH(histogram::from_json(changed("sum_ns", 20'000'000)), Contains("sum_ns"));
+    CHECK_THROWS_WITH(histogram::from_json(changed("sum_ns", 1'000'000)), Contains("sum_ns"));
+    CHECK_THROWS_WITH(histogram::from_json(changed("sum_ns", UINT64_MAX)), Contains("sum_ns"));
     CHECK_THROWS_WITH(histogram::from_json(changed("buckets", "none")), Contains("buckets"));
     // The buckets as to_json() writes them: [lowest value of the bucket, count].
     const std::int64_t five = histogram::lowest_equivalent(5ms).count();

@@ -198,7 +198,7 @@ class resolver::channel : public std::enable_shared_from_this<channel> {
         if (auto slot = net::get_associated_cancellation_slot(*lookup->handler);
             slot.is_connected()) {
             lookup->slot = slot;
-            slot.template emplace<canceller>(lookup);
+            slot.template emplace<canceller>(canceller{lookup});
         }
         ++pending_;
         auto query = options_.search_domains ? &ares_search : &ares_query;

@@ -1,6 +1,7 @@
 #include <fanout/http/client.hpp>
 
 #include "executor_check.hpp"
+#include "http/response_reader.hpp"
 #include "http/target.hpp"
 #include "http/tls_peer.hpp"
 
@@ -15,7 +16,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 
@@ -98,65 +98,6 @@ std::optional<std::chrono::system_clock::time_point> certificate_expiry_of(SSL* 
     X509_free(certificate);
     return expiry;
 }
-
-// Parses an answer straight into a `response`: Beast's parser with a
-// string body would first build its own field container (an allocation and
-// a tree insertion per field) to be copied out again.
-class response_reader : public bhttp::basic_parser<false> {
-  public:
-    /// With `cut_at`, a body is kept up to that size and the parse stops
-    /// there (body_limit, truncated() true).
-    explicit response_reader(response& out, std::optional<std::size_t> cut_at = std::nullopt)
-        : out_(out), cut_at_(cut_at) {}
-
-    bool truncated() const noexcept { return truncated_; }
-
-  private:
-    void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
-                         error_code&) override {}
-    void on_response_impl(int status, beast::string_view reason, int, error_code&) override {
-        out_.status = static_cast<unsigned>(status);
-        out_.reason.assign(reason.data(), reason.size());
-        out_.headers.reserve(8);  // typical answers have a handful: one allocation, not four
-    }
-    void on_field_impl(bhttp::field, beast::string_view name, beast::string_view value,
-                       error_code&) override {
-        out_.headers.emplace_back(std::string(name.data(), name.size()),
-                                  std::string(value.data(), value.size()));
-    }
-    void on_header_impl(error_code&) override {}
-    void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
-        // The parser has checked the length against the body limit already.
-        if (length)
-            out_.body.reserve(static_cast<std::size_t>(
-                cut_at_ ? std::min<std::uint64_t>(*length, *cut_at_) : *length));
-    }
-    std::size_t on_body_impl(beast::string_view body, error_code& ec) override {
-        return keep(body, ec);
-    }
-    void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
-    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body,
-                                   error_code& ec) override {
-        return keep(body, ec);
-    }
-    void on_finish_impl(error_code&) override {}
-
-    std::size_t keep(beast::string_view body, error_code& ec) {
-        if (cut_at_ && body.size() > *cut_at_ - out_.body.size()) {
-            const auto room = *cut_at_ - out_.body.size();
-            out_.body.append(body.data(), room);
-            truncated_ = true;
-            ec = bhttp::error::body_limit;
-            return room;
-        }
-        out_.body.append(body.data(), body.size());
-        return body.size();
-    }
-
-    response& out_;
-    std::optional<std::size_t> cut_at_;
-    bool truncated_ = false;
-};
 
 // How long a phase may take: its own timeout, or what is left of the total
 // when that is shorter (and then a timeout is the total's).
@@ -512,7 +453,7 @@ class client::state : public std::enable_shared_from_this<state> {
             conn->tls = std::make_unique<tls_stream>(executor_, tls_context());
         else
             conn->plain = std::make_unique<socket_type>(executor_);
-        watch_guard watching(*this, *conn);
+        watch_guard watching{*this, *conn};
         phase_started = clock::now();
         error_code last;
         phase_limit connect_limit{};
@@ -608,7 +549,7 @@ class client::state : public std::enable_shared_from_this<state> {
         };
 
         auto limit = limit_for(options_.first_byte_timeout, errc::first_byte_timeout, deadline);
-        watch_guard watching(*this, conn);
+        watch_guard watching{*this, conn};
         watch(conn, limit.limit);
         const auto sent = clock::now();
         auto [write_ec, written] =
@@ -624,7 +565,7 @@ class client::state : public std::enable_shared_from_this<state> {
         // dropped: the final answer follows on the same connection. Each
         // message needs a parser of its own.
         response answer;
-        std::optional<response_reader> reading;
+        std::optional<detail::response_reader> reading;
         bool interim_received = false;
         for (;;) {
             answer = response{};

@@ -30,19 +30,31 @@ bool iequals(std::string_view a, std::string_view b) {
     });
 }
 
+// The longest Retry-After kept; a longer one is taken as this. No retry
+// waits a year, and a hint far longer would overflow the finer units that
+// waiting for it converts to (a date past 2262 already overflows
+// system_clock's nanoseconds).
+constexpr std::chrono::seconds longest_retry_after = std::chrono::hours(24 * 365);
+
 // Retry-After: delay-seconds or an HTTP date (RFC 9110 10.2.3).
 std::optional<std::chrono::milliseconds> retry_after_of(std::string_view value) {
-    unsigned long seconds = 0;
-    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), seconds);
+    using std::chrono::duration_cast;
+    using std::chrono::milliseconds;
+    using std::chrono::seconds;
+    unsigned long delay = 0;
+    const auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), delay);
     if (error == std::errc{} && end == value.data() + value.size())
-        return std::chrono::seconds(seconds);
+        return seconds(std::min<unsigned long>(delay, longest_retry_after.count()));
     std::tm when{};
     const std::string text(value);
     if (strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &when) == nullptr) return std::nullopt;
-    const auto at = std::chrono::system_clock::from_time_t(timegm(&when));
-    const auto wait = at - std::chrono::system_clock::now();
-    return std::max(std::chrono::milliseconds(0),
-                    std::chrono::duration_cast<std::chrono::milliseconds>(wait));
+    // In seconds since the epoch, where any year strptime reads fits.
+    const seconds at(timegm(&when));
+    const auto now =
+        duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch());
+    if (at <= duration_cast<seconds>(now)) return milliseconds(0);
+    if (at - duration_cast<seconds>(now) > longest_retry_after) return longest_retry_after;
+    return duration_cast<milliseconds>(at) - now;
 }
 
 }  // namespace

@@ -68,7 +68,8 @@ struct response {
 /// `answer` when its status is 2xx or 3xx; otherwise a failure naming the
 /// request and status: fanout::errc::rate_limited for 429, http::errc::
 /// bad_status else; for 429 and 503 a Retry-After (seconds or an HTTP date)
-/// becomes the failure's retry_after hint, which gather's retry policy honours.
+/// becomes the failure's retry_after hint, which gather's retry policy honours
+/// (a hint over a year is taken as a year; a date gone by as no wait).
 result<response> expect_success(result<response> answer);
 
 }  // namespace fanout::http
