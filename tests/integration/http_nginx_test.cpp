@@ -8,6 +8,7 @@
 #include "test_loop.hpp"
 
 #include <fanout/gather.hpp>
+#include <fanout/retry.hpp>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
@@ -152,8 +153,8 @@ TEST_CASE(
 
     const auto by_default = get_once(url, quick_options());
     REQUIRE_FALSE(by_default);
-    CHECK(by_default.error().code == http::errc::tls_failure);
-    CHECK(std::string(by_default.error().kind()) == "tls_failure");
+    CHECK(by_default.error().code == http::errc::tls_verification_failed);
+    CHECK(std::string(by_default.error().kind()) == "tls_verification_failed");
     CHECK_THAT(by_default.error().text(), Contains("certificate"));
     CHECK_THAT(by_default.error().text(), Contains(url));
 
@@ -189,8 +190,11 @@ TEST_CASE("a certificate for another host name fails even when its CA is trusted
     const nginx_server server({.https = true});
     const auto wrong = get_once(server.wrong_name_url("/ok"), trusting(server));
     REQUIRE_FALSE(wrong);
-    CHECK(wrong.error().code == http::errc::tls_failure);
+    CHECK(wrong.error().code == http::errc::tls_verification_failed);
+    CHECK(std::string(wrong.error().kind()) == "tls_verification_failed");
     CHECK_THAT(wrong.error().text(), Contains("certificate"));
+    // Not retried by default: the next try meets the same certificate.
+    CHECK_FALSE(fanout::retry_policy::default_retryable(wrong.error()));
 
     // The same CA signed the right name's certificate: the name is what failed.
     CHECK(ok_answer(get_once(server.https_url("/ok"), trusting(server))));

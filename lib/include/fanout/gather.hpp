@@ -21,9 +21,11 @@
 // Cancellation: cancelling the awaiting coroutine cancels the items in
 // flight through their cancellation slots (they finish, as errc::cancelled);
 // inputs not yet started come out as errc::cancelled with attempts == 0, and
-// the gather completes normally once every worker has finished. Note that the
-// awaiting coroutine's own cancellation state stays cancelled: reset it (or
-// turn off throw_if_cancelled) before awaiting anything else.
+// the gather completes normally once every worker has finished, its summary
+// saying stop_reason::cancelled. The cancellation is then answered: the
+// awaiting coroutine's cancellation state is reset (to Asio's default
+// filters, as this_coro::reset_cancellation_state() does), so its next
+// co_await does not throw. A caller that means to stop checks the summary.
 // An exception thrown by the sink or by the input range is a fault, not an
 // item failure: the rest is cancelled and the exception is rethrown once
 // every worker has finished.
@@ -197,6 +199,10 @@ class gather_run {
                 static_cast<gather_run*>(self)->request_stop(stop_reason::cancelled);
             },
             this, net::use_awaitable);
+        // The cancellation has been answered (the summary says so): the
+        // caller's next co_await must not throw for it.
+        if (state.cancelled() != net::cancellation_type::none)
+            co_await net::this_coro::reset_cancellation_state();
         co_await net::this_coro::throw_if_cancelled(caller_throws);
 
         if (fault_) std::rethrow_exception(fault_);

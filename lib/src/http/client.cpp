@@ -18,6 +18,7 @@
 #include <boost/beast/http/read.hpp>
 
 #include <fmt/format.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -137,19 +138,27 @@ class response_reader : public bhttp::basic_parser<false> {
 };
 
 // How long a phase may take: its own timeout, or what is left of the total
-// when that is shorter (and then a timeout is the total's).
+// when that is shorter (and then a timeout is the total's, which its message
+// names).
 struct phase_limit {
     clock::duration limit;
-    errc timeout_code;
+    bool total = false;
 };
 
-phase_limit limit_for(std::chrono::milliseconds phase, errc phase_code,
-                      const deadline_type& deadline) {
+phase_limit limit_for(std::chrono::milliseconds phase, const deadline_type& deadline) {
     if (deadline) {
         const auto left = *deadline - clock::now();
-        if (left < phase) return {std::max(left, clock::duration(1)), errc::total_timeout};
+        if (left < phase) return {std::max(left, clock::duration(1)), true};
     }
-    return {phase, phase_code};
+    return {phase, false};
+}
+
+// Whether a failed handshake is the peer's certificate or name failing
+// verification (the same answer on every try) rather than a broken exchange.
+bool verification_failed(const error_code& ec) {
+    return ec.category() == net::error::get_ssl_category() &&
+           ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
+               SSL_R_CERTIFICATE_VERIFY_FAILED;
 }
 
 bool idempotent(std::string_view method) {
@@ -170,8 +179,8 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 // The failure of a read or write on a connection, by what went wrong.
-error_code classify(error_code ec, errc timeout_code, bool timed_out) {
-    if (timed_out) return make_error_code(timeout_code);
+error_code classify(error_code ec, bool timed_out) {
+    if (timed_out) return make_error_code(fanout::errc::timeout);
     if (ec == bhttp::error::body_limit) return make_error_code(errc::body_too_large);
     if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
         ec == net::error::eof || ec == ssl::error::stream_truncated)
@@ -320,7 +329,7 @@ class client::state : public std::enable_shared_from_this<state> {
     // of the total timeout was the shorter, "<phase> ran past the total
     // timeout of 5s" (the time left then is no limit anyone configured).
     std::string timed_out(std::string_view phase, const phase_limit& limit) const {
-        if (limit.timeout_code == errc::total_timeout && options_.total_timeout)
+        if (limit.total && options_.total_timeout)
             return fmt::format("{} ran past the total timeout of {}", phase,
                                format_duration(*options_.total_timeout));
         return fmt::format("{} timed out after {}", phase, format_duration(limit.limit));
@@ -475,11 +484,10 @@ class client::state : public std::enable_shared_from_this<state> {
                                                              origin_pool& pool, timings& timing,
                                                              const deadline_type& deadline) {
         auto phase_started = clock::now();
-        const auto resolve_limit =
-            limit_for(options_.resolve_timeout, errc::resolve_timeout, deadline);
+        const auto resolve_limit = limit_for(options_.resolve_timeout, deadline);
         auto resolved = co_await with_timeout(resolver_.resolve(where.host), resolve_limit.limit);
         if (!resolved)
-            co_return failure{make_error_code(resolve_limit.timeout_code),
+            co_return failure{make_error_code(fanout::errc::timeout),
                               timed_out(fmt::format("resolving {}", where.host), resolve_limit)};
         if (!*resolved) co_return std::move(resolved->error());
         timing.dns = clock::now() - phase_started;
@@ -496,7 +504,7 @@ class client::state : public std::enable_shared_from_this<state> {
         bool connected = false;
         bool last_timed_out = false;
         for (const auto& address : **resolved) {
-            connect_limit = limit_for(options_.connect_timeout, errc::connect_timeout, deadline);
+            connect_limit = limit_for(options_.connect_timeout, deadline);
             watch(*conn, connect_limit.limit);
             auto [ec] = co_await conn->lowest().async_connect(
                 net::ip::tcp::endpoint(address.ip, where.port), net::as_tuple(net::use_awaitable));
@@ -511,7 +519,7 @@ class client::state : public std::enable_shared_from_this<state> {
             conn->lowest().close(ignored);  // the next address gets a fresh socket
         }
         if (!connected) {
-            const auto code = classify(last, connect_limit.timeout_code, last_timed_out);
+            const auto code = classify(last, last_timed_out);
             const auto phase = fmt::format("connect to {}:{}", where.host, where.port);
             co_return failure{code, last_timed_out ? timed_out(phase, connect_limit)
                                                    : fmt::format("{}: {}", phase, code.message())};
@@ -529,18 +537,19 @@ class client::state : public std::enable_shared_from_this<state> {
             if (options_.tls.verify)
                 conn->tls->set_verify_callback(ssl::host_name_verification(where.host));
             if (pool.session != nullptr) SSL_set_session(native, pool.session);
-            const auto tls_limit = limit_for(options_.tls_timeout, errc::tls_timeout, deadline);
+            const auto tls_limit = limit_for(options_.tls_timeout, deadline);
             watch(*conn, tls_limit.limit);
             auto [ec] = co_await conn->tls->async_handshake(ssl::stream_base::client,
                                                             net::as_tuple(net::use_awaitable));
             if (ec) {
                 if (conn->timed_out)
                     co_return failure{
-                        make_error_code(tls_limit.timeout_code),
+                        make_error_code(fanout::errc::timeout),
                         timed_out(fmt::format("TLS handshake with {}", where.host), tls_limit)};
                 if (ec == net::error::operation_aborted) co_return failure{ec};
                 co_return failure{
-                    make_error_code(errc::tls_failure),
+                    make_error_code(verification_failed(ec) ? errc::tls_verification_failed
+                                                            : errc::tls_failure),
                     fmt::format("TLS handshake with {} failed: {}", where.host, ec.message())};
             }
             conn->certificate_expiry = certificate_expiry_of(native);
@@ -577,14 +586,14 @@ class client::state : public std::enable_shared_from_this<state> {
 
         exchange_result out;
         const auto fail = [&](error_code ec, const phase_limit& limit, std::string_view phase) {
-            const auto code = classify(ec, limit.timeout_code, conn.timed_out);
+            const auto code = classify(ec, conn.timed_out);
             out.answer =
                 failure{code, conn.timed_out ? timed_out(phase, limit)
                                              : fmt::format("{}: {}", phase, code.message())};
             return std::move(out);
         };
 
-        auto limit = limit_for(options_.first_byte_timeout, errc::first_byte_timeout, deadline);
+        auto limit = limit_for(options_.first_byte_timeout, deadline);
         watch_guard watching(*this, conn);
         watch(conn, limit.limit);
         const auto sent = clock::now();
@@ -639,7 +648,7 @@ class client::state : public std::enable_shared_from_this<state> {
         // timeout bounds each wait for more of it, not the whole of it (only
         // the total timeout does that).
         while (!parser.is_done()) {
-            limit = limit_for(options_.first_byte_timeout, errc::first_byte_timeout, deadline);
+            limit = limit_for(options_.first_byte_timeout, deadline);
             watch(conn, limit.limit);
             auto [body_ec, body_bytes] = co_await bhttp::async_read_some(
                 stream, conn.buffer, parser, net::as_tuple(net::use_awaitable));

@@ -15,16 +15,6 @@ class http_category final : public kinded_category {
                 return "not an absolute http:// or https:// URL";
             case errc::invalid_request:
                 return "the request cannot be sent";
-            case errc::resolve_timeout:
-                return "name resolution timed out";
-            case errc::connect_timeout:
-                return "connect timed out";
-            case errc::tls_timeout:
-                return "TLS handshake timed out";
-            case errc::first_byte_timeout:
-                return "no response within the first-byte timeout";
-            case errc::total_timeout:
-                return "the request ran past its total timeout";
             case errc::tls_failure:
                 return "TLS handshake failed";
             case errc::malformed_response:
@@ -39,6 +29,8 @@ class http_category final : public kinded_category {
                 return "redirect loop";
             case errc::bad_status:
                 return "unsuccessful HTTP status";
+            case errc::tls_verification_failed:
+                return "the TLS certificate or host name did not verify";
         }
         return "unknown http error " + std::to_string(value);
     }
@@ -49,16 +41,6 @@ class http_category final : public kinded_category {
                 return "invalid_url";
             case errc::invalid_request:
                 return "invalid_request";
-            case errc::resolve_timeout:
-                return "resolve_timeout";
-            case errc::connect_timeout:
-                return "connect_timeout";
-            case errc::tls_timeout:
-                return "tls_timeout";
-            case errc::first_byte_timeout:
-                return "first_byte_timeout";
-            case errc::total_timeout:
-                return "total_timeout";
             case errc::tls_failure:
                 return "tls_failure";
             case errc::malformed_response:
@@ -73,8 +55,25 @@ class http_category final : public kinded_category {
                 return "redirect_loop";
             case errc::bad_status:
                 return "http_status";
+            case errc::tls_verification_failed:
+                return "tls_verification_failed";
         }
         return "http_error";
+    }
+
+    // The same request meets the same answer again: nothing a retry changes.
+    bool permanent(int value) const noexcept override {
+        switch (static_cast<errc>(value)) {
+            case errc::invalid_url:
+            case errc::invalid_request:
+            case errc::tls_verification_failed:
+            case errc::body_too_large:
+            case errc::too_many_redirects:
+            case errc::redirect_loop:
+                return true;
+            default:
+                return false;
+        }
     }
 };
 
@@ -83,21 +82,6 @@ class http_category final : public kinded_category {
 const boost::system::error_category& category() noexcept {
     static const http_category instance;
     return instance;
-}
-
-bool is_timeout(const boost::system::error_code& ec) noexcept {
-    if (ec == fanout::errc::timeout) return true;
-    if (ec.category() != category()) return false;
-    switch (static_cast<errc>(ec.value())) {
-        case errc::resolve_timeout:
-        case errc::connect_timeout:
-        case errc::tls_timeout:
-        case errc::first_byte_timeout:
-        case errc::total_timeout:
-            return true;
-        default:
-            return false;
-    }
 }
 
 }  // namespace fanout::http
