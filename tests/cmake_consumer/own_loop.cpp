@@ -2,8 +2,9 @@
 // gather is one task on the program's loop, SIGTERM or Ctrl-C cancels it
 // through the program's own signal_set, every item is still accounted for,
 // and the task goes on afterwards (the gather answers the cancellation, so
-// the next co_await does not throw). Here the program signals itself after
-// 100 items, as an operator would.
+// the next co_await does not throw). Here, after 100 items, the program
+// stops the fan-out as its signal handler does, as if an operator had
+// pressed Ctrl-C.
 #include <fanout/gather.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -11,6 +12,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -18,6 +20,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <exception>
 #include <numeric>
 #include <vector>
 
@@ -44,8 +47,9 @@ int main() {
     std::size_t reported = 0;
     bool accounted = false;
     auto task = [&]() -> net::awaitable<void> {
-        auto sink = [&reported](fanout::outcome<int>&&) {
-            if (++reported == 100) std::raise(SIGTERM);
+        auto sink = [&](fanout::outcome<int>&&) {
+            if (++reported == 100)
+                net::post(io, [&stop] { stop.emit(net::cancellation_type::terminal); });
         };
         const fanout::gather_options options{.limit = 16};
         const auto summary = co_await fanout::gather_each(items, call, sink, options);
@@ -59,9 +63,12 @@ int main() {
                     summary.stopped == fanout::stop_reason::cancelled ? "cancelled" : "no");
         accounted = summary.total == items.size() && reported == items.size() &&
                     summary.stopped == fanout::stop_reason::cancelled;
-        signals.cancel();  // the program's other work ends too
     };
-    net::co_spawn(io, task(), net::bind_cancellation_slot(stop.slot(), net::detached));
+    std::exception_ptr failed;
+    net::co_spawn(io, task(), net::bind_cancellation_slot(stop.slot(), [&](std::exception_ptr e) {
+                      failed = e;
+                      signals.cancel();  // the program's other work ends too
+                  }));
     io.run();
-    return accounted ? 0 : 1;
+    return accounted && !failed ? 0 : 1;
 }

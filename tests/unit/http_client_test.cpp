@@ -513,7 +513,7 @@ TEST_CASE("every phase timeout is a timeout naming its phase, its limit and the 
 
     silent_listener full;
     if (!full.fill_backlog()) {
-        WARN("a connect to a full accept queue completes here: connect_timeout is not tested");
+        WARN("a connect to a full accept queue completes here: the connect timeout is not tested");
         return;
     }
     const auto url = "http://127.0.0.1:" + std::to_string(full.port()) + "/ok";
