@@ -18,6 +18,11 @@
 // attempt timeout (errc::timeout), the global deadline (errc::deadline_exceeded,
 // for items in flight then). Retries follow options.retry. With
 // failure_mode::fail_fast the first failure cancels the rest.
+// Timeouts: the per-attempt timeout bounds everything fn does in one attempt
+// (CPU time included; not the backoff between attempts). A timeout inside fn
+// (the HTTP client's phases, the resolver's tries) races it: the first to
+// run out ends the attempt, and either way the code is errc::timeout, the
+// message saying which ("attempt 2 timed out after 2s" for this one).
 // Cancellation: cancelling the awaiting coroutine cancels the items in
 // flight through their cancellation slots (they finish, as errc::cancelled);
 // inputs not yet started come out as errc::cancelled with attempts == 0, and
