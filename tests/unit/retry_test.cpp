@@ -139,6 +139,9 @@ TEST_CASE("default_retryable refuses permanent failures: invalid input, names, c
         {probe::errc::certificate_expired, false},
         {probe::errc::too_slow, true},
     };
+    CHECK(fanout::is_permanent(fanout::make_error_code(errc::invalid_input)));
+    CHECK_FALSE(fanout::is_permanent(fanout::make_error_code(errc::timeout)));
+    CHECK_FALSE(fanout::is_permanent(net::error::connection_refused));  // not a kinded category
     for (const auto& [code, retryable] : table) {
         INFO(code.category().name() << " " << fanout::error_kind(code));
         CHECK(fanout::is_permanent(code) == !retryable);
