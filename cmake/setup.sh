@@ -3,7 +3,8 @@
 # only those missing (nsd and nginx: the real servers of the tests, openssl
 # to make their certificates; dnsperf, wrk, h2load and python3-aiohttp: the
 # benchmarks' anchors; clang-14, libfuzzer-14-dev and libclang-rt-14-dev: the
-# fuzz preset). Quiet when nothing is missing. Runs as root or via sudo.
+# fuzz preset; prometheus for promtool, which checks the metrics exposition).
+# Quiet when nothing is missing. Runs as root or via sudo.
 set -euo pipefail
 
 packages=(
@@ -13,6 +14,7 @@ packages=(
     python3
     nsd nginx openssl dnsperf wrk nghttp2-client python3-aiohttp time
     clang-14 libfuzzer-14-dev libclang-rt-14-dev
+    prometheus
 )
 
 missing=()

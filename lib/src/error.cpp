@@ -41,6 +41,17 @@ const boost::system::error_category& category() noexcept {
     return instance;
 }
 
+bool kinded_category::permanent(int) const noexcept {
+    return false;
+}
+
+bool is_permanent(const boost::system::error_code& ec) noexcept {
+    if (ec == errc::invalid_input) return true;
+    if (const auto* kinded = dynamic_cast<const kinded_category*>(&ec.category()))
+        return kinded->permanent(ec.value());
+    return false;
+}
+
 const char* error_kind(const boost::system::error_code& ec) noexcept {
     namespace aerr = boost::asio::error;
     if (!ec) return "ok";

@@ -8,6 +8,7 @@
 #include "test_loop.hpp"
 
 #include <fanout/gather.hpp>
+#include <fanout/retry.hpp>
 
 #include <boost/asio/error.hpp>
 #include <boost/asio/io_context.hpp>
@@ -191,6 +192,8 @@ TEST_CASE("a certificate for another host name fails even when its CA is trusted
     REQUIRE_FALSE(wrong);
     CHECK(wrong.error().code == http::errc::certificate_name_mismatch);
     CHECK_THAT(wrong.error().text(), Contains("certificate verify failed: IP address mismatch"));
+    // Not retried by default: the next try meets the same certificate.
+    CHECK_FALSE(fanout::retry_policy::default_retryable(wrong.error()));
 
     // The same CA signed the right name's certificate: the name is what failed.
     CHECK(ok_answer(get_once(server.https_url("/ok"), trusting(server))));

@@ -238,6 +238,43 @@ TEST_CASE("a target is healthy when a retry succeeds, and its attempts are recor
     CHECK(records.at(2).at("attempts").as_int64() == 9);
 }
 
+TEST_CASE("sweep retries neither a redirect loop, a body over the limit nor a 404") {
+    http_fault_server http;
+    temp_file input(http.url("/loop-a") + "\n" + http.url("/size?bytes=2000000") + "\n" +
+                    http.url("/status?code=404") + "\n" + http.url("/status?code=502") + "\n");
+    // --body-contains: the body is needed, so its limit applies.
+    auto run = sweep(input, {"--retries", "2", "--timeout", "2s", "--body-contains", "ok"});
+    const auto status = run.wait_for_exit(60s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 1);
+    const auto records = by_line(run.output());
+    REQUIRE(records.size() == 4);
+    CHECK(error_kind(records.at(1)) == "redirect_loop");
+    CHECK(error_kind(records.at(2)) == "body_too_large");
+    CHECK(error_kind(records.at(3)) == "unexpected_status");
+    for (const std::int64_t line : {1, 2, 3}) {
+        INFO("line " << line);
+        CHECK(records.at(line).at("attempts").as_int64() == 1);
+    }
+    // A 502 may pass next time: it gets its two retries.
+    CHECK(records.at(4).at("attempts").as_int64() == 3);
+}
+
+TEST_CASE("sweep waits the Retry-After of a 503 before its next attempt") {
+    http_fault_server http;
+    temp_file input(http.url("/status?code=503&retry_after=1") + "\n");
+    auto run = sweep(input, {"--retries", "1", "--timeout", "2s"});
+    const auto status = run.wait_for_exit(60s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    const auto records = by_line(run.output());
+    REQUIRE(records.size() == 1);
+    CHECK(records.at(1).at("attempts").as_int64() == 2);
+    // One second asked for; the backoff alone would be under 100 ms.
+    CHECK(elapsed_ms(records.at(1)) >= 1000);
+}
+
 TEST_CASE("the deadline ends the sweep: targets in flight and not started are reported") {
     http_fault_server http;
     std::string text;

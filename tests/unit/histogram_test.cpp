@@ -273,3 +273,20 @@ TEST_CASE("from_json rejects malformed input with invalid_argument") {
     CHECK_THROWS_WITH(histogram::from_json(changed("buckets", boost::json::parse("[5000000]"))),
                       Contains("pair"));
 }
+
+TEST_CASE("cumulative counts give the records at or below each bound, and the sum is exact") {
+    fanout::histogram h;
+    for (const nanoseconds v : {nanoseconds(500us), nanoseconds(1ms), nanoseconds(1ms),
+                                nanoseconds(5ms), nanoseconds(20ms), nanoseconds(2h)})
+        h.record(v);
+    const std::vector<nanoseconds> bounds{1ms, 10ms, 1s, 1h};
+    // 2 h is past the range: it saturates into the top bucket, at 1 h.
+    CHECK(h.cumulative_counts(bounds) == std::vector<std::uint64_t>{3, 4, 5, 6});
+    const std::vector<nanoseconds> below_a_millisecond{999us};
+    CHECK(h.cumulative_counts(below_a_millisecond) == std::vector<std::uint64_t>{1});
+    CHECK(h.sum_ns() ==
+          static_cast<std::uint64_t>(nanoseconds(500us + 2ms + 5ms + 20ms + 2h).count()));
+    CHECK(fanout::histogram().cumulative_counts(bounds) == std::vector<std::uint64_t>(4, 0));
+    const std::vector<nanoseconds> descending{10ms, 1ms};
+    CHECK_THROWS_AS(h.cumulative_counts(descending), std::invalid_argument);
+}

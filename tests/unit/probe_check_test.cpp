@@ -6,6 +6,7 @@
 
 #include <fanout/http/error.hpp>
 #include <fanout/probe/error.hpp>
+#include <fanout/retry.hpp>
 #include <fanout/timeout.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -69,6 +70,27 @@ TEST_CASE("an HTTP check passes on an expected status and fails on another, keep
     probe::check_options only_503;
     only_503.expected_status = {{503, 503}};
     CHECK(check_once(server.url("/status?code=503"), only_503).healthy());
+}
+
+TEST_CASE("a failed HTTP check carries the answer's status and Retry-After for the retry policy") {
+    http_fault_server server;
+    const auto busy = check_once(server.url("/status?code=503&retry_after=1"));
+    REQUIRE(busy.problem);
+    CHECK(busy.problem->http_status == 503u);
+    CHECK(busy.problem->retry_after == std::chrono::milliseconds(1000));
+    CHECK(fanout::retry_policy::default_retryable(*busy.problem));
+
+    const auto missing = check_once(server.url("/status?code=404"));
+    REQUIRE(missing.problem);
+    CHECK(missing.problem->http_status == 404u);
+    CHECK_FALSE(missing.problem->retry_after);
+    CHECK_FALSE(fanout::retry_policy::default_retryable(*missing.problem));
+
+    // No answer, no status.
+    const auto looping = check_once(server.url("/loop-a"));
+    REQUIRE(looping.problem);
+    CHECK_FALSE(looping.problem->http_status);
+    CHECK_FALSE(fanout::retry_policy::default_retryable(*looping.problem));
 }
 
 TEST_CASE("an HTTP check follows redirects and checks the final answer") {

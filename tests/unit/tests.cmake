@@ -1,6 +1,13 @@
 # One line per public header under test.
 fanout_test(unit histogram)
 fanout_test(unit progress)
+fanout_test(unit prometheus fanout_child_process)
+# Prometheus's own linter checks the exposition when it is installed
+# (Debian's prometheus package, see cmake/setup.sh).
+find_program(FANOUT_PROMTOOL promtool)
+if(FANOUT_PROMTOOL)
+    target_compile_definitions(prometheus_test PRIVATE "FANOUT_PROMTOOL=\"${FANOUT_PROMTOOL}\"")
+endif()
 fanout_test(unit thread_pool)
 fanout_test(unit offload)
 fanout_test(unit gather)

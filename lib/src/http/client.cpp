@@ -20,6 +20,7 @@
 #include <boost/beast/http/read.hpp>
 
 #include <fmt/format.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -100,19 +101,19 @@ std::optional<std::chrono::system_clock::time_point> certificate_expiry_of(SSL* 
 }
 
 // How long a phase may take: its own timeout, or what is left of the total
-// when that is shorter (and then a timeout is the total's).
+// when that is shorter (and then a timeout is the total's, which its message
+// names).
 struct phase_limit {
     clock::duration limit;
-    errc timeout_code;
+    bool total = false;
 };
 
-phase_limit limit_for(std::chrono::milliseconds phase, errc phase_code,
-                      const deadline_type& deadline) {
+phase_limit limit_for(std::chrono::milliseconds phase, const deadline_type& deadline) {
     if (deadline) {
         const auto left = *deadline - clock::now();
-        if (left < phase) return {std::max(left, clock::duration(1)), errc::total_timeout};
+        if (left < phase) return {std::max(left, clock::duration(1)), true};
     }
-    return {phase, phase_code};
+    return {phase, false};
 }
 
 bool idempotent(std::string_view method) {
@@ -133,8 +134,8 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 // The failure of a read or write on a connection, by what went wrong.
-error_code classify(error_code ec, errc timeout_code, bool timed_out) {
-    if (timed_out) return make_error_code(timeout_code);
+error_code classify(error_code ec, bool timed_out) {
+    if (timed_out) return make_error_code(fanout::errc::timeout);
     if (ec == bhttp::error::body_limit) return make_error_code(errc::body_too_large);
     if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
         ec == net::error::eof || ec == ssl::error::stream_truncated)
@@ -284,7 +285,7 @@ class client::state : public std::enable_shared_from_this<state> {
     // of the total timeout was the shorter, "<phase> ran past the total
     // timeout of 5s" (the time left then is no limit anyone configured).
     std::string timed_out(std::string_view phase, const phase_limit& limit) const {
-        if (limit.timeout_code == errc::total_timeout && options_.total_timeout)
+        if (limit.total && options_.total_timeout)
             return fmt::format("{} ran past the total timeout of {}", phase,
                                format_duration(*options_.total_timeout));
         return fmt::format("{} timed out after {}", phase, format_duration(limit.limit));
@@ -439,11 +440,10 @@ class client::state : public std::enable_shared_from_this<state> {
                                                              origin_pool& pool, timings& timing,
                                                              const deadline_type& deadline) {
         auto phase_started = clock::now();
-        const auto resolve_limit =
-            limit_for(options_.resolve_timeout, errc::resolve_timeout, deadline);
+        const auto resolve_limit = limit_for(options_.resolve_timeout, deadline);
         auto resolved = co_await with_timeout(resolver_.resolve(where.host), resolve_limit.limit);
         if (!resolved)
-            co_return failure{make_error_code(resolve_limit.timeout_code),
+            co_return failure{make_error_code(fanout::errc::timeout),
                               timed_out(fmt::format("resolving {}", where.host), resolve_limit)};
         if (!*resolved) co_return std::move(resolved->error());
         timing.dns = clock::now() - phase_started;
@@ -460,7 +460,7 @@ class client::state : public std::enable_shared_from_this<state> {
         bool connected = false;
         bool last_timed_out = false;
         for (const auto& address : **resolved) {
-            connect_limit = limit_for(options_.connect_timeout, errc::connect_timeout, deadline);
+            connect_limit = limit_for(options_.connect_timeout, deadline);
             watch(*conn, connect_limit.limit);
             auto [ec] = co_await conn->lowest().async_connect(
                 net::ip::tcp::endpoint(address.ip, where.port), net::as_tuple(net::use_awaitable));
@@ -475,7 +475,7 @@ class client::state : public std::enable_shared_from_this<state> {
             conn->lowest().close(ignored);  // the next address gets a fresh socket
         }
         if (!connected) {
-            const auto code = classify(last, connect_limit.timeout_code, last_timed_out);
+            const auto code = classify(last, last_timed_out);
             const auto phase = fmt::format("connect to {}:{}", where.host, where.port);
             co_return failure{code, last_timed_out ? timed_out(phase, connect_limit)
                                                    : fmt::format("{}: {}", phase, code.message())};
@@ -489,14 +489,14 @@ class client::state : public std::enable_shared_from_this<state> {
             auto* native = conn->tls->native_handle();
             detail::set_tls_peer(native, where.host, options_.tls.verify);
             if (pool.session != nullptr) SSL_set_session(native, pool.session);
-            const auto tls_limit = limit_for(options_.tls_timeout, errc::tls_timeout, deadline);
+            const auto tls_limit = limit_for(options_.tls_timeout, deadline);
             watch(*conn, tls_limit.limit);
             auto [ec] = co_await conn->tls->async_handshake(ssl::stream_base::client,
                                                             net::as_tuple(net::use_awaitable));
             if (ec) {
                 if (conn->timed_out)
                     co_return failure{
-                        make_error_code(tls_limit.timeout_code),
+                        make_error_code(fanout::errc::timeout),
                         timed_out(fmt::format("TLS handshake with {}", where.host), tls_limit)};
                 if (ec == net::error::operation_aborted) co_return failure{ec};
                 co_return detail::tls_handshake_failure(native, ec, where.host,
@@ -536,7 +536,7 @@ class client::state : public std::enable_shared_from_this<state> {
 
         exchange_result out;
         const auto fail = [&](error_code ec, const phase_limit& limit, std::string_view phase) {
-            const auto code = classify(ec, limit.timeout_code, conn.timed_out);
+            const auto code = classify(ec, conn.timed_out);
             std::string message;
             if (conn.timed_out)
                 message = timed_out(phase, limit);
@@ -548,7 +548,7 @@ class client::state : public std::enable_shared_from_this<state> {
             return std::move(out);
         };
 
-        auto limit = limit_for(options_.first_byte_timeout, errc::first_byte_timeout, deadline);
+        auto limit = limit_for(options_.first_byte_timeout, deadline);
         watch_guard watching{*this, conn};
         watch(conn, limit.limit);
         const auto sent = clock::now();
@@ -617,7 +617,7 @@ class client::state : public std::enable_shared_from_this<state> {
         // timeout bounds each wait for more of it, not the whole of it (only
         // the total timeout does that).
         while (!parser.is_done()) {
-            limit = limit_for(options_.first_byte_timeout, errc::first_byte_timeout, deadline);
+            limit = limit_for(options_.first_byte_timeout, deadline);
             watch(conn, limit.limit);
             auto [body_ec, body_bytes] = co_await bhttp::async_read_some(
                 stream, conn.buffer, parser, net::as_tuple(net::use_awaitable));

@@ -15,16 +15,6 @@ class http_category final : public kinded_category {
                 return "not an absolute http:// or https:// URL";
             case errc::invalid_request:
                 return "the request cannot be sent";
-            case errc::resolve_timeout:
-                return "name resolution timed out";
-            case errc::connect_timeout:
-                return "connect timed out";
-            case errc::tls_timeout:
-                return "TLS handshake timed out";
-            case errc::first_byte_timeout:
-                return "no response within the first-byte timeout";
-            case errc::total_timeout:
-                return "the request ran past its total timeout";
             case errc::tls_failure:
                 return "TLS handshake failed";
             case errc::malformed_response:
@@ -59,16 +49,6 @@ class http_category final : public kinded_category {
                 return "invalid_url";
             case errc::invalid_request:
                 return "invalid_request";
-            case errc::resolve_timeout:
-                return "resolve_timeout";
-            case errc::connect_timeout:
-                return "connect_timeout";
-            case errc::tls_timeout:
-                return "tls_timeout";
-            case errc::first_byte_timeout:
-                return "first_byte_timeout";
-            case errc::total_timeout:
-                return "total_timeout";
             case errc::tls_failure:
                 return "tls_failure";
             case errc::malformed_response:
@@ -96,6 +76,25 @@ class http_category final : public kinded_category {
         }
         return "http_error";
     }
+
+    // The same request meets the same answer again: nothing a retry changes.
+    bool permanent(int value) const noexcept override {
+        switch (static_cast<errc>(value)) {
+            case errc::invalid_url:
+            case errc::invalid_request:
+            case errc::certificate_expired:
+            case errc::certificate_not_yet_valid:
+            case errc::certificate_name_mismatch:
+            case errc::certificate_untrusted:
+            case errc::certificate_self_signed:
+            case errc::body_too_large:
+            case errc::too_many_redirects:
+            case errc::redirect_loop:
+                return true;
+            default:
+                return false;
+        }
+    }
 };
 
 }  // namespace
@@ -113,21 +112,6 @@ bool is_certificate_error(const boost::system::error_code& ec) noexcept {
         case errc::certificate_name_mismatch:
         case errc::certificate_untrusted:
         case errc::certificate_self_signed:
-            return true;
-        default:
-            return false;
-    }
-}
-
-bool is_timeout(const boost::system::error_code& ec) noexcept {
-    if (ec == fanout::errc::timeout) return true;
-    if (ec.category() != category()) return false;
-    switch (static_cast<errc>(ec.value())) {
-        case errc::resolve_timeout:
-        case errc::connect_timeout:
-        case errc::tls_timeout:
-        case errc::first_byte_timeout:
-        case errc::total_timeout:
             return true;
         default:
             return false;

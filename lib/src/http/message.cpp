@@ -85,14 +85,20 @@ std::optional<std::string_view> response::header(std::string_view name) const {
     return std::nullopt;
 }
 
+std::optional<std::chrono::milliseconds> response::retry_after() const {
+    const auto value = header("Retry-After");
+    if (!value) return std::nullopt;
+    return retry_after_of(*value);
+}
+
 result<response> expect_success(result<response> answer) {
     if (!answer || (answer->status >= 200 && answer->status < 400)) return answer;
     const auto& r = *answer;
     failure out{r.status == 429 ? make_error_code(fanout::errc::rate_limited)
                                 : make_error_code(errc::bad_status),
                 fmt::format("{}: {} {}", r.url, r.status, r.reason)};
-    if (r.status == 429 || r.status == 503)
-        if (const auto value = r.header("Retry-After")) out.retry_after = retry_after_of(*value);
+    out.http_status = r.status;
+    out.retry_after = r.retry_after();
     return out;
 }
 

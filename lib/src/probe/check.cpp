@@ -3,7 +3,6 @@
 #include <fanout/duration.hpp>
 #include <fanout/error.hpp>
 #include <fanout/http/client.hpp>
-#include <fanout/http/error.hpp>
 #include <fanout/probe/error.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -145,12 +144,6 @@ struct prober::state {
         out.latency = clock::now() - started;
         if (!answer) {
             out.problem = std::move(answer.error());
-            // The client's phase timeouts are as long as the attempt's own
-            // timeout (gather's), and the two race when a target hangs:
-            // whichever fires first, the target timed out, and it gets one
-            // kind. The message still names the phase.
-            if (http::is_timeout(out.problem->code))
-                out.problem->code = make_error_code(fanout::errc::timeout);
             co_return out;
         }
         out.status = answer->status;
@@ -186,6 +179,12 @@ struct prober::state {
                    *out.certificate_days_left < options.certificate_warning_days) {
             out.warning = fmt::format("the certificate expires in {} days (fewer than {})",
                                       *out.certificate_days_left, options.certificate_warning_days);
+        }
+        // The answer's status and Retry-After go with the failure: they
+        // decide whether, and when, the retry policy tries again.
+        if (out.problem) {
+            out.problem->http_status = answer->status;
+            out.problem->retry_after = answer->retry_after();
         }
         co_return out;
     }

@@ -3,8 +3,8 @@
 //
 // Errors: validate() returns a failure (http::errc::invalid_request) naming
 // the bad part; expect_success() turns a status outside 2xx/3xx into a
-// failure carrying the Retry-After hint of 429 and 503 answers. Nothing here
-// throws except std::bad_alloc.
+// failure carrying the status (failure::http_status) and the answer's
+// Retry-After hint. Nothing here throws except std::bad_alloc.
 
 #include <fanout/outcome.hpp>
 
@@ -63,13 +63,19 @@ struct response {
 
     /// The first header of this name (any case); nothing when absent.
     std::optional<std::string_view> header(std::string_view name) const;
+
+    /// The wait its Retry-After header asks for (delay-seconds, or an HTTP
+    /// date from now, RFC 9110 10.2.3); nothing when absent or unreadable.
+    std::optional<std::chrono::milliseconds> retry_after() const;
 };
 
 /// `answer` when its status is 2xx or 3xx; otherwise a failure naming the
 /// request and status: fanout::errc::rate_limited for 429, http::errc::
-/// bad_status else; for 429 and 503 a Retry-After (seconds or an HTTP date)
-/// becomes the failure's retry_after hint, which gather's retry policy honours
-/// (a hint over a year is taken as a year; a date gone by as no wait).
+/// bad_status else. The failure's http_status is the status (the default
+/// retry policy retries only 408, 425, 429, 500, 502, 503 and 504), and a
+/// Retry-After (seconds or an HTTP date) becomes its retry_after hint, which
+/// the retry policy honours (a hint over a year is taken as a year; a date
+/// gone by as no wait).
 result<response> expect_success(result<response> answer);
 
 }  // namespace fanout::http

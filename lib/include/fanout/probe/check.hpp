@@ -13,12 +13,13 @@
 // under gather's per_attempt_timeout (the HTTP client's phases and the DNS queries do use
 // options.timeout). Errors: a check that fails is a check_result whose `problem` says why: the code
 // of the layer that saw it (system codes for refused or reset connections, http::errc, dns::errc;
-// a timeout of any HTTP phase is fanout::errc::timeout, its message naming the phase),
-// or probe::errc when the target answered but not as expected; kind-specific fields (status,
-// address, answers, certificate days) are filled as far as the check got. parse_status_ranges
-// returns a failure (errc::invalid_input). Cancellation: a cancelled check aborts its socket
-// operation or query and completes with operation_aborted as its problem (or, when the coroutine is
-// cancelled between two operations, throws system_error as Asio coroutines
+// a timeout of any HTTP phase is fanout::errc::timeout, its message naming the phase and the
+// limit), or probe::errc when the target answered but not as expected (then the failure carries
+// the answer's status in http_status and its Retry-After in retry_after); kind-specific fields
+// (status, address, answers, certificate days) are filled as far as the check got.
+// parse_status_ranges returns a failure (errc::invalid_input). Cancellation: a cancelled check
+// aborts its socket operation or query and completes with operation_aborted as its problem (or,
+// when the coroutine is cancelled between two operations, throws system_error as Asio coroutines
 // do); the prober stays usable.
 
 #include <fanout/outcome.hpp>
