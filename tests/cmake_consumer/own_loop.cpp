@@ -3,8 +3,7 @@
 // through the program's own signal_set, every item is still accounted for,
 // and the task goes on afterwards (the gather answers the cancellation, so
 // the next co_await does not throw). Here, after 100 items, the program
-// stops the fan-out as its signal handler does, as if an operator had
-// pressed Ctrl-C.
+// sends itself SIGTERM, as an operator would.
 #include <fanout/gather.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -12,7 +11,6 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -48,8 +46,7 @@ int main() {
     bool accounted = false;
     auto task = [&]() -> net::awaitable<void> {
         auto sink = [&](fanout::outcome<int>&&) {
-            if (++reported == 100)
-                net::post(io, [&stop] { stop.emit(net::cancellation_type::terminal); });
+            if (++reported == 100) std::raise(SIGTERM);
         };
         const fanout::gather_options options{.limit = 16};
         const auto summary = co_await fanout::gather_each(items, call, sink, options);
