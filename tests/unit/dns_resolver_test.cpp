@@ -427,3 +427,26 @@ TEST_CASE("servers parse with and without ports") {
         CHECK(parsed.error().text().find(std::string("'") + bad + "'") != std::string::npos);
     }
 }
+
+namespace {
+
+// The forms of the README's g++ 12 notes, written as a user would inside a
+// coroutine: no options beside a co_await, and braced options beside a
+// named executor.
+net::awaitable<std::size_t> resolve_with_natural_forms(dns::server addr) {
+    dns::resolver plain(co_await net::this_coro::executor);
+    auto ex = co_await net::this_coro::executor;
+    dns::resolver r(ex, {.servers = {addr}, .timeout = 200ms});
+    auto got = co_await r.query("www.example.test", dns::record_type::a);
+    co_return got ? got->records.size() : 0;
+}
+
+}  // namespace
+
+TEST_CASE("a resolver made in a coroutine in the forms g++ 12 handles works") {
+    dns_responder responder;
+    responder.add(fanout::test::dns_a("www.example.test", "192.0.2.1", 300));
+    net::io_context io;
+    const auto addr = dns::parse_server(responder.server()).value();
+    CHECK(fanout::test::run_bounded(io, resolve_with_natural_forms(addr)) == 1);
+}

@@ -692,3 +692,21 @@ TEST_CASE(
     CHECK(results[3].error().http_status == 503u);
     CHECK(results[3].attempts == 3);
 }
+
+namespace {
+
+// The form g++ 12 miscompiled with a defaulted options argument (free():
+// invalid pointer when the client was destroyed), inside a coroutine.
+net::awaitable<unsigned> fetch_with_natural_form(std::string url) {
+    http::client client(co_await net::this_coro::executor);
+    auto got = co_await client.get(std::move(url));
+    co_return got ? got->status : 0u;
+}
+
+}  // namespace
+
+TEST_CASE("a client made from co_await this_coro::executor in a coroutine works and ends cleanly") {
+    http_fault_server server;
+    net::io_context io;
+    CHECK(fanout::test::run_bounded(io, fetch_with_natural_form(server.url("/ok"))) == 200);
+}

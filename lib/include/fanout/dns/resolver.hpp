@@ -50,31 +50,9 @@ result<server> parse_server(std::string_view text);
 /// "127.0.0.1:5353", "[::1]:53".
 std::string to_string(const server& s);
 
-/// The servers a resolver asks, in order: a vector of server. Braces of up
-/// to four servers make one without a std::initializer_list, whose array
-/// g++ 12 cannot keep in a coroutine frame ("array used as initializer"
-/// for `resolver r(co_await this_coro::executor, {.servers = {addr}})`).
-class server_list : public std::vector<server> {
-  public:
-    server_list() = default;
-    server_list(std::vector<server> servers) : std::vector<server>(std::move(servers)) {}
-    server_list(server first) { push_back(std::move(first)); }
-    server_list(server first, server second) : server_list(std::move(first)) {
-        push_back(std::move(second));
-    }
-    server_list(server first, server second, server third)
-        : server_list(std::move(first), std::move(second)) {
-        push_back(std::move(third));
-    }
-    server_list(server first, server second, server third, server fourth)
-        : server_list(std::move(first), std::move(second), std::move(third)) {
-        push_back(std::move(fourth));
-    }
-};
-
 struct resolver_options {
     /// Servers to ask, in order; empty: those of /etc/resolv.conf.
-    server_list servers;
+    std::vector<server> servers;
     /// How long one try waits for an answer. c-ares doubles it for each
     /// round after all servers were tried once, so with one server a lookup
     /// that gets no answer ends after timeout * (2^tries - 1) (2 s and 2
@@ -103,7 +81,11 @@ class resolver {
     explicit resolver(executor_type executor);
     // Two constructors, not a defaulted options argument: g++ 12 corrupts a
     // defaulted aggregate argument holding strings when the full-expression
-    // has a co_await (`resolver r(co_await this_coro::executor);`).
+    // has a co_await (`resolver r(co_await this_coro::executor);`). For the
+    // same reason give options as a named variable, or with the executor
+    // in a variable, never braced beside a co_await: g++ 12 rejects
+    // `resolver r(co_await ex, {.servers = {a}})` ("array used as
+    // initializer") and destroys other braced temporaries there twice.
     resolver(executor_type executor, resolver_options options);
     ~resolver();
     resolver(const resolver&) = delete;
