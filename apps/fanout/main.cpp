@@ -3,10 +3,33 @@
 
 #include <fmt/format.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <exception>
 #include <vector>
 
+namespace {
+
+// A closed stdin, stdout or stderr would be taken by the next descriptor the
+// program opens (an eventfd of the loop, a socket) and read or written as if
+// it were the input or the output: give each closed one /dev/null first.
+void open_closed_standard_descriptors() {
+    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+        if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+        const int opened = ::open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY);
+        if (opened >= 0 && opened != fd) {
+            ::dup2(opened, fd);
+            ::close(opened);
+        }
+    }
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+    open_closed_standard_descriptors();
     CLI::App app{
         "fanout: many network operations at once, each bounded, timed out, retried "
         "and accounted for"};

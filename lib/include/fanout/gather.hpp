@@ -27,6 +27,16 @@
 // An exception thrown by the sink or by the input range is a fault, not an
 // item failure: the rest is cancelled and the exception is rethrown once
 // every worker has finished.
+//
+// Async inputs: instead of a range, gather_each takes (by reference) an
+// async_input, such as a line_source (line_source.hpp): an object whose
+// next() returns awaitable<std::optional<T>> (nothing: the end) and whose
+// stop() ends it. Workers co_await next(), so an input read off the loop
+// never blocks it, and the time an item waits for its input counts neither
+// in its elapsed time nor in its timeout. When the gather stops (cancelled,
+// deadline, fail-fast, fault) it calls stop() and reports what next() still
+// returns (the items already read ahead) as not started; one input may feed
+// gathers on several loops at once.
 
 #include <fanout/detail/completion_latch.hpp>
 #include <fanout/duration.hpp>
@@ -46,6 +56,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -103,6 +114,16 @@ struct gather_summary {
 /// The key function of a gather without a per-key limit.
 struct no_key {};
 
+/// An input read asynchronously; see the top of this header.
+template <class Input>
+concept async_input = requires(Input& input) {
+    typename Input::value_type;
+    {
+        input.next()
+        } -> std::same_as<boost::asio::awaitable<std::optional<typename Input::value_type>>>;
+    input.stop();
+};
+
 namespace detail {
 
 template <class A>
@@ -121,6 +142,12 @@ struct result_traits<result<T>> {
     using value_type = T;
 };
 
+// An async input, as gather_run holds it.
+template <class Input>
+struct async_input_ref {
+    Input* input;
+};
+
 template <class View>
 struct input_traits {
     using reference = std::ranges::range_reference_t<View>;
@@ -131,6 +158,32 @@ struct input_traits {
     using holder = std::conditional_t<by_reference, std::remove_reference_t<reference>*,
                                       std::ranges::range_value_t<View>>;
     using argument = std::conditional_t<by_reference, reference, holder&>;
+};
+
+template <class Input>
+struct input_traits<async_input_ref<Input>> {
+    static constexpr bool by_reference = false;
+    using holder = typename Input::value_type;
+    using argument = holder&;
+};
+
+template <class View>
+inline constexpr bool is_async_input_ref = false;
+template <class Input>
+inline constexpr bool is_async_input_ref<async_input_ref<Input>> = true;
+
+// Where a gather's next input comes from: a range's iterator, or an async input.
+template <class View>
+struct input_cursor {
+    explicit input_cursor(View& view)
+        : next(std::ranges::begin(view)), end(std::ranges::end(view)) {}
+    std::ranges::iterator_t<View> next;
+    std::ranges::sentinel_t<View> end;
+};
+template <class Input>
+struct input_cursor<async_input_ref<Input>> {
+    explicit input_cursor(async_input_ref<Input>& view) : input(view.input) {}
+    Input* input;
 };
 
 template <class View, class Fn>
@@ -152,12 +205,12 @@ class gather_run {
     using awaited_type = fn_awaited_t<View, Fn>;
     using clock = std::chrono::steady_clock;
     static constexpr bool keyed = !std::is_same_v<KeyFn, no_key>;
+    static constexpr bool async = is_async_input_ref<View>;
 
     gather_run(View view, Fn fn, Sink sink, gather_options options, KeyFn key_of,
                boost::asio::any_io_executor executor)
         : view_(std::move(view)),
-          next_(std::ranges::begin(view_)),
-          end_(std::ranges::end(view_)),
+          cursor_(view_),
           fn_(std::move(fn)),
           sink_(std::move(sink)),
           key_of_(std::move(key_of)),
@@ -179,7 +232,7 @@ class gather_run {
         const auto state = co_await net::this_coro::cancellation_state;
 
         std::size_t workers = options_.limit;
-        if constexpr (std::ranges::sized_range<View>) {
+        if constexpr (!async && std::ranges::sized_range<View>) {
             const auto size = static_cast<std::size_t>(std::ranges::size(view_));
             workers = std::min(workers, size);
             if (options_.progress) options_.progress->add_total(size);
@@ -261,6 +314,7 @@ class gather_run {
     void request_stop(stop_reason why, worker_slot* except = nullptr) {
         if (stop_ != stop_reason::none) return;
         stop_ = why;
+        if constexpr (async) cursor_.input->stop();
         for (auto& slot : slots_)
             if (slot.running && &slot != except)
                 slot.signal.emit(boost::asio::cancellation_type::terminal);
@@ -320,14 +374,14 @@ class gather_run {
         co_return !ec && stop_ == stop_reason::none;
     }
 
-    typename traits::holder take() {
+    typename traits::holder take() requires(!async) {
         if constexpr (traits::by_reference) {
-            auto* item = std::addressof(*next_);
-            ++next_;
+            auto* item = std::addressof(*cursor_.next);
+            ++cursor_.next;
             return item;
         } else {
-            typename traits::holder item = *next_;
-            ++next_;
+            typename traits::holder item = *cursor_.next;
+            ++cursor_.next;
             return item;
         }
     }
@@ -350,9 +404,20 @@ class gather_run {
         // of this worker ended (delivering it and taking the next are
         // synchronous, so the difference is the sink's own time).
         auto last_end = clock::now();
-        while (stop_ != stop_reason::fault && next_ != end_) {
+        while (stop_ != stop_reason::fault) {
+            std::optional<typename traits::holder> taken;
+            if constexpr (async) {
+                taken = co_await cursor_.input->next();
+                if (!taken) break;
+                // A stop may have reached the worker while it waited.
+                co_await reset_if_cancelled();
+                last_end = clock::now();  // the wait for input is not the item's time
+            } else {
+                if (cursor_.next == cursor_.end) break;
+                taken.emplace(take());
+            }
+            typename traits::holder& held = *taken;
             const std::size_t index = next_index_++;
-            typename traits::holder held = take();
 
             outcome<value_type> out;
             out.index = index;
@@ -507,8 +572,7 @@ class gather_run {
     };
 
     View view_;
-    std::ranges::iterator_t<View> next_;
-    std::ranges::sentinel_t<View> end_;
+    input_cursor<View> cursor_;
     Fn fn_;
     Sink sink_;
     KeyFn key_of_;
@@ -582,6 +646,16 @@ template <std::ranges::viewable_range Inputs, class Fn, class Sink, class KeyFn 
 requires std::ranges::input_range<Inputs> boost::asio::awaitable<gather_summary> gather_each(
     Inputs&& inputs, Fn fn, Sink sink, gather_options options = {}, KeyFn key_of = {}) {
     return detail::gather_each(std::views::all(std::forward<Inputs>(inputs)), std::move(fn),
+                               std::move(sink), std::move(options), std::move(key_of));
+}
+
+/// sink(outcome<T>&&) or sink(input, outcome<T>&&) for each item of an async
+/// input as it ends; the input must outlive the gather, and may feed other
+/// gathers at once. See the top of this header.
+template <async_input Input, class Fn, class Sink, class KeyFn = no_key>
+boost::asio::awaitable<gather_summary> gather_each(Input& input, Fn fn, Sink sink,
+                                                   gather_options options = {}, KeyFn key_of = {}) {
+    return detail::gather_each(detail::async_input_ref<Input>{&input}, std::move(fn),
                                std::move(sink), std::move(options), std::move(key_of));
 }
 

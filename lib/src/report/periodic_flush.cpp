@@ -7,31 +7,37 @@ namespace fanout::report {
 namespace net = boost::asio;
 
 struct periodic_flush::state : std::enable_shared_from_this<state> {
-    state(net::any_io_executor executor, std::FILE* stream, std::chrono::milliseconds every)
-        : timer(std::move(executor)), out(stream), interval(every) {}
+    state(net::any_io_executor executor, std::function<void()> flush_fn,
+          std::chrono::milliseconds every)
+        : timer(std::move(executor)), flush(std::move(flush_fn)), interval(every) {}
 
     void tick() {
         timer.expires_after(interval);
         timer.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
             if (ec || !self->running) return;
-            std::fflush(self->out);
+            self->flush();
             self->tick();
         });
     }
 
     net::steady_timer timer;
-    std::FILE* out;
+    std::function<void()> flush;
     std::chrono::milliseconds interval;
     bool running = false;
 };
 
 periodic_flush::periodic_flush(net::any_io_executor executor, std::FILE* out,
                                std::chrono::milliseconds interval)
-    : state_(std::make_shared<state>(std::move(executor), out, interval)) {}
+    : state_(std::make_shared<state>(
+          std::move(executor), [out] { std::fflush(out); }, interval)) {}
+
+periodic_flush::periodic_flush(net::any_io_executor executor, std::function<void()> flush,
+                               std::chrono::milliseconds interval)
+    : state_(std::make_shared<state>(std::move(executor), std::move(flush), interval)) {}
 
 periodic_flush::~periodic_flush() {
     stop();
-    std::fflush(state_->out);
+    state_->flush();
 }
 
 void periodic_flush::start() {

@@ -12,6 +12,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <memory>
 
 namespace fanout::report {
@@ -19,6 +20,9 @@ namespace fanout::report {
 class periodic_flush {
   public:
     periodic_flush(boost::asio::any_io_executor executor, std::FILE* out,
+                   std::chrono::milliseconds interval = std::chrono::milliseconds(100));
+    /// Calls `flush` every interval instead (e.g. a record_output's).
+    periodic_flush(boost::asio::any_io_executor executor, std::function<void()> flush,
                    std::chrono::milliseconds interval = std::chrono::milliseconds(100));
     periodic_flush(const periodic_flush&) = delete;
     periodic_flush& operator=(const periodic_flush&) = delete;
