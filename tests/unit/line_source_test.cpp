@@ -202,3 +202,27 @@ TEST_CASE("a gather over a line source ends at its deadline while the input is s
     CHECK(seen == std::vector<std::string>{"a", "b"});
     CHECK(lines.lines_read() == 2);
 }
+
+TEST_CASE("the wait for a slow input counts neither in an item's timeout nor in its elapsed time") {
+    runtime rt;
+    test_pipe input;
+    std::thread producer([&] {
+        for (int i = 0; i < 4; ++i) {
+            input.write("item" + std::to_string(i) + "\n");
+            std::this_thread::sleep_for(250ms);  // longer than the timeout
+        }
+        input.close_write();
+    });
+    line_source lines(rt.executor(), rt.blocking_pool(), input.read_end());
+    std::vector<fanout::outcome<int>> outcomes;
+    fanout::gather_options options{.limit = 2, .per_attempt_timeout = 100ms};
+    rt.run(fanout::gather_each(
+        lines, [](line&) -> net::awaitable<int> { co_return 1; },
+        [&](fanout::outcome<int>&& out) { outcomes.push_back(std::move(out)); }, options));
+    producer.join();
+    REQUIRE(outcomes.size() == 4);
+    for (const auto& out : outcomes) {
+        CHECK(out.ok());
+        CHECK(out.elapsed < 100ms);
+    }
+}
