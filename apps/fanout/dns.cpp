@@ -368,6 +368,8 @@ int run_dns(const dns_settings& settings) {
     if (rt.interrupted()) return interrupted_exit_code(rt);
     if (const auto error = names.error())
         return usage_error(fmt::format("reading '{}' failed: {}", settings.input, error.message()));
+    // Stopped (a deadline) before the end: the lines not read were not checked.
+    if (!names.at_end_of_input()) return exit_some_failed;
     if (report.other_failures > 0) return exit_some_failed;
     return report.bad_names > 0 ? exit_usage : exit_ok;
 }

@@ -260,6 +260,8 @@ int run_sweep(const sweep_settings& settings) {
     if (rt.interrupted()) return interrupted_exit_code(rt);
     if (const auto error = lines.error())
         return usage_error(fmt::format("reading '{}' failed: {}", settings.input, error.message()));
+    // Stopped (a deadline) before the end: the lines not read were not checked.
+    if (!lines.at_end_of_input()) return exit_some_failed;
     if (tally.unhealthy() > 0) return exit_some_failed;
     return tally.invalid() > 0 ? exit_usage : exit_ok;
 }
