@@ -13,6 +13,7 @@ enum exit_code : int {
     exit_ok = 0,           ///< everything succeeded
     exit_some_failed = 1,  ///< the run finished, some items failed
     exit_usage = 2,        ///< bad flags or input
+    exit_io_error = 74,    ///< results could not be written (EX_IOERR): stdout, --json
     exit_interrupted = 130,
 };
 

@@ -14,6 +14,7 @@
 #include "commands.hpp"
 #include "demo_dns_server.hpp"
 #include "demo_http_server.hpp"
+#include "stdio.hpp"
 
 #include <fanout/dns/resolver.hpp>
 #include <fanout/gather.hpp>
@@ -121,27 +122,31 @@ void print_summary(const demo_settings& settings, const gather_summary& summary,
                    std::size_t cpu_threads) {
     const double seconds = std::chrono::duration<double>(took).count();
     const auto ran = summary.total - summary.not_started;
-    fmt::print("\n{} in {:.2f} s: {} of {} items reported, {} ran, {} items/s\n",
-               interrupted ? "interrupted" : "done", seconds, format_count(summary.total),
-               format_count(settings.items), format_count(ran),
-               format_count(
-                   static_cast<std::uint64_t>(static_cast<double>(ran) / std::max(seconds, 1e-9))));
-    fmt::print("  succeeded    {:>9}   ({} needed a retry)\n", format_count(summary.succeeded),
-               format_count(report.retried_items));
+    standard_output().print("\n{} in {:.2f} s: {} of {} items reported, {} ran, {} items/s\n",
+                            interrupted ? "interrupted" : "done", seconds,
+                            format_count(summary.total), format_count(settings.items),
+                            format_count(ran),
+                            format_count(static_cast<std::uint64_t>(static_cast<double>(ran) /
+                                                                    std::max(seconds, 1e-9))));
+    standard_output().print("  succeeded    {:>9}   ({} needed a retry)\n",
+                            format_count(summary.succeeded), format_count(report.retried_items));
     const auto kinds = format_counts(report.failures_by_kind);
-    fmt::print("  failed       {:>9}   {}\n", format_count(summary.failed - summary.not_started),
-               kinds.empty() ? "" : "(" + kinds + ")");
+    standard_output().print("  failed       {:>9}   {}\n",
+                            format_count(summary.failed - summary.not_started),
+                            kinds.empty() ? "" : "(" + kinds + ")");
     if (summary.not_started > 0)
-        fmt::print("  not started  {:>9}   (cancelled before their first attempt)\n",
-                   format_count(summary.not_started));
+        standard_output().print("  not started  {:>9}   (cancelled before their first attempt)\n",
+                                format_count(summary.not_started));
     const auto& h = report.latency;
     if (h.count() > 0) {
-        fmt::print("  latency      p50 {}  p90 {}  p99 {}  max {}  (successes, retries included)\n",
-                   format_duration(h.percentile(50)), format_duration(h.percentile(90)),
-                   format_duration(h.percentile(99)), format_duration(h.max()));
+        standard_output().print(
+            "  latency      p50 {}  p90 {}  p99 {}  max {}  (successes, retries included)\n",
+            format_duration(h.percentile(50)), format_duration(h.percentile(90)),
+            format_duration(h.percentile(99)), format_duration(h.max()));
     }
-    fmt::print("  cpu step     {} SHA-256 digests of {} KiB on {} CPU-pool threads\n",
-               format_count(summary.succeeded), settings.block_bytes / 1024, cpu_threads);
+    standard_output().print("  cpu step     {} SHA-256 digests of {} KiB on {} CPU-pool threads\n",
+                            format_count(summary.succeeded), settings.block_bytes / 1024,
+                            cpu_threads);
 }
 
 // The core part: the simulated operations, then their summary.
@@ -158,12 +163,12 @@ net::awaitable<void> run_core_part(const demo_settings& settings, std::chrono::n
     options.retry.initial_backoff = 20ms;
     options.retry.max_backoff = 500ms;
 
-    fmt::print(
+    standard_output().print(
         "fanout demo: {} simulated operations ({:.0f}% of attempts fail, {:.0f}% hang), limit {}, "
         "timeout {}, up to {} attempts, SHA-256 on {} CPU-pool threads\n",
         format_count(settings.items), settings.fail_rate * 100, settings.hang_rate * 100,
         format_count(settings.limit), format_duration(timeout), settings.attempts, cpu.size());
-    std::fflush(stdout);
+    standard_output().flush();
     const auto started = std::chrono::steady_clock::now();
     progress_line line(co_await net::this_coro::executor, counters, "demo");
     line.start();
@@ -234,31 +239,34 @@ void print_part_summary(const part_words& words, const gather_summary& summary,
     const double seconds = std::chrono::duration<double>(took).count();
     const auto asked = summary.total - summary.not_started;
     if (asked == 0) {
-        fmt::print("{}: {} of {} {} reported, none asked{}\n", words.part,
-                   format_count(summary.total), format_count(summary.total), words.items,
-                   interrupted ? fmt::format(" (interrupted before the {} part)", words.part) : "");
+        standard_output().print(
+            "{}: {} of {} {} reported, none asked{}\n", words.part, format_count(summary.total),
+            format_count(summary.total), words.items,
+            interrupted ? fmt::format(" (interrupted before the {} part)", words.part) : "");
     } else {
-        fmt::print("{}: {} of {} {} reported in {:.2f} s, {} {}/s{}\n", words.part,
-                   format_count(summary.total), format_count(summary.total), words.items, seconds,
-                   format_count(static_cast<std::uint64_t>(static_cast<double>(asked) /
-                                                           std::max(seconds, 1e-9))),
-                   words.operations, interrupted ? ", interrupted" : "");
-        fmt::print("  {:<12} {:>9}   ({} needed a retry)\n", words.succeeded,
-                   format_count(report.succeeded), format_count(report.retried));
+        standard_output().print("{}: {} of {} {} reported in {:.2f} s, {} {}/s{}\n", words.part,
+                                format_count(summary.total), format_count(summary.total),
+                                words.items, seconds,
+                                format_count(static_cast<std::uint64_t>(static_cast<double>(asked) /
+                                                                        std::max(seconds, 1e-9))),
+                                words.operations, interrupted ? ", interrupted" : "");
+        standard_output().print("  {:<12} {:>9}   ({} needed a retry)\n", words.succeeded,
+                                format_count(report.succeeded), format_count(report.retried));
         std::uint64_t failed = 0;
         for (const auto& [kind, count] : report.failures_by_kind) failed += count;
         const auto kinds = format_counts(report.failures_by_kind);
-        fmt::print("  failed       {:>9}{}\n", format_count(failed),
-                   kinds.empty() ? "" : "   (" + kinds + ")");
+        standard_output().print("  failed       {:>9}{}\n", format_count(failed),
+                                kinds.empty() ? "" : "   (" + kinds + ")");
     }
     if (summary.not_started > 0)
-        fmt::print("  not started  {:>9}   (cancelled before their first attempt)\n",
-                   format_count(summary.not_started));
+        standard_output().print("  not started  {:>9}   (cancelled before their first attempt)\n",
+                                format_count(summary.not_started));
     const auto& h = report.latency;
     if (h.count() > 0)
-        fmt::print("  latency      p50 {}  p99 {}  max {}  ({} {}, retries included)\n",
-                   format_duration(h.percentile(50)), format_duration(h.percentile(99)),
-                   format_duration(h.max()), words.succeeded, words.items);
+        standard_output().print(
+            "  latency      p50 {}  p99 {}  max {}  ({} {}, retries included)\n",
+            format_duration(h.percentile(50)), format_duration(h.percentile(99)),
+            format_duration(h.max()), words.succeeded, words.items);
 }
 
 // The answer must be what the server's rule gives the name.
@@ -280,7 +288,7 @@ net::awaitable<void> run_dns_part(std::size_t hosts, runtime& rt) {
     const auto executor = co_await net::this_coro::executor;
     const auto state = co_await net::this_coro::cancellation_state;
     part_report report;
-    fmt::print("\n");
+    standard_output().print("\n");
     if (state.cancelled() != net::cancellation_type::none) {
         print_part_summary(dns_words, {.total = names, .failed = names, .not_started = names},
                            report, {}, true);
@@ -298,13 +306,13 @@ net::awaitable<void> run_dns_part(std::size_t hosts, runtime& rt) {
     options.retry.max_backoff = 100ms;
     options.retry.retry_if = [](const failure& f) { return f.code == errc::timeout; };
 
-    fmt::print(
+    standard_output().print(
         "dns: {} names host<N>.demo.test and {} that do not exist, through the c-ares resolver "
         "to a server on 127.0.0.1:{} that drops {:.0f}% of queries; limit {}, timeout {}, up to {} "
         "attempts on timeout\n",
         format_count(hosts), format_count(names - hosts), server.port(), dns_drop_share * 100,
         dns_limit, format_duration(dns_timeout), dns_attempts);
-    std::fflush(stdout);
+    standard_output().flush();
     const auto started = std::chrono::steady_clock::now();
     progress_line line(executor, counters, "dns");
     line.start();
@@ -346,7 +354,7 @@ net::awaitable<void> run_http_part(std::size_t requests, runtime& rt) {
     const auto executor = co_await net::this_coro::executor;
     const auto state = co_await net::this_coro::cancellation_state;
     part_report report;
-    fmt::print("\n");
+    standard_output().print("\n");
     if (state.cancelled() != net::cancellation_type::none) {
         print_part_summary(http_words,
                            {.total = requests, .failed = requests, .not_started = requests}, report,
@@ -365,12 +373,12 @@ net::awaitable<void> run_http_part(std::size_t requests, runtime& rt) {
     options.retry.retry_if = http_retryable;
 
     const auto base = fmt::format("http://127.0.0.1:{}/item/", server.port());
-    fmt::print(
+    standard_output().print(
         "http: {} GETs of {}<N> through the keep-alive client; the server never answers 2% of "
         "first requests, answers 2% with 503 and 0.5% always with 404; limit {}, timeout {}, up "
         "to {} attempts\n",
         format_count(requests), base, http_limit, format_duration(http_timeout), http_attempts);
-    std::fflush(stdout);
+    standard_output().flush();
     const auto started = std::chrono::steady_clock::now();
     progress_line line(executor, counters, "http");
     line.start();
@@ -390,9 +398,9 @@ net::awaitable<void> run_http_part(std::size_t requests, runtime& rt) {
     print_part_summary(http_words, summary, report, std::chrono::steady_clock::now() - started,
                        rt.interrupted());
     if (summary.total > summary.not_started)
-        fmt::print("  connections  {:>9}   opened for {} requests (keep-alive reuse)\n",
-                   format_count(client.connections_opened()),
-                   format_count(server.requests_received()));
+        standard_output().print(
+            "  connections  {:>9}   opened for {} requests (keep-alive reuse)\n",
+            format_count(client.connections_opened()), format_count(server.requests_received()));
 }
 
 // The load part: `fanout load`'s machinery for a moment against a
@@ -402,9 +410,9 @@ net::awaitable<void> run_http_part(std::size_t requests, runtime& rt) {
 net::awaitable<void> run_load_part(std::chrono::milliseconds duration, runtime& rt) {
     const auto executor = co_await net::this_coro::executor;
     const auto state = co_await net::this_coro::cancellation_state;
-    fmt::print("\n");
+    standard_output().print("\n");
     if (state.cancelled() != net::cancellation_type::none) {
-        fmt::print("load: not started (interrupted before the load part)\n");
+        standard_output().print("load: not started (interrupted before the load part)\n");
         co_return;
     }
     demo_http_server server(executor);
@@ -412,22 +420,23 @@ net::awaitable<void> run_load_part(std::chrono::milliseconds duration, runtime& 
                           .connections = 16,
                           .duration = duration,
                           .rate = 2000};
-    fmt::print("load: {} of GET {} through fanout::load, 16 connections, open loop at 2,000/s\n",
-               format_duration(duration), options.urls.front());
-    std::fflush(stdout);
+    standard_output().print(
+        "load: {} of GET {} through fanout::load, 16 connections, open loop at 2,000/s\n",
+        format_duration(duration), options.urls.front());
+    standard_output().flush();
     auto measured = co_await load::run(rt, std::move(options));
     server.stop();
     if (!measured) {
-        fmt::print("load: {}\n", measured.error().text());
+        standard_output().print("load: {}\n", measured.error().text());
         co_return;
     }
-    fmt::print("load: done\n{}", load::to_text(*measured));
+    standard_output().print("load: done\n{}", load::to_text(*measured));
 }
 
 int run_demo(const demo_settings& settings) {
     auto timeout = parse_duration(settings.timeout);
     if (!timeout) {
-        fmt::print(stderr, "fanout demo: --timeout: {}\n", timeout.error().text());
+        say("fanout demo: --timeout: {}\n", timeout.error().text());
         return exit_usage;
     }
 

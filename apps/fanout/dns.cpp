@@ -11,6 +11,7 @@
 // to resume.
 #include "commands.hpp"
 #include "line_input.hpp"
+#include "stdio.hpp"
 
 #include <fanout/dns/resolver.hpp>
 #include <fanout/error.hpp>
@@ -20,6 +21,7 @@
 #include <fanout/line_source.hpp>
 #include <fanout/on_each_loop.hpp>
 #include <fanout/progress.hpp>
+#include <fanout/report/escape.hpp>
 #include <fanout/report/json.hpp>
 #include <fanout/report/periodic_flush.hpp>
 #include <fanout/report/record_output.hpp>
@@ -51,6 +53,7 @@ namespace {
 namespace net = boost::asio;
 using report::append_json_string;
 using report::append_milliseconds;
+using report::printable;
 
 struct dns_settings {
     std::string input = "-";
@@ -174,7 +177,7 @@ std::string rcode_text(const outcome<dns::answer>& out) {
 void append_json_record(std::string& out, const lookup& item, const outcome<dns::answer>& result) {
     auto to = std::back_inserter(out);
     fmt::format_to(to, "{{\"line\":{},\"input\":", item.line);
-    append_json_string(out, item.name);
+    bool replaced = append_json_string(out, item.name);
     fmt::format_to(to, ",\"type\":\"{}\",\"ok\":{},\"rcode\":", dns::to_string(item.type),
                    result.ok());
     const auto rcode = rcode_text(result);
@@ -188,9 +191,9 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
         for (const auto& rr : result.result->records) {
             out += first ? "{\"name\":" : ",{\"name\":";
             first = false;
-            append_json_string(out, rr.name);
+            replaced |= append_json_string(out, rr.name);
             fmt::format_to(to, ",\"type\":\"{}\",\"value\":", dns::to_string(rr.type));
-            append_json_string(out, rr.text());
+            replaced |= append_json_string(out, rr.text());
             fmt::format_to(to, ",\"ttl\":{}}}", rr.ttl);
         }
     }
@@ -199,25 +202,29 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
         out += "null";
     } else {
         fmt::format_to(to, "{{\"kind\":\"{}\",\"message\":", result.error().kind());
-        append_json_string(out, result.error().text());
+        replaced |= append_json_string(out, result.error().text());
         out += '}';
     }
     fmt::format_to(to, ",\"attempts\":{},\"elapsed_ms\":", result.attempts);
     append_milliseconds(out, result.elapsed);
+    // Text that was not valid UTF-8 had bytes replaced by U+FFFD.
+    if (replaced) out += ",\"invalid_utf8\":true";
     out += "}\n";
 }
 
+// Names, answers and messages with control characters escaped: a terminal
+// would act on them.
 std::string text_record(const lookup& item, const outcome<dns::answer>& out) {
-    std::string line = fmt::format("{} {} ", item.name, dns::to_string(item.type));
+    std::string line = fmt::format("{} {} ", printable(item.name), dns::to_string(item.type));
     if (out.ok()) {
         line += "NOERROR";
         for (const auto& rr : out.result->records)
-            line +=
-                fmt::format(" {}{} ({}s)", rr.type == item.type ? "" : "CNAME ", rr.text(), rr.ttl);
+            line += fmt::format(" {}{} ({}s)", rr.type == item.type ? "" : "CNAME ",
+                                printable(rr.text()), rr.ttl);
     } else {
         const auto rcode = rcode_text(out);
         line += fmt::format("{} [{}] {}", rcode.empty() ? "ERROR" : rcode, out.error().kind(),
-                            out.error().text());
+                            printable(out.error().text()));
     }
     return line + fmt::format("  {}  line {}", format_duration(out.elapsed), item.line);
 }
@@ -227,29 +234,28 @@ void print_summary(const gather_summary& summary, const dns_report& report,
                    std::size_t first_unfinished) {
     const double seconds = std::chrono::duration<double>(took).count();
     const auto ran = summary.total - summary.not_started;
-    fmt::print(stderr, "{} in {:.2f} s: {} lookups reported, {} asked, {} lookups/s\n",
-               interrupted ? "interrupted" : "done", seconds, format_count(summary.total),
-               format_count(ran),
-               format_count(
-                   static_cast<std::uint64_t>(static_cast<double>(ran) / std::max(seconds, 1e-9))));
+    say("{} in {:.2f} s: {} lookups reported, {} asked, {} lookups/s\n",
+        interrupted ? "interrupted" : "done", seconds, format_count(summary.total),
+        format_count(ran),
+        format_count(
+            static_cast<std::uint64_t>(static_cast<double>(ran) / std::max(seconds, 1e-9))));
     const auto rcodes = format_counts(report.by_rcode);
-    fmt::print(stderr, "  resolved     {:>9}\n", format_count(report.resolved));
-    if (!rcodes.empty()) fmt::print(stderr, "  by rcode     {}\n", rcodes);
+    say("  resolved     {:>9}\n", format_count(report.resolved));
+    if (!rcodes.empty()) say("  by rcode     {}\n", rcodes);
     const auto kinds = format_counts(report.errors_by_kind);
-    if (!kinds.empty()) fmt::print(stderr, "  failed       {}\n", kinds);
+    if (!kinds.empty()) say("  failed       {}\n", kinds);
     if (summary.not_started > 0)
-        fmt::print(stderr, "  not started  {:>9}   (reported as cancelled)\n",
-                   format_count(summary.not_started));
+        say("  not started  {:>9}   (reported as cancelled)\n", format_count(summary.not_started));
     const auto& h = report.latency;
     if (h.count() > 0)
-        fmt::print(stderr, "  latency      p50 {}  p90 {}  p99 {}  max {}\n",
-                   format_duration(h.percentile(50)), format_duration(h.percentile(90)),
-                   format_duration(h.percentile(99)), format_duration(h.max()));
-    fmt::print(stderr, "{}", input_summary(lines, first_unfinished));
+        say("  latency      p50 {}  p90 {}  p99 {}  max {}\n", format_duration(h.percentile(50)),
+            format_duration(h.percentile(90)), format_duration(h.percentile(99)),
+            format_duration(h.max()));
+    say("{}", input_summary(lines, first_unfinished));
 }
 
 int usage_error(const std::string& message) {
-    fmt::print(stderr, "fanout dns: {}\n", message);
+    say("fanout dns: {}\n", message);
     return exit_usage;
 }
 
@@ -277,11 +283,15 @@ int run_dns(const dns_settings& settings) {
     resolver_options.timeout = std::chrono::ceil<std::chrono::milliseconds>(*timeout);
     resolver_options.tries = 1;  // each attempt asks each server once; attempts are --tries
 
+    if (settings.input != "-")
+        if (auto why = unreadable(settings.input))
+            return usage_error(fmt::format("cannot read '{}': {}", settings.input, *why));
     input_file input(settings.input);
     if (!input.is_open())
         return usage_error(
             fmt::format("cannot read '{}': {}", settings.input, input.open_error().message()));
     const bool jsonl = settings.format == "jsonl";
+    // Records go out whole, whatever stops the program (see record_output).
     report::record_output out(STDOUT_FILENO);
 
     // One loop per thread, each with its own resolver (c-ares channel) and
@@ -289,6 +299,8 @@ int run_dns(const dns_settings& settings) {
     const std::size_t loops = std::max<std::size_t>(1, std::min(settings.threads, settings.limit));
     forced_exit_note note{.command = "dns", .output = &out, .records_per_item = types.size()};
     runtime rt({.loop_threads = loops, .handle_signals = true, .on_forced_exit = std::ref(note)});
+    // A record that cannot be written stops the run.
+    out.on_failure([&rt] { rt.cancel(); });
     progress counters;
     line_source names(rt.executor(0), rt.blocking_pool(), input.descriptor(),
                       {.max_line_length = settings.input_lines.max_line,
@@ -318,15 +330,15 @@ int run_dns(const dns_settings& settings) {
             [&state, max_line = settings.input_lines.max_line](const lookup& item) {
                 return ask(*state.resolver, item, max_line);
             },
-            [&state, jsonl, &out](const lookup& item, outcome<dns::answer>&& result) {
+            [&state, &out, jsonl](const lookup& item, outcome<dns::answer>&& done) {
                 state.record.clear();
                 if (jsonl)
-                    append_json_record(state.record, item, result);
+                    append_json_record(state.record, item, done);
                 else
-                    state.record = text_record(item, result) + '\n';
+                    state.record = text_record(item, done) + '\n';
                 out.write(state.record);
-                state.report.count(result);
-                if (!result.ok() && unfinished(result.error()) &&
+                state.report.count(done);
+                if (!done.ok() && unfinished(done.error()) &&
                     (state.first_unfinished == 0 || item.line < state.first_unfinished))
                     state.first_unfinished = item.line;
             },
@@ -355,6 +367,11 @@ int run_dns(const dns_settings& settings) {
     }());
     const auto took = std::chrono::steady_clock::now() - started;
     out.flush();
+    // A failed write has stopped the run.
+    if (const auto error = out.error()) {
+        say("fanout dns: cannot write to stdout: {}\n", error.message());
+        return exit_io_error;
+    }
 
     dns_report report;
     std::size_t first_unfinished = 0;
@@ -368,7 +385,7 @@ int run_dns(const dns_settings& settings) {
     if (rt.interrupted()) return interrupted_exit_code(rt);
     if (const auto error = names.error())
         return usage_error(fmt::format("reading '{}' failed: {}", settings.input, error.message()));
-    // Stopped (a deadline) before the end: the lines not read were not checked.
+    // Stopped (a deadline) before the end: the names not read were not asked.
     if (!names.at_end_of_input()) return exit_some_failed;
     if (report.other_failures > 0) return exit_some_failed;
     return report.bad_names > 0 ? exit_usage : exit_ok;

@@ -3,9 +3,11 @@
 // Flags are read here; the work is fanout::load::run (http and https). The report goes to
 // stdout, a progress line to stderr on a terminal, the full result (with its
 // histograms) to --json. Exit: 0 done, 1 a --fail-if threshold failed, 2 bad
-// input (flags, URLs, unreachable hosts: said before anything is sent), 130
-// interrupted (the report of what was done is printed first).
+// input (flags, URLs, unreachable hosts: said before anything is sent), 74
+// the report or the --json file not written (a failed write of stdout stops
+// the run), 130 interrupted (the report of what was done is printed first).
 #include "commands.hpp"
+#include "stdio.hpp"
 
 #include <fanout/duration.hpp>
 #include <fanout/load/run.hpp>
@@ -24,7 +26,6 @@
 #include <iterator>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -55,16 +56,8 @@ struct load_settings {
 };
 
 int usage_error(const std::string& message) {
-    fmt::print(stderr, "fanout load: {}\n", message);
+    say("fanout load: {}\n", message);
     return exit_usage;
-}
-
-std::optional<std::string> read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::ostringstream text;
-    text << in.rdbuf();
-    return std::move(text).str();
 }
 
 // The load options of the flags, or the message saying which is wrong.
@@ -75,6 +68,8 @@ fanout::result<load::options> options_of(const load_settings& settings) {
     load::options opts;
     opts.urls = settings.urls;
     if (!settings.urls_file.empty()) {
+        if (auto why = unreadable(settings.urls_file))
+            return bad(fmt::format("--urls: cannot read '{}': {}", settings.urls_file, *why));
         std::ifstream in(settings.urls_file);
         if (!in) return bad(fmt::format("--urls: cannot read '{}'", settings.urls_file));
         for (std::string line; std::getline(in, line);) {
@@ -112,9 +107,8 @@ fanout::result<load::options> options_of(const load_settings& settings) {
         return bad("-b and --body-file cannot both be given");
     opts.body = settings.body;
     if (!settings.body_file.empty()) {
-        auto body = read_file(settings.body_file);
-        if (!body) return bad(fmt::format("--body-file: cannot read '{}'", settings.body_file));
-        opts.body = std::move(*body);
+        if (auto why = read_file(settings.body_file, opts.body))
+            return bad(fmt::format("--body-file: cannot read '{}': {}", settings.body_file, *why));
     }
     return opts;
 }
@@ -141,17 +135,18 @@ int run_load(const load_settings& settings) {
     if (!opts) return usage_error(opts.error().text());
     const auto thresholds = load::parse_thresholds(settings.fail_if);
     if (!thresholds) return usage_error("--fail-if: " + thresholds.error().text());
-    std::ofstream json_out;
-    if (!settings.json_file.empty()) {
-        json_out.open(settings.json_file);
-        if (!json_out)
-            return usage_error(fmt::format("--json: cannot write '{}'", settings.json_file));
-    }
+    if (!settings.json_file.empty())
+        if (auto why = unwritable(settings.json_file))
+            return usage_error(
+                fmt::format("--json: cannot write '{}': {}", settings.json_file, *why));
 
     const std::size_t threads =
         std::max<std::size_t>(1, std::min(settings.threads, opts->connections));
     opts->threads = threads;
     runtime rt({.loop_threads = threads, .handle_signals = true});
+    auto& out = standard_output();
+    // The report cannot be written: the load stops.
+    const auto stop_on_failure = out.on_failure([&rt] { rt.cancel(); });
     const bool drawing = ::isatty(STDERR_FILENO) == 1;
     load::run_hooks hooks;
     if (drawing) {
@@ -162,34 +157,38 @@ int run_load(const load_settings& settings) {
             snapshot.done = live.responses + live.errors;
             snapshot.failed = live.errors;
             snapshot.elapsed = live.elapsed;
-            fmt::print(stderr, "\r{}\x1b[K", render_progress_line(snapshot, "load"));
-            std::fflush(stderr);
+            say("\r{}\x1b[K", render_progress_line(snapshot, "load"));
         };
     }
-    hooks.on_start = [banner = describe(*opts, threads)] {
-        fmt::print("{}", banner);
-        std::fflush(stdout);
+    hooks.on_start = [&out, banner = describe(*opts, threads)] {
+        out.write(banner);
+        out.flush();
     };
     auto outcome = rt.run(load::run(rt, std::move(*opts), std::move(hooks)));
-    if (drawing) fmt::print(stderr, "\r\x1b[K");
+    if (drawing) say("\r\x1b[K");
     if (!outcome) {
         if (rt.interrupted()) {
-            fmt::print(stderr, "fanout load: interrupted before the load started\n");
+            say("fanout load: interrupted before the load started\n");
             return exit_interrupted;
         }
         return usage_error(outcome.error().text());
     }
-    const load::result& measured = *outcome;
-    fmt::print("{}", load::to_text(measured));
-    std::fflush(stdout);
-    if (json_out.is_open()) {
-        json_out << boost::json::serialize(measured.to_json()) << '\n';
-        json_out.close();
-        if (!json_out) fmt::print(stderr, "fanout load: writing '{}' failed\n", settings.json_file);
+    load::result& measured = *outcome;
+    measured.run_ids = {load::make_run_id()};
+    out.write(load::to_text(measured));
+    // Stopped by a failed write: main says so (exit_io_error), and the
+    // result of a run cut short does not replace the --json file.
+    if (!out.flush()) return exit_io_error;
+    if (!settings.json_file.empty()) {
+        if (auto why = replace_file(settings.json_file,
+                                    boost::json::serialize(measured.to_json()) + '\n')) {
+            say("fanout load: cannot write the result to '{}': {}\n", settings.json_file, *why);
+            return exit_io_error;
+        }
     }
     if (rt.interrupted()) return exit_interrupted;
     const auto failed = load::failed_thresholds(*thresholds, measured);
-    for (const auto& message : failed) fmt::print(stderr, "fanout load: threshold {}\n", message);
+    for (const auto& message : failed) say("fanout load: threshold {}\n", message);
     return failed.empty() ? exit_ok : exit_some_failed;
 }
 

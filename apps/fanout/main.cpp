@@ -1,35 +1,27 @@
 // fanout: high fan-out network work from the command line.
 #include "commands.hpp"
+#include "stdio.hpp"
 
-#include <fmt/format.h>
-
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <exception>
+#include <iostream>
 #include <vector>
 
 namespace {
 
-// A closed stdin, stdout or stderr would be taken by the next descriptor the
-// program opens (an eventfd of the loop, a socket) and read or written as if
-// it were the input or the output: give each closed one /dev/null first.
-void open_closed_standard_descriptors() {
-    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
-        if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
-        const int opened = ::open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY);
-        if (opened >= 0 && opened != fd) {
-            ::dup2(opened, fd);
-            ::close(opened);
-        }
-    }
+// What a command's results on stdout came to: a write that failed (a full
+// disk, a closed stdout) turns any exit code into exit_io_error.
+int finish(const std::string& name, int code) {
+    auto& out = fanout::cli::standard_output();
+    out.flush();
+    if (!out.failed()) return code;
+    fanout::cli::say("fanout {}: {}\n", name, out.failure_text());
+    return fanout::cli::exit_io_error;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    open_closed_standard_descriptors();
+    fanout::cli::hold_standard_descriptors();
     CLI::App app{
         "fanout: many network operations at once, each bounded, timed out, retried "
         "and accounted for"};
@@ -44,14 +36,22 @@ int main(int argc, char** argv) {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
         const int code = app.exit(e);
+        std::cout.flush();
+        if (!std::cout) {
+            fanout::cli::say("fanout: cannot write to stdout\n");
+            return fanout::cli::exit_io_error;
+        }
         return code == 0 ? 0 : fanout::cli::exit_usage;
     }
-    try {
-        for (auto& command : commands)
-            if (command.app->parsed()) return command.run();
-    } catch (const std::exception& e) {
-        fmt::print(stderr, "fanout: {}\n", e.what());
-        return fanout::cli::exit_usage;
+    for (auto& command : commands) {
+        if (!command.app->parsed()) continue;
+        const auto& name = command.app->get_name();
+        try {
+            return finish(name, command.run());
+        } catch (const std::exception& e) {
+            fanout::cli::say("fanout {}: {}\n", name, e.what());
+            return finish(name, fanout::cli::exit_usage);
+        }
     }
     return fanout::cli::exit_usage;
 }

@@ -1,9 +1,12 @@
 // fanout merge: the results of several `fanout load --json` runs (shards of
 // one test on several machines, or runs one after another) as one report:
 // counts added, histograms merged, the duration the longest run's.
-// Exit: 0 done, 1 a --fail-if threshold failed, 2 a file unreadable or not a
-// load result.
+// Each result names the runs it counts (run ids): a run given twice is
+// refused unless --allow-duplicate.
+// Exit: 0 done, 1 a --fail-if threshold failed, 2 a file unreadable, not a
+// load result, or a run given twice; 74 the report or --json not written.
 #include "commands.hpp"
+#include "stdio.hpp"
 
 #include <fanout/load/result.hpp>
 #include <fanout/load/threshold.hpp>
@@ -13,12 +16,13 @@
 
 #include <fmt/format.h>
 
-#include <fstream>
+#include <sys/stat.h>
+#include <map>
 #include <memory>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fanout::cli {
@@ -28,27 +32,52 @@ struct merge_settings {
     std::vector<std::string> inputs;
     std::string json_file;
     std::vector<std::string> fail_if;
+    bool allow_duplicate = false;
 };
 
 int usage_error(const std::string& message) {
-    fmt::print(stderr, "fanout merge: {}\n", message);
+    say("fanout merge: {}\n", message);
     return exit_usage;
 }
 
 int run_merge(const merge_settings& settings) {
     const auto thresholds = load::parse_thresholds(settings.fail_if);
     if (!thresholds) return usage_error("--fail-if: " + thresholds.error().text());
+    if (!settings.json_file.empty())
+        if (auto why = unwritable(settings.json_file))
+            return usage_error(
+                fmt::format("--json: cannot write '{}': {}", settings.json_file, *why));
     std::optional<load::result> merged;
+    std::map<std::string, std::string> merged_from;  // run id -> the file that had it
+    // Results written before run ids: the same file given twice is still seen.
+    std::map<std::pair<dev_t, ino_t>, std::string> files_without_ids;
     for (const auto& path : settings.inputs) {
-        std::ifstream in(path, std::ios::binary);
-        if (!in) return usage_error(fmt::format("cannot read '{}'", path));
-        std::ostringstream text;
-        text << in.rdbuf();
+        std::string text;
+        if (auto why = read_file(path, text))
+            return usage_error(fmt::format("cannot read '{}': {}", path, *why));
         boost::system::error_code ec;
-        const auto json = boost::json::parse(text.str(), ec);
+        const auto json = boost::json::parse(text, ec);
         if (ec) return usage_error(fmt::format("'{}' is not JSON: {}", path, ec.message()));
         try {
             auto one = load::result::from_json(json);
+            struct stat file {};
+            if (one.run_ids.empty() && ::stat(path.c_str(), &file) == 0) {
+                const auto [first, fresh] =
+                    files_without_ids.emplace(std::pair(file.st_dev, file.st_ino), path);
+                if (!fresh && !settings.allow_duplicate)
+                    return usage_error(
+                        fmt::format("'{}' is '{}' again (its counts would be added twice; "
+                                    "--allow-duplicate merges it anyway)",
+                                    path, first->second));
+            }
+            for (const auto& id : one.run_ids) {
+                const auto [first, fresh] = merged_from.emplace(id, path);
+                if (!fresh && !settings.allow_duplicate)
+                    return usage_error(fmt::format(
+                        "'{}' holds run {}, already merged from '{}' (its counts would be added "
+                        "twice; --allow-duplicate merges it anyway)",
+                        path, id, first->second));
+            }
             if (merged)
                 *merged += one;
             else
@@ -58,15 +87,18 @@ int run_merge(const merge_settings& settings) {
         }
     }
     if (!merged) return usage_error("no result file given");
-    fmt::print("fanout merge: {} results\n{}", merged->runs, load::to_text(*merged));
+    auto& out = standard_output();
+    out.print("fanout merge: {} results\n{}", merged->runs, load::to_text(*merged));
+    if (!out.flush()) return exit_io_error;  // main says why
     if (!settings.json_file.empty()) {
-        std::ofstream out(settings.json_file);
-        out << boost::json::serialize(merged->to_json()) << '\n';
-        out.close();
-        if (!out) return usage_error(fmt::format("--json: cannot write '{}'", settings.json_file));
+        if (auto why = replace_file(settings.json_file,
+                                    boost::json::serialize(merged->to_json()) + '\n')) {
+            say("fanout merge: cannot write the result to '{}': {}\n", settings.json_file, *why);
+            return exit_io_error;
+        }
     }
     const auto failed = load::failed_thresholds(*thresholds, *merged);
-    for (const auto& message : failed) fmt::print(stderr, "fanout merge: threshold {}\n", message);
+    for (const auto& message : failed) say("fanout merge: threshold {}\n", message);
     return failed.empty() ? exit_ok : exit_some_failed;
 }
 
@@ -79,6 +111,8 @@ command add_merge(CLI::App& parent) {
     app->add_option("results", settings->inputs, "result files written by fanout load --json")
         ->required();
     app->add_option("--json", settings->json_file, "write the merged result to this file");
+    app->add_flag("--allow-duplicate", settings->allow_duplicate,
+                  "merge a run given more than once (its counts are added each time)");
     app->add_option("--fail-if", settings->fail_if,
                     "exit 1 when this holds: 'p99>50ms', 'errors>1%', 'rps<1000' (repeatable)")
         ->allow_extra_args(false);

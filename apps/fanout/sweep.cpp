@@ -11,6 +11,7 @@
 // are reported as cancelled, and the summary names the --skip to resume.
 #include "commands.hpp"
 #include "line_input.hpp"
+#include "stdio.hpp"
 
 #include <fanout/duration.hpp>
 #include <fanout/error.hpp>
@@ -31,6 +32,7 @@
 #include <fanout/runtime.hpp>
 #include <fanout/shard.hpp>
 
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/this_coro.hpp>
 
 #include <fmt/format.h>
@@ -124,8 +126,20 @@ net::awaitable<result<void>> check_item(probe::prober& prober, sweep_item& item)
 }
 
 int usage_error(const std::string& message) {
-    fmt::print(stderr, "fanout sweep: {}\n", message);
+    say("fanout sweep: {}\n", message);
     return exit_usage;
+}
+
+// Why the CA file cannot be used (unreadable, or no PEM certificate in it).
+std::optional<std::string> ca_file_problem(const std::string& path) {
+    if (auto why = unreadable(path)) return why;
+    try {
+        net::ssl::context context(net::ssl::context::tls_client);
+        context.load_verify_file(path);
+    } catch (const boost::system::system_error& e) {
+        return e.code().message();
+    }
+    return std::nullopt;
 }
 
 // A duration flag: nothing when not given, a usage error when unreadable.
@@ -164,10 +178,18 @@ int run_sweep(const sweep_settings& settings) {
     check.insecure = settings.insecure;
     check.ca_file = settings.ca_file;
 
+    if (!settings.ca_file.empty())
+        if (auto why = ca_file_problem(settings.ca_file))
+            return usage_error(
+                fmt::format("--ca-file: cannot use '{}': {}", settings.ca_file, *why));
+    if (settings.input != "-")
+        if (auto why = unreadable(settings.input))
+            return usage_error(fmt::format("cannot read '{}': {}", settings.input, *why));
     input_file input(settings.input);
     if (!input.is_open())
         return usage_error(
             fmt::format("cannot read '{}': {}", settings.input, input.open_error().message()));
+    // Records go out whole, whatever stops the program (see record_output).
     report::record_output out(STDOUT_FILENO);
     const auto writer = report::make_writer(*format);
 
@@ -179,6 +201,8 @@ int run_sweep(const sweep_settings& settings) {
             : std::max<std::size_t>(1, std::min(settings.threads, settings.limit));
     forced_exit_note note{.command = "sweep", .output = &out};
     runtime rt({.loop_threads = loops, .handle_signals = true, .on_forced_exit = std::ref(note)});
+    // A record that cannot be written stops the run: checking on is pointless.
+    out.on_failure([&rt] { rt.cancel(); });
     std::optional<rate_limiter> rate;
     if (settings.rate > 0) rate.emplace(settings.rate);
     progress counters;
@@ -215,9 +239,9 @@ int run_sweep(const sweep_settings& settings) {
         auto& state = per_loop[i];
         return gather_each(
             source, [&state](sweep_item& item) { return check_item(*state.prober, item); },
-            [&state, &writer, &out](sweep_item& item, outcome<void>&& result) {
+            [&state, &writer, &out](sweep_item& item, outcome<void>&& done) {
                 const auto kind = item.target ? probe::to_string(item.target->kind) : "invalid";
-                auto r = report::make_record(item.line, std::move(item.input), kind, result,
+                auto r = report::make_record(item.line, std::move(item.input), kind, done,
                                              item.checked ? &*item.checked : nullptr);
                 if (!item.target) r.attempts = 0;  // nothing was tried
                 state.text.clear();
@@ -246,6 +270,11 @@ int run_sweep(const sweep_settings& settings) {
     const auto took = std::chrono::steady_clock::now() - started;
     out.write(writer->footer(), 0);
     out.flush();
+    // A failed write has stopped the run.
+    if (const auto error = out.error()) {
+        say("fanout sweep: cannot write to stdout: {}\n", error.message());
+        return exit_io_error;
+    }
 
     report::summary tally;
     std::size_t first_unfinished = 0;
@@ -255,8 +284,7 @@ int run_sweep(const sweep_settings& settings) {
             (first_unfinished == 0 || part.first_unfinished < first_unfinished))
             first_unfinished = part.first_unfinished;
     }
-    fmt::print(stderr, "{}{}", tally.text(took, rt.interrupted()),
-               input_summary(lines, first_unfinished));
+    say("{}{}", tally.text(took, rt.interrupted()), input_summary(lines, first_unfinished));
     if (rt.interrupted()) return interrupted_exit_code(rt);
     if (const auto error = lines.error())
         return usage_error(fmt::format("reading '{}' failed: {}", settings.input, error.message()));

@@ -57,6 +57,8 @@ struct runtime::impl {
     }
 };
 
+runtime::runtime() : runtime(runtime_options{}) {}
+
 runtime::runtime(runtime_options options) : impl_(std::make_unique<impl>()) {
     if (options.loop_threads == 0)
         throw std::invalid_argument("runtime: loop_threads must be at least 1");

@@ -37,3 +37,7 @@ add_dependencies(sweep_test fanout_cli)
 fanout_test(integration load fanout_child_process fanout_nginx_server fanout_http_fault_server)
 target_compile_definitions(load_test PRIVATE FANOUT_CLI_PATH="$<TARGET_FILE:fanout_cli>")
 add_dependencies(load_test fanout_cli)
+
+fanout_test(integration cli_stdio fanout_child_process fanout_nginx_server fanout_http_fault_server)
+target_compile_definitions(cli_stdio_test PRIVATE FANOUT_CLI_PATH="$<TARGET_FILE:fanout_cli>")
+add_dependencies(cli_stdio_test fanout_cli)

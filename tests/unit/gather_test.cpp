@@ -1,5 +1,6 @@
 #include <fanout/gather.hpp>
 
+#include "executor_check.hpp"
 #include "test_loop.hpp"
 
 #include <fanout/lines.hpp>
@@ -11,16 +12,23 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <future>
 #include <map>
+#include <numeric>
+#include <optional>
 #include <ranges>
 #include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace net = boost::asio;
@@ -502,4 +510,130 @@ TEST_CASE("a sink that takes the input gets the one each outcome belongs to") {
     CHECK(summary.total == 3);
     std::ranges::sort(seen);
     CHECK(seen == std::vector<std::string>{"alpha=5@0", "beta=4@1", "gamma=5@2"});
+}
+
+namespace {
+
+// Runs `main` on an io_context that `threads` threads run at once, bounded.
+template <class T>
+T run_on_threads(int threads, net::awaitable<T> main, std::chrono::seconds limit = 120s) {
+    net::io_context io;  // default hint: may be run by several threads
+    std::optional<T> value;
+    std::exception_ptr error;
+    std::atomic<bool> done{false};
+    net::co_spawn(io, std::move(main), [&](std::exception_ptr e, T v) {
+        error = e;
+        if (!e) value.emplace(std::move(v));
+        done = true;
+    });
+    std::vector<std::thread> pool;
+    for (int i = 0; i < threads; ++i) pool.emplace_back([&] { io.run_for(limit); });
+    for (auto& t : pool) t.join();
+    REQUIRE(done);
+    if (error) std::rethrow_exception(error);
+    return std::move(*value);
+}
+
+// An item whose completions come from whichever thread runs the context,
+// as a socket's do: a post to the context itself, then a short timer.
+net::awaitable<int> hop_threads(net::io_context::executor_type context, int item) {
+    co_await net::post(context, net::use_awaitable);
+    if (item % 7 == 0) {
+        net::steady_timer timer(context, 50us);
+        co_await timer.async_wait(net::use_awaitable);
+    }
+    co_return item;
+}
+
+}  // namespace
+
+TEST_CASE("gather on an io_context run by four threads delivers every item exactly once") {
+    constexpr int rounds = 200;
+    constexpr int items = 20'000;
+    std::vector<int> inputs(items);
+    std::iota(inputs.begin(), inputs.end(), 0);
+    auto all_rounds = [&]() -> net::awaitable<int> {
+        auto context = net::io_context::executor_type(
+            *(co_await net::this_coro::executor).target<net::io_context::executor_type>());
+        int good_rounds = 0;
+        for (int round = 0; round < rounds; ++round) {
+            std::vector<int> seen(items, 0);
+            std::size_t delivered = 0;
+            auto summary = co_await fanout::gather_each(
+                inputs, [context](int item) { return hop_threads(context, item); },
+                [&](fanout::outcome<int>&& out) {
+                    ++delivered;
+                    if (out.ok() && *out.result == static_cast<int>(out.index)) ++seen[out.index];
+                },
+                {.limit = 1000});
+            const bool exactly_once =
+                std::all_of(seen.begin(), seen.end(), [](int n) { return n == 1; });
+            if (exactly_once && delivered == items && summary.total == items &&
+                summary.succeeded == items)
+                ++good_rounds;
+        }
+        co_return good_rounds;
+    };
+    CHECK(run_on_threads(4, all_rounds()) == rounds);
+}
+
+TEST_CASE("an ordered gather on a thread pool returns every outcome in its place") {
+    net::thread_pool pool(3);
+    std::vector<int> inputs(5'000);
+    std::iota(inputs.begin(), inputs.end(), 0);
+    std::promise<std::vector<fanout::outcome<int>>> promise;
+    net::co_spawn(pool,
+                  fanout::gather(inputs,
+                                 [](int item) -> net::awaitable<int> {
+                                     co_await net::post(co_await net::this_coro::executor,
+                                                        net::use_awaitable);
+                                     co_return item * 2;
+                                 },
+                                 {.limit = 64}),
+                  [&](std::exception_ptr e, std::vector<fanout::outcome<int>> results) {
+                      if (e)
+                          promise.set_exception(e);
+                      else
+                          promise.set_value(std::move(results));
+                  });
+    auto future = promise.get_future();
+    REQUIRE(future.wait_for(60s) == std::future_status::ready);
+    const auto results = future.get();
+    pool.join();
+    REQUIRE(results.size() == inputs.size());
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        REQUIRE(results[i].ok());
+        CHECK(results[i].index == i);
+        CHECK(*results[i].result == static_cast<int>(i) * 2);
+    }
+}
+
+TEST_CASE("gather on a one-thread io_context runs on the caller's executor, without a strand") {
+    net::io_context single(1);
+    net::io_context shared;  // default hint
+    CHECK(fanout::detail::runs_serially(single.get_executor()));
+    CHECK_FALSE(fanout::detail::runs_serially(shared.get_executor()));
+    CHECK(fanout::detail::runs_serially(net::make_strand(shared.get_executor())));
+    CHECK(fanout::detail::runs_serially(
+        net::any_io_executor(net::make_strand(net::any_io_executor(shared.get_executor())))));
+    net::thread_pool pool(1);
+    CHECK_FALSE(fanout::detail::runs_serially(pool.get_executor()));
+    pool.join();
+}
+
+TEST_CASE("a thread knows whether it is running an executor, for the debug assertions") {
+    net::io_context io(1);
+    auto strand = net::make_strand(io.get_executor());
+    CHECK_FALSE(fanout::detail::running_in_this_thread(io.get_executor()));
+    CHECK_FALSE(fanout::detail::running_in_this_thread(strand));
+    bool inside_io = false, inside_strand = false, strand_from_io = true;
+    net::post(io, [&] {
+        inside_io = fanout::detail::running_in_this_thread(io.get_executor());
+        strand_from_io = fanout::detail::running_in_this_thread(strand);
+    });
+    net::post(strand, [&] { inside_strand = fanout::detail::running_in_this_thread(strand); });
+    io.run_for(5s);
+    CHECK(inside_io);
+    CHECK(inside_strand);
+    CHECK_FALSE(strand_from_io);
 }

@@ -139,3 +139,28 @@ TEST_CASE("malformed result JSON is refused with a message naming the problem") 
     bad_histogram.as_object()["latency"] = 3;
     CHECK_THROWS_WITH(result::from_json(bad_histogram), Catch::Contains("latency"));
 }
+
+TEST_CASE("a result carries the ids of its runs through JSON and merges") {
+    const auto id = fanout::load::make_run_id();
+    CHECK(id.size() == 32);
+    CHECK(id.find_first_not_of("0123456789abcdef") == std::string::npos);
+    CHECK(fanout::load::make_run_id() != id);
+
+    result a = sample(10, 1ms, false);
+    a.run_ids = {id};
+    result b = sample(10, 1ms, false);
+    b.run_ids = {"b-run"};
+    const result back = result::from_json(a.to_json());
+    CHECK(back.run_ids == std::vector<std::string>{id});
+    a += b;
+    CHECK(a.run_ids == std::vector<std::string>{id, "b-run"});
+    CHECK(result::from_json(a.to_json()).run_ids == a.run_ids);
+
+    // Written before run ids existed: none.
+    auto old = sample(10, 1ms, false).to_json();
+    old.as_object().erase("run_ids");
+    CHECK(result::from_json(old).run_ids.empty());
+    auto bad = sample(10, 1ms, false).to_json();
+    bad.as_object()["run_ids"] = "not a list";
+    CHECK_THROWS_WITH(result::from_json(bad), Catch::Contains("run_ids"));
+}

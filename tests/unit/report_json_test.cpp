@@ -48,3 +48,12 @@ TEST_CASE("durations are written as milliseconds with three decimals") {
     CHECK(millis(2s) == "2000.000");
     CHECK(millis(-1500us) == "-1.500");
 }
+
+TEST_CASE("text that is not UTF-8 becomes valid JSON, each bad byte U+FFFD, and says so") {
+    std::string out;
+    CHECK(fanout::report::append_json_string(out, "ab\xff\"c\xe2\x82"));
+    CHECK(boost::json::parse(out).as_string() == "ab\xef\xbf\xbd\"c\xef\xbf\xbd\xef\xbf\xbd");
+    out.clear();
+    CHECK_FALSE(fanout::report::append_json_string(out, "h\xc3\xa9llo"));
+    CHECK_FALSE(fanout::report::append_json_string(out, "plain"));
+}

@@ -49,3 +49,19 @@ TEST_CASE("a periodic flush writes out a buffered stream every interval, until s
     CHECK(file_size(file) == 20);  // the destructor flushes once more
     std::fclose(file);
 }
+
+TEST_CASE("a periodic flush can call a flush of the caller's own, which sees each failure") {
+    net::io_context io;
+    int flushes = 0;
+    int when_stopped = 0;
+    {
+        fanout::report::periodic_flush flush(
+            io.get_executor(), [&flushes] { ++flushes; }, 20ms);
+        flush.start();
+        io.run_for(110ms);  // the timer keeps the loop busy: it runs the whole time
+        CHECK(flushes >= 2);
+        flush.stop();
+        when_stopped = flushes;
+    }
+    CHECK(flushes == when_stopped + 1);  // the destructor flushes once more
+}

@@ -176,3 +176,51 @@ TEST_CASE("a record takes the outcome's failure over the check's problem") {
     CHECK(!good.error);
     CHECK(good.warning == "soon");
 }
+
+TEST_CASE("a JSON line of text that is not UTF-8 is valid JSON and says the text was replaced") {
+    auto r = refused_tcp();
+    r.input = "tcp://\xff\xfe:9";
+    r.error = fanout::failure{boost::asio::error::connection_refused, "to \xc3 refused"};
+    const auto lines = lines_of(written(report::format::jsonl, {r, refused_tcp()}));
+    REQUIRE(lines.size() == 2);
+    const auto bad = json::parse(lines[0]).as_object();  // strict: no invalid UTF-8
+    CHECK(bad.at("input").as_string() == "tcp://\xef\xbf\xbd\xef\xbf\xbd:9");
+    CHECK(bad.at("error").at("message").as_string() == "to \xef\xbf\xbd refused");
+    CHECK(bad.at("invalid_utf8").as_bool());
+    CHECK(!json::parse(lines[1]).as_object().contains("invalid_utf8"));
+}
+
+TEST_CASE("a table row shows control characters of a target or message escaped") {
+    auto r = refused_tcp();
+    r.input = "tcp://x\x1b[31m\r:9";
+    r.error = fanout::failure{boost::asio::error::connection_refused, "bell\x07 and \xc2\x9b"};
+    const auto lines = lines_of(written(report::format::table, {r}));
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[1].find('\x1b') == std::string::npos);
+    CHECK(lines[1].find("tcp://x\\x1b[31m\\x0d:9") != std::string::npos);
+    CHECK(lines[1].find("(connection_refused: bell\\x07 and \\xc2\\x9b)") != std::string::npos);
+}
+
+TEST_CASE("CSV cells a spreadsheet would run as a formula get a leading quote") {
+    auto r = refused_tcp();
+    r.input = "=cmd|' /C calc'!A0";
+    r.error = fanout::failure{boost::asio::error::connection_refused, "-1+1"};
+    r.address = "@SUM(1,2)";
+    const auto lines = lines_of(written(report::format::csv, {r}));
+    REQUIRE(lines.size() == 2);
+    CHECK(lines[1] ==
+          "4,\"'=cmd|' /C calc'!A0\",tcp,false,connection_refused,\"'-1+1\",,3,1500.000,0.000,,"
+          "\"'@SUM(1,2)\",,");
+    r.input = "+1";
+    CHECK(lines_of(written(report::format::csv, {r}))[1].starts_with("4,\"'+1\",tcp,"));
+}
+
+TEST_CASE("Prometheus label values escape CR, NUL and other control characters, and are UTF-8") {
+    auto r = refused_tcp();
+    r.input = std::string("a\rb\0c\x1b\xff", 7);
+    const auto lines = lines_of(written(report::format::prometheus, {r}));
+    REQUIRE(lines.size() == 6);
+    CHECK(lines[2] ==
+          "fanout_sweep_up{target=\"a\\\\x0db\\\\x00c\\\\x1b\xef\xbf\xbd\",kind=\"tcp\","
+          "line=\"4\"} 0");
+}

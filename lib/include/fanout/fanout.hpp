@@ -25,10 +25,12 @@
 #include <fanout/histogram.hpp>
 #include <fanout/progress.hpp>
 
-// The heart: bounded fan-out over any input range, ordered or as completed;
+// The heart: bounded fan-out over any input range, ordered or as completed
+// (its options and summary in gather_options);
 // lines() makes a lazy input of a file or stdin, and a shard takes a
 // deterministic slice of it.
 #include <fanout/gather.hpp>
+#include <fanout/gather_options.hpp>
 #include <fanout/lines.hpp>
 #include <fanout/shard.hpp>
 
@@ -74,9 +76,11 @@
 #include <fanout/probe/error.hpp>
 #include <fanout/probe/target.hpp>
 
-// Reporting results: JSON pieces written field by field, a periodic flush of
+// Reporting results: text made safe for an output (valid UTF-8, no terminal
+// controls), JSON pieces written field by field, a periodic flush of
 // a buffered stream, one record per input line, writers (table, JSON lines,
 // CSV, Prometheus text) and a mergeable summary.
+#include <fanout/report/escape.hpp>
 #include <fanout/report/json.hpp>
 #include <fanout/report/periodic_flush.hpp>
 #include <fanout/report/record_output.hpp>

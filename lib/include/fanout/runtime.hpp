@@ -40,7 +40,8 @@ struct runtime_options {
 
 class runtime {
   public:
-    explicit runtime(runtime_options options = {});
+    runtime();
+    explicit runtime(runtime_options options);
     ~runtime();
     runtime(const runtime&) = delete;
     runtime& operator=(const runtime&) = delete;

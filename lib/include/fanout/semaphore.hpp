@@ -1,12 +1,15 @@
 #pragma once
-// An asynchronous counting semaphore for one event loop.
+// An asynchronous counting semaphore.
 //
 // acquire() waits, without blocking the loop, until a permit is free; waiters
 // are served in FIFO order. Cancellation: a waiting acquire that is cancelled
 // through its cancellation slot (any cancellation type) leaves the queue and
 // completes with `operation_aborted`, having taken nothing. Destroying the
 // semaphore completes every waiter with `operation_aborted`.
-// Not thread-safe: use it from the loop of its executor.
+// Threads: every member may be called from any thread (the count and the
+// queue are under a mutex); a waiter completes on its own handler's
+// associated executor (a coroutine resumes on its own executor, or strand),
+// never inline in release().
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
@@ -15,6 +18,7 @@
 #include <boost/system/error_code.hpp>
 
 #include <cstddef>
+#include <mutex>
 #include <utility>
 
 namespace fanout {
@@ -48,8 +52,8 @@ class semaphore {
     /// Returns a permit: the oldest waiter, if any, gets it.
     void release() noexcept;
 
-    std::size_t available() const noexcept { return permits_; }
-    std::size_t waiting() const noexcept { return waiting_; }
+    std::size_t available() const noexcept;
+    std::size_t waiting() const noexcept;
 
   private:
     struct waiter;
@@ -57,10 +61,12 @@ class semaphore {
     using handler_type = boost::asio::any_completion_handler<void(boost::system::error_code)>;
 
     void initiate_acquire(handler_type handler);
-    void unlink(waiter* w) noexcept;
+    bool take_locked() noexcept;
+    void unlink_locked(waiter* w) noexcept;
     static void complete(waiter* w, boost::system::error_code ec);
 
     executor_type executor_;
+    mutable std::mutex mutex_;
     std::size_t permits_;
     std::size_t waiting_ = 0;
     waiter* head_ = nullptr;

@@ -9,6 +9,8 @@
 // Errors: a timeout is a value (failure with errc::timeout). An exception
 // thrown by op when it was not timed out is rethrown to the caller, including
 // operation_aborted when the caller itself is cancelled.
+// Threads: any executor (the race is an Asio parallel group, whose
+// completions may come from different threads).
 // gather applies its per-attempt timeout without this wrapper's extra
 // coroutine, at lower cost; use this one around single operations.
 

@@ -4,6 +4,7 @@
 #include "dns/hosts_file.hpp"
 #include "dns/message.hpp"
 #include "dns/name.hpp"
+#include "executor_check.hpp"
 
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
@@ -438,6 +439,8 @@ class resolver::channel : public std::enable_shared_from_this<channel> {
     detail::hosts_file hosts_;
 };
 
+resolver::resolver(executor_type executor) : resolver(std::move(executor), resolver_options{}) {}
+
 resolver::resolver(executor_type executor, resolver_options options)
     : channel_(std::make_shared<channel>(std::move(executor), std::move(options))) {}
 
@@ -459,6 +462,7 @@ const resolver_options& resolver::options() const noexcept {
 }
 
 net::awaitable<result<answer>> resolver::query(std::string name, record_type type) {
+    FANOUT_ASSERT_ON_EXECUTOR(channel_->executor());
     co_return co_await net::async_initiate<const net::use_awaitable_t<>&, void(result<answer>)>(
         [](auto handler, std::shared_ptr<channel> target, std::string query_name,
            record_type query_type) {
@@ -498,6 +502,7 @@ result<std::vector<address>> merge_addresses(const std::string& host, result<ans
 }  // namespace
 
 net::awaitable<result<std::vector<address>>> resolver::resolve(std::string host_text) {
+    FANOUT_ASSERT_ON_EXECUTOR(channel_->executor());
     using namespace net::experimental::awaitable_operators;
     const std::string host = detail::lower(detail::without_final_dot(host_text));
 

@@ -1,5 +1,6 @@
 #include <fanout/http/client.hpp>
 
+#include "executor_check.hpp"
 #include "http/target.hpp"
 
 #include <fanout/duration.hpp>
@@ -249,6 +250,7 @@ class client::state : public std::enable_shared_from_this<state> {
     // `keep_alive` is copied into the frame when called: the state outlives
     // the request even if the client goes first.
     net::awaitable<result<response>> send(request req, std::shared_ptr<state> /*keep_alive*/) {
+        FANOUT_ASSERT_ON_EXECUTOR(executor_);
         if (auto bad = req.validate()) co_return std::move(*bad);
         // What a redirected request keeps of the first: its "METHOD URL" to
         // name failures, its origin, the URLs visited. Made on the first
@@ -665,6 +667,8 @@ class client::state : public std::enable_shared_from_this<state> {
     std::string last_url_;
     std::shared_ptr<const detail::target> last_target_;
 };
+
+client::client(executor_type executor) : client(std::move(executor), client_options{}) {}
 
 client::client(executor_type executor, client_options options)
     : state_(std::make_shared<state>(std::move(executor), std::move(options))) {}

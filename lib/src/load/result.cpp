@@ -3,6 +3,7 @@
 #include <fanout/duration.hpp>
 #include <fanout/progress.hpp>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -13,6 +14,7 @@
 #include <charconv>
 #include <cmath>
 #include <iterator>
+#include <random>
 #include <stdexcept>
 #include <string_view>
 
@@ -134,6 +136,7 @@ result& result::operator+=(const result& other) {
     if (other.rate) rate = rate.value_or(0.0) + *other.rate;
     interrupted = interrupted || other.interrupted;
     runs += other.runs;
+    run_ids.insert(run_ids.end(), other.run_ids.begin(), other.run_ids.end());
     latency += other.latency;
     corrected_latency += other.corrected_latency;
     return *this;
@@ -146,6 +149,8 @@ json::value result::to_json() const {
     for (const auto& [kind, count] : errors_by_kind) kinds[kind] = count;
     json::value asked_rate = nullptr;
     if (rate) asked_rate = *rate;
+    json::array ids;
+    for (const auto& id : run_ids) ids.emplace_back(id);
     return json::object{
         {"format", "fanout.load.result"},
         {"version", json_version},
@@ -164,6 +169,7 @@ json::value result::to_json() const {
         {"rate", std::move(asked_rate)},
         {"interrupted", interrupted},
         {"runs", runs},
+        {"run_ids", std::move(ids)},
         {"latency", latency.to_json()},
         {"corrected_latency", corrected_latency.to_json()},
     };
@@ -210,9 +216,24 @@ result result::from_json(const json::value& input) {
     if (!interrupted.is_bool()) malformed("field \"interrupted\" must be true or false");
     out.interrupted = interrupted.get_bool();
     out.runs = count_field(*object, "runs");
+    if (const json::value* ids = object->if_contains("run_ids")) {
+        if (!ids->is_array()) malformed("field \"run_ids\" must be an array of strings");
+        for (const auto& id : ids->get_array()) {
+            if (!id.is_string() || id.get_string().empty())
+                malformed("field \"run_ids\" must be an array of strings");
+            out.run_ids.emplace_back(id.get_string());
+        }
+    }
     out.latency = histogram_field(*object, "latency");
     out.corrected_latency = histogram_field(*object, "corrected_latency");
     return out;
+}
+
+std::string make_run_id() {
+    std::random_device random;
+    std::string id;
+    for (int i = 0; i < 4; ++i) fmt::format_to(std::back_inserter(id), "{:08x}", random());
+    return id;
 }
 
 std::string to_text(const result& r) {

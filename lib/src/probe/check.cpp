@@ -232,6 +232,8 @@ struct prober::state {
     std::map<std::string, std::unique_ptr<dns::resolver>> dns_resolvers;
 };
 
+prober::prober(executor_type executor) : prober(std::move(executor), check_options{}) {}
+
 prober::prober(executor_type executor, check_options options)
     : state_(std::make_unique<state>(std::move(executor), std::move(options))) {}
 

@@ -1,5 +1,7 @@
 #include <fanout/report/json.hpp>
 
+#include <fanout/report/escape.hpp>
+
 #include <boost/json/serialize.hpp>
 #include <boost/json/string_view.hpp>
 
@@ -10,18 +12,28 @@
 
 namespace fanout::report {
 
-void append_json_string(std::string& out, std::string_view text) {
+bool append_json_string(std::string& out, std::string_view text) {
     const bool plain = std::ranges::all_of(text, [](char c) {
         const auto byte = static_cast<unsigned char>(c);
         return byte >= 0x20 && byte < 0x80 && byte != '"' && byte != '\\';
     });
-    if (!plain) {
-        out += boost::json::serialize(boost::json::string_view(text.data(), text.size()));
-        return;
+    if (plain) {
+        out += '"';
+        out += text;
+        out += '"';
+        return false;
     }
-    out += '"';
-    out += text;
-    out += '"';
+    // Boost.JSON escapes; it copies bytes >= 0x80 as they are, so they must
+    // be valid UTF-8 first.
+    if (is_valid_utf8(text)) {
+        out += boost::json::serialize(boost::json::string_view(text.data(), text.size()));
+        return false;
+    }
+    std::string valid;
+    valid.reserve(text.size() + 8);
+    append_valid_utf8(valid, text);
+    out += boost::json::serialize(boost::json::string_view(valid));
+    return true;
 }
 
 void append_milliseconds(std::string& out, std::chrono::nanoseconds d) {

@@ -7,9 +7,9 @@ namespace fanout::report {
 namespace net = boost::asio;
 
 struct periodic_flush::state : std::enable_shared_from_this<state> {
-    state(net::any_io_executor executor, std::function<void()> flush_fn,
+    state(net::any_io_executor executor, std::function<void()> flush_with,
           std::chrono::milliseconds every)
-        : timer(std::move(executor)), flush(std::move(flush_fn)), interval(every) {}
+        : timer(std::move(executor)), flush(std::move(flush_with)), interval(every) {}
 
     void tick() {
         timer.expires_after(interval);
@@ -28,8 +28,8 @@ struct periodic_flush::state : std::enable_shared_from_this<state> {
 
 periodic_flush::periodic_flush(net::any_io_executor executor, std::FILE* out,
                                std::chrono::milliseconds interval)
-    : state_(std::make_shared<state>(
-          std::move(executor), [out] { std::fflush(out); }, interval)) {}
+    : periodic_flush(
+          std::move(executor), [out] { std::fflush(out); }, interval) {}
 
 periodic_flush::periodic_flush(net::any_io_executor executor, std::function<void()> flush,
                                std::chrono::milliseconds interval)

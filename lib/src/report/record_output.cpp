@@ -53,6 +53,7 @@ void record_output::write_buffer_locked() {
             ::poll(&ready, 1, -1);
         } else if (errno != EINTR) {
             error_ = std::error_code(errno, std::system_category());
+            if (on_failure_) on_failure_();
         }
     }
     if (!error_) written_ += buffered_records_;

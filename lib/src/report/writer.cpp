@@ -1,6 +1,7 @@
 #include <fanout/report/writer.hpp>
 
 #include <fanout/duration.hpp>
+#include <fanout/report/escape.hpp>
 #include <fanout/report/json.hpp>
 
 #include <fmt/format.h>
@@ -17,7 +18,7 @@ class jsonl_writer final : public writer {
     void append(std::string& out, const record& r) override {
         auto to = std::back_inserter(out);
         fmt::format_to(to, "{{\"line\":{},\"input\":", r.line);
-        append_json_string(out, r.input);
+        bool replaced = append_json_string(out, r.input);
         out += ",\"kind\":";
         append_json_string(out, r.kind);
         out += r.ok ? ",\"ok\":true,\"error\":" : ",\"ok\":false,\"error\":";
@@ -25,14 +26,14 @@ class jsonl_writer final : public writer {
             out += "{\"kind\":";
             append_json_string(out, r.error->kind());
             out += ",\"message\":";
-            append_json_string(out, r.error->text());
+            replaced |= append_json_string(out, r.error->text());
             out += '}';
         } else {
             out += "null";
         }
         out += ",\"warning\":";
         if (r.warning)
-            append_json_string(out, *r.warning);
+            replaced |= append_json_string(out, *r.warning);
         else
             out += "null";
         fmt::format_to(to, ",\"attempts\":{},\"elapsed_ms\":", r.attempts);
@@ -49,15 +50,17 @@ class jsonl_writer final : public writer {
             if (r.address.empty())
                 out += "null";
             else
-                append_json_string(out, r.address);
+                replaced |= append_json_string(out, r.address);
         } else if (r.kind == "dns") {
             out += ",\"answers\":[";
             for (std::size_t i = 0; i < r.answers.size(); ++i) {
                 if (i > 0) out += ',';
-                append_json_string(out, r.answers[i]);
+                replaced |= append_json_string(out, r.answers[i]);
             }
             out += ']';
         }
+        // Text that was not valid UTF-8 had bytes replaced by U+FFFD.
+        if (replaced) out += ",\"invalid_utf8\":true";
         out += "}\n";
     }
 };
@@ -76,24 +79,39 @@ class table_writer final : public writer {
     }
 
     void append(std::string& out, const record& r) override {
-        fmt::format_to(std::back_inserter(out), "{:>7}  {:<7}  {:<4}  {:>6}  {:>5}  {:>8}  {}",
+        // What came from outside (the line, messages quoting it or a
+        // server) is shown with control characters escaped: a terminal
+        // would act on them.
+        fmt::format_to(std::back_inserter(out), "{:>7}  {:<7}  {:<4}  {:>6}  {:>5}  {:>8}  ",
                        r.line, r.kind, verdict(r),
                        r.status ? fmt::format("{}", *r.status) : std::string("-"), r.attempts,
-                       format_duration(r.elapsed), r.input);
-        if (r.error)
-            fmt::format_to(std::back_inserter(out), "  ({}: {})", r.error->kind(), r.error->text());
-        else if (r.warning)
-            fmt::format_to(std::back_inserter(out), "  ({})", *r.warning);
+                       format_duration(r.elapsed));
+        append_printable(out, r.input);
+        if (r.error) {
+            fmt::format_to(std::back_inserter(out), "  ({}: ", r.error->kind());
+            append_printable(out, r.error->text());
+            out += ')';
+        } else if (r.warning) {
+            out += "  (";
+            append_printable(out, *r.warning);
+            out += ')';
+        }
         out += '\n';
     }
 };
 
+// A field as RFC 4180 quotes it. One a spreadsheet would take for a formula
+// (starting with = + - @, a tab or a carriage return) gets a leading ' and
+// quotes, as OWASP's advice on CSV injection has it.
 void append_csv_field(std::string& out, std::string_view text) {
-    if (text.find_first_of(",\"\r\n") == std::string_view::npos) {
+    const bool formula =
+        !text.empty() && std::string_view("=+-@\t\r").find(text.front()) != std::string_view::npos;
+    if (!formula && text.find_first_of(",\"\r\n") == std::string_view::npos) {
         out += text;
         return;
     }
     out += '"';
+    if (formula) out += '\'';
     for (const char c : text) {
         if (c == '"') out += '"';
         out += c;
@@ -145,17 +163,34 @@ class csv_writer final : public writer {
     }
 };
 
+// A label value of the text format: UTF-8 (invalid bytes become U+FFFD),
+// with \\, \" and \n its only escapes. Other control characters (CR, NUL,
+// ESC...) come out as the visible text \xNN, its backslash escaped, so a
+// parser reads them as four characters.
 void append_label_value(std::string& out, std::string_view text) {
+    std::string valid;
+    if (!is_valid_utf8(text)) {
+        append_valid_utf8(valid, text);
+        text = valid;
+    }
     out += '"';
-    for (const char c : text) {
-        if (c == '\\')
+    while (!text.empty()) {
+        const auto length = utf8_sequence_length(text);
+        const char c = text.front();
+        if (c == '\\') {
             out += "\\\\";
-        else if (c == '"')
+        } else if (c == '"') {
             out += "\\\"";
-        else if (c == '\n')
+        } else if (c == '\n') {
             out += "\\n";
-        else
-            out += c;
+        } else if (is_control(text, length)) {
+            for (std::size_t i = 0; i < length; ++i)
+                fmt::format_to(std::back_inserter(out), "\\\\x{:02x}",
+                               static_cast<unsigned char>(text[i]));
+        } else {
+            out.append(text.data(), length);
+        }
+        text.remove_prefix(length);
     }
     out += '"';
 }

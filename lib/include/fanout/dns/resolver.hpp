@@ -6,7 +6,9 @@
 //
 // One resolver is one c-ares channel on one loop: no thread per query and no
 // polling; its sockets are watched by the loop and its timeouts kept by one
-// timer. Use a resolver from its executor only (one per loop thread).
+// timer. Threads: not thread-safe; use a resolver from one thread or one
+// strand, the one its executor names (debug builds assert it): one per loop
+// thread, or a strand's executor on an io_context that several threads run.
 // Errors: a lookup's failure is a value whose code is a dns::errc
 // (nxdomain, servfail, no_data...), fanout::errc::timeout when every try
 // timed out, and whose message names the query. Constructing a resolver with
@@ -48,9 +50,31 @@ result<server> parse_server(std::string_view text);
 /// "127.0.0.1:5353", "[::1]:53".
 std::string to_string(const server& s);
 
+/// The servers a resolver asks, in order: a vector of server. Braces of up
+/// to four servers make one without a std::initializer_list, whose array
+/// g++ 12 cannot keep in a coroutine frame ("array used as initializer"
+/// for `resolver r(co_await this_coro::executor, {.servers = {addr}})`).
+class server_list : public std::vector<server> {
+  public:
+    server_list() = default;
+    server_list(std::vector<server> servers) : std::vector<server>(std::move(servers)) {}
+    server_list(server first) { push_back(std::move(first)); }
+    server_list(server first, server second) : server_list(std::move(first)) {
+        push_back(std::move(second));
+    }
+    server_list(server first, server second, server third)
+        : server_list(std::move(first), std::move(second)) {
+        push_back(std::move(third));
+    }
+    server_list(server first, server second, server third, server fourth)
+        : server_list(std::move(first), std::move(second), std::move(third)) {
+        push_back(std::move(fourth));
+    }
+};
+
 struct resolver_options {
     /// Servers to ask, in order; empty: those of /etc/resolv.conf.
-    std::vector<server> servers;
+    server_list servers;
     /// How long one try waits for an answer. c-ares doubles it for each
     /// round after all servers were tried once.
     std::chrono::milliseconds timeout{2000};
@@ -72,7 +96,11 @@ class resolver {
   public:
     using executor_type = boost::asio::any_io_executor;
 
-    explicit resolver(executor_type executor, resolver_options options = {});
+    explicit resolver(executor_type executor);
+    // Two constructors, not a defaulted options argument: g++ 12 corrupts a
+    // defaulted aggregate argument holding strings when the full-expression
+    // has a co_await (`resolver r(co_await this_coro::executor);`).
+    resolver(executor_type executor, resolver_options options);
     ~resolver();
     resolver(const resolver&) = delete;
     resolver& operator=(const resolver&) = delete;

@@ -10,7 +10,10 @@
 // wait for one in FIFO order. Names resolve through fanout::dns (TTL cache);
 // when a name has several addresses the next is tried if a connect fails.
 // A reused connection found closed before any answer arrived is replaced
-// once, for idempotent methods. Use a client from its executor only.
+// once, for idempotent methods.
+// Threads: not thread-safe. Use a client from one thread or one strand, the
+// one its executor names (debug builds assert it); on an io_context that
+// several threads run, make it with a strand's executor.
 // Errors: every per-request failure is a value naming the request: system
 // codes for refused/reset connections, dns::errc for names, http::errc for
 // timeouts (by phase), TLS failures, malformed answers, bodies over the
@@ -62,7 +65,11 @@ class client {
   public:
     using executor_type = boost::asio::any_io_executor;
 
-    explicit client(executor_type executor, client_options options = {});
+    explicit client(executor_type executor);
+    // Two constructors, not a defaulted options argument: g++ 12 corrupts a
+    // defaulted aggregate argument holding strings when the full-expression
+    // has a co_await (`client c(co_await this_coro::executor);`).
+    client(executor_type executor, client_options options);
     ~client();
     client(const client&) = delete;
     client& operator=(const client&) = delete;

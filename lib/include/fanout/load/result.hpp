@@ -20,6 +20,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace fanout::load {
 
@@ -47,6 +48,10 @@ struct result {
     std::optional<double> rate;
     bool interrupted = false;  ///< the run was cancelled before its end
     std::uint64_t runs = 1;    ///< results merged into this one
+    /// The ids of the runs counted here (see make_run_id), one per run, so a
+    /// merge can refuse a run given twice; empty in results written before
+    /// run ids existed. A merge appends the other's.
+    std::vector<std::string> run_ids;
 
     /// Latency from each request's actual send to its answer's last byte.
     histogram latency;
@@ -74,6 +79,9 @@ struct result {
     /// The result to_json() wrote; throws std::invalid_argument otherwise.
     static result from_json(const boost::json::value& json);
 };
+
+/// A new run id: 32 hex digits from std::random_device (128 random bits).
+std::string make_run_id();
 
 /// The report a person reads: requests, duration, rates, bytes, latency
 /// percentiles (50, 90, 99, 99.9, 99.99, max; corrected and uncorrected in

@@ -89,7 +89,10 @@ class prober {
 
     /// Throws system_error when the HTTP client or the resolver cannot be
     /// made (an infrastructure fault: no /etc/resolv.conf...).
-    explicit prober(executor_type executor, check_options options = {});
+    explicit prober(executor_type executor);
+    // Two constructors, not a defaulted options argument (see
+    // http::client's constructors: a g++ 12 coroutine bug).
+    prober(executor_type executor, check_options options);
     ~prober();
     prober(const prober&) = delete;
     prober& operator=(const prober&) = delete;

@@ -3,7 +3,11 @@
 // records written one fwrite each reach a pipe promptly without a write(2)
 // per record.
 //
-// Errors: a failed flush is ignored (the stream's error flag keeps it).
+// The stream form calls fflush; the function form calls `flush` instead (a
+// caller's own flush that notices a failed write and stops the run).
+//
+// Errors: a failed fflush is ignored (the stream's error flag keeps it); an
+// exception thrown by `flush` ends the process (std::terminate).
 // Cancellation: stop() (and the destructor) cancels the timer; a tick
 // already queued does nothing once stopped. Use it from its executor's
 // thread; the stream itself may be written from any thread (stdio locks).
@@ -21,7 +25,6 @@ class periodic_flush {
   public:
     periodic_flush(boost::asio::any_io_executor executor, std::FILE* out,
                    std::chrono::milliseconds interval = std::chrono::milliseconds(100));
-    /// Calls `flush` every interval instead (e.g. a record_output's).
     periodic_flush(boost::asio::any_io_executor executor, std::function<void()> flush,
                    std::chrono::milliseconds interval = std::chrono::milliseconds(100));
     periodic_flush(const periodic_flush&) = delete;

@@ -9,9 +9,9 @@
 //   out.flush();                // e.g. every 100 ms (periodic_flush)
 //   out.flush_for_exit(limit)   // a forced exit: whole records out, none torn
 //
-// Errors: a failed write(2) is kept (error()) and the records it held, and
-// any after it, are counted as not written; nothing throws but
-// std::bad_alloc.
+// Errors: a failed write(2) is kept (error(), and on_failure() is called)
+// and the records it held, and any after it, are counted as not written;
+// nothing throws but std::bad_alloc.
 // Cancellation: not applicable; writes block the calling thread (as stdio
 // would) while the descriptor takes the bytes.
 
@@ -19,6 +19,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -50,6 +51,9 @@ class record_output {
     std::uint64_t records_written() const noexcept { return written_; }
     /// The first write error, if any.
     std::error_code error() const;
+    /// Called once, on the thread whose write failed first (e.g. to stop the
+    /// run: there is no point going on). Set it before writing.
+    void on_failure(std::function<void()> stop) { on_failure_ = std::move(stop); }
 
   private:
     void write_buffer_locked();
@@ -62,6 +66,7 @@ class record_output {
     std::atomic<std::uint64_t> written_{0};
     std::error_code error_;
     bool closed_ = false;
+    std::function<void()> on_failure_;
 };
 
 }  // namespace fanout::report

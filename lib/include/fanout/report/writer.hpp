@@ -9,7 +9,13 @@
 // fwrite and records stay whole when loops write at once.
 // JSON lines carry: line, input, kind, ok, error (null or {kind, message}),
 // warning, attempts, elapsed_ms, latency_ms, then by kind: status and
-// cert_days_left (http), address (tcp), answers (dns).
+// cert_days_left (http), address (tcp), answers (dns), and
+// "invalid_utf8":true when some text was not valid UTF-8 (each bad byte
+// written as U+FFFD; see escape.hpp).
+// Text from outside is made safe for each format: the table shows control
+// characters as \xNN; Prometheus label values are UTF-8 with \\, \" and \n
+// escaped and other control characters as the text \xNN; CSV quotes as
+// RFC 4180 and puts a ' before a cell starting with = + - @ (a formula).
 // Memory: the Prometheus writer keeps each latency sample until footer()
 // (the text format wants a metric's samples together); the others hold
 // nothing between records.

@@ -1,0 +1,55 @@
+#pragma once
+// What a gather is asked (gather_options) and what it reports
+// (gather_summary); see <fanout/gather.hpp>.
+
+#include <fanout/progress.hpp>
+#include <fanout/rate_limiter.hpp>
+#include <fanout/retry.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+namespace fanout {
+
+enum class failure_mode {
+    collect_all,  ///< every item runs; failures are reported
+    fail_fast,    ///< the first failure cancels the rest
+};
+
+/// Why a gather stopped early (none: it ran to the end of its input).
+enum class stop_reason { none, cancelled, deadline, fail_fast, fault };
+
+struct gather_options {
+    std::size_t limit = 64;  ///< items in flight at most; must be at least 1
+    /// Each attempt is cancelled after this long (errc::timeout).
+    std::optional<std::chrono::nanoseconds> per_attempt_timeout;
+    /// The whole run ends at this time: items in flight are cancelled
+    /// (errc::deadline_exceeded), the rest are reported as errc::cancelled.
+    std::optional<std::chrono::steady_clock::time_point> deadline;
+    failure_mode on_failure = failure_mode::collect_all;
+    retry_policy retry;  ///< default: one attempt
+    /// Shared token bucket: each attempt takes a token first. Not owned; may
+    /// be shared by many gathers on many loops; must outlive the gather.
+    rate_limiter* rate = nullptr;
+    /// With a key function: at most this many items of one key in flight
+    /// (0: no per-key limit). Items wait for their key in FIFO order while
+    /// holding their global slot.
+    std::size_t per_key_limit = 0;
+    /// Counters to update (started, retried, done, failed). Not owned.
+    fanout::progress* progress = nullptr;
+};
+
+struct gather_summary {
+    std::uint64_t total = 0;  ///< outcomes delivered (== inputs read)
+    std::uint64_t succeeded = 0;
+    std::uint64_t failed = 0;       ///< includes cancelled and not started
+    std::uint64_t not_started = 0;  ///< ended as cancelled with no attempt
+    stop_reason stopped = stop_reason::none;
+};
+
+/// The key function of a gather without a per-key limit.
+struct no_key {};
+
+}  // namespace fanout
