@@ -2,7 +2,9 @@
 # Installs the Debian 12 packages fanout needs to build, test and benchmark,
 # only those missing (nsd and nginx: the real servers of the tests, openssl
 # to make their certificates; dnsperf, wrk, h2load and python3-aiohttp: the
-# benchmarks' anchors). Quiet when nothing is missing. Runs as root or via sudo.
+# benchmarks' anchors; clang-14, libfuzzer-14-dev and libclang-rt-14-dev: the
+# fuzz preset; prometheus for promtool, which checks the metrics exposition).
+# Quiet when nothing is missing. Runs as root or via sudo.
 set -euo pipefail
 
 packages=(
@@ -11,6 +13,8 @@ packages=(
     libssl-dev libc-ares-dev libfmt-dev libcli11-dev catch2
     python3
     nsd nginx openssl dnsperf wrk nghttp2-client python3-aiohttp time
+    clang-14 libfuzzer-14-dev libclang-rt-14-dev
+    prometheus
 )
 
 missing=()

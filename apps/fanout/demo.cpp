@@ -280,16 +280,15 @@ bool right_address(std::size_t index, std::size_t hosts, const outcome<dns::answ
 constexpr part_words dns_words{"dns", "names", "lookups", "resolved"};
 
 // The DNS part: `hosts` names that resolve and 1% more that do not, through
-// the resolver, against a demo_dns_server on this loop. Cancelled before it
+// the resolver, against a demo_dns_server on this loop. Interrupted before it
 // starts (Ctrl-C during the core part), it asks nothing and reports every
 // name as not started.
 net::awaitable<void> run_dns_part(std::size_t hosts, runtime& rt) {
     const std::size_t names = hosts + hosts / 100;
     const auto executor = co_await net::this_coro::executor;
-    const auto state = co_await net::this_coro::cancellation_state;
     part_report report;
     standard_output().print("\n");
-    if (state.cancelled() != net::cancellation_type::none) {
+    if (rt.interrupted()) {
         print_part_summary(dns_words, {.total = names, .failed = names, .not_started = names},
                            report, {}, true);
         co_return;
@@ -348,14 +347,13 @@ bool http_retryable(const failure& f) {
 // The HTTP part: `requests` GETs of /item/<N> through one http::client
 // (keep-alive, one connection per request in flight at most) against a
 // demo_http_server on this loop, whose faults (a first answer that never
-// comes, a 503, a 404) are set by N. Cancelled before it starts, it sends
+// comes, a 503, a 404) are set by N. Interrupted before it starts, it sends
 // nothing and reports every request as not started.
 net::awaitable<void> run_http_part(std::size_t requests, runtime& rt) {
     const auto executor = co_await net::this_coro::executor;
-    const auto state = co_await net::this_coro::cancellation_state;
     part_report report;
     standard_output().print("\n");
-    if (state.cancelled() != net::cancellation_type::none) {
+    if (rt.interrupted()) {
         print_part_summary(http_words,
                            {.total = requests, .failed = requests, .not_started = requests}, report,
                            {}, true);
@@ -406,12 +404,11 @@ net::awaitable<void> run_http_part(std::size_t requests, runtime& rt) {
 // The load part: `fanout load`'s machinery for a moment against a
 // demo_http_server, open loop at a fixed rate, with the latency from each
 // request's intended start beside the one from its send. The item it asks
-// for is never faulty. Cancelled before it starts, it sends nothing.
+// for is never faulty. Interrupted before it starts, it sends nothing.
 net::awaitable<void> run_load_part(std::chrono::milliseconds duration, runtime& rt) {
     const auto executor = co_await net::this_coro::executor;
-    const auto state = co_await net::this_coro::cancellation_state;
     standard_output().print("\n");
-    if (state.cancelled() != net::cancellation_type::none) {
+    if (rt.interrupted()) {
         standard_output().print("load: not started (interrupted before the load part)\n");
         co_return;
     }
@@ -440,14 +437,15 @@ int run_demo(const demo_settings& settings) {
         return exit_usage;
     }
 
-    // One run for both parts: the signal handler is in place from the first
-    // line to the last summary, and a Ctrl-C in the core part reaches the
-    // DNS part as a cancelled state.
+    // One run for every part: the signal handler is in place from the first
+    // line to the last summary. A Ctrl-C cancels the part running then (its
+    // gather answers the cancellation and returns), and the parts after it
+    // see rt.interrupted() and report their items unasked.
     runtime rt({.handle_signals = true});
     rt.run([](const demo_settings& settings, std::chrono::nanoseconds timeout,
               runtime& rt) -> net::awaitable<void> {
-        // A cancelled state is checked, not thrown, between the parts: after
-        // a Ctrl-C in the core part, the DNS part reports its names unasked.
+        // Between the parts nothing throws for a cancellation: each part
+        // checks rt.interrupted() before it starts.
         co_await net::this_coro::throw_if_cancelled(false);
         co_await run_core_part(settings, timeout, rt);
         if (settings.dns_names > 0) co_await run_dns_part(settings.dns_names, rt);

@@ -272,7 +272,8 @@ int run_dns(const dns_settings& settings) {
         if (!type)
             return usage_error(fmt::format(
                 "--type: unknown record type '{}' (A, AAAA, CNAME, MX, NS, TXT, PTR, SOA)", name));
-        types.push_back(*type);
+        // "-t A,A,a" asks one question, once.
+        if (std::find(types.begin(), types.end(), *type) == types.end()) types.push_back(*type);
     }
     dns::resolver_options resolver_options;
     for (const auto& text : settings.servers) {

@@ -10,6 +10,7 @@
 #include "stdio.hpp"
 
 #include <fanout/duration.hpp>
+#include <fanout/http/message.hpp>
 #include <fanout/load/run.hpp>
 #include <fanout/load/threshold.hpp>
 #include <fanout/progress.hpp>
@@ -72,10 +73,16 @@ fanout::result<load::options> options_of(const load_settings& settings) {
             return bad(fmt::format("--urls: cannot read '{}': {}", settings.urls_file, *why));
         std::ifstream in(settings.urls_file);
         if (!in) return bad(fmt::format("--urls: cannot read '{}'", settings.urls_file));
+        std::size_t number = 0;
         for (std::string line; std::getline(in, line);) {
+            ++number;
             const auto first = line.find_first_not_of(" \t\r");
             if (first == std::string::npos || line[first] == '#') continue;
-            opts.urls.push_back(line.substr(first, line.find_last_not_of(" \t\r") - first + 1));
+            auto url = line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
+            if (auto problem = http::check_url(url))
+                return bad(fmt::format("--urls {} line {}: {}", settings.urls_file, number,
+                                       problem->text()));
+            opts.urls.push_back(std::move(url));
         }
     }
     if (opts.urls.empty()) return bad("no URL given (as arguments or with --urls)");
@@ -143,6 +150,7 @@ int run_load(const load_settings& settings) {
     const std::size_t threads =
         std::max<std::size_t>(1, std::min(settings.threads, opts->connections));
     opts->threads = threads;
+    warn_if_open_files_short("load", fmt::format("-c {}", opts->connections), opts->connections);
     runtime rt({.loop_threads = threads, .handle_signals = true});
     auto& out = standard_output();
     // The report cannot be written: the load stops.
@@ -211,7 +219,7 @@ command add_load(CLI::App& parent) {
         ->check(CLI::Range(std::uint64_t{1}, std::uint64_t{1} << 62));
     app->add_option("-R,--rate", settings->rate,
                     "open loop: requests per second in all (latency from intended starts)")
-        ->check(CLI::PositiveNumber);
+        ->check(rate_check(false));
     app->add_option("-t,--threads", settings->threads, "loop threads (default: one per core)")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{256}));

@@ -39,6 +39,7 @@
 
 #include <unistd.h>
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -64,6 +65,7 @@ struct sweep_settings {
     std::string format;  // empty: table on a terminal, jsonl otherwise
     std::string expect_status = "200-399";
     std::string body_contains;
+    std::string max_body = "1MiB";
     std::string max_latency;
     int cert_days = 14;
     std::string shard = "1/1";
@@ -142,6 +144,25 @@ std::optional<std::string> ca_file_problem(const std::string& path) {
     return std::nullopt;
 }
 
+// "65536", "64k", "64KiB", "1M", "1MiB", "1G": a size in bytes (binary units).
+std::optional<std::size_t> parse_size(std::string_view text) {
+    std::size_t value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end == text.data()) return std::nullopt;
+    const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
+    std::size_t scale = 1;
+    if (unit == "k" || unit == "K" || unit == "KiB")
+        scale = std::size_t{1} << 10;
+    else if (unit == "M" || unit == "MiB")
+        scale = std::size_t{1} << 20;
+    else if (unit == "G" || unit == "GiB")
+        scale = std::size_t{1} << 30;
+    else if (!unit.empty() && unit != "B")
+        return std::nullopt;
+    if (value == 0 || value > (std::size_t{1} << 40) / scale) return std::nullopt;
+    return value * scale;
+}
+
 // A duration flag: nothing when not given, a usage error when unreadable.
 std::optional<std::string> read_duration(const std::string& flag, const std::string& text,
                                          std::optional<std::chrono::nanoseconds>& out) {
@@ -173,6 +194,12 @@ int run_sweep(const sweep_settings& settings) {
     check.timeout = std::chrono::ceil<std::chrono::milliseconds>(*timeout);
     check.expected_status = std::move(*statuses);
     check.body_contains = settings.body_contains;
+    const auto max_body = parse_size(settings.max_body);
+    if (!max_body)
+        return usage_error(fmt::format(
+            "--max-body: '{}' is not a size from 1 byte to 1TiB (e.g. 65536, 64KiB, 1MiB)",
+            settings.max_body));
+    check.max_body_size = *max_body;
     check.max_latency = max_latency;
     check.certificate_warning_days = settings.cert_days;
     check.insecure = settings.insecure;
@@ -199,6 +226,7 @@ int run_sweep(const sweep_settings& settings) {
         settings.per_host > 0
             ? 1
             : std::max<std::size_t>(1, std::min(settings.threads, settings.limit));
+    warn_if_open_files_short("sweep", fmt::format("-c {}", settings.limit), settings.limit);
     forced_exit_note note{.command = "sweep", .output = &out};
     runtime rt({.loop_threads = loops, .handle_signals = true, .on_forced_exit = std::ref(note)});
     // A record that cannot be written stops the run: checking on is pointless.
@@ -312,7 +340,7 @@ command add_sweep(CLI::App& parent) {
         ->capture_default_str();
     app->add_option("--rate", settings->rate, "attempts started per second at most; 0: no limit")
         ->capture_default_str()
-        ->check(CLI::NonNegativeNumber);
+        ->check(rate_check(true));
     app->add_option("--timeout", settings->timeout, "how long one attempt may take (e.g. 500ms)")
         ->capture_default_str();
     app->add_option("--retries", settings->retries,
@@ -329,6 +357,10 @@ command add_sweep(CLI::App& parent) {
         ->capture_default_str();
     app->add_option("--body-contains", settings->body_contains,
                     "HTTP bodies must contain this text");
+    app->add_option("--max-body", settings->max_body,
+                    "read at most this much of a body (e.g. 64KiB); the rest is not read and the "
+                    "status decides; with --body-contains, the part searched")
+        ->capture_default_str();
     app->add_option("--max-latency", settings->max_latency,
                     "slower answers are unhealthy (e.g. 500ms)");
     app->add_option("--cert-days", settings->cert_days,

@@ -43,6 +43,17 @@ const boost::system::error_category& category() noexcept {
     return instance;
 }
 
+bool kinded_category::permanent(int) const noexcept {
+    return false;
+}
+
+bool is_permanent(const boost::system::error_code& ec) noexcept {
+    if (ec == errc::invalid_input) return true;
+    if (const auto* kinded = dynamic_cast<const kinded_category*>(&ec.category()))
+        return kinded->permanent(ec.value());
+    return false;
+}
+
 const char* error_kind(const boost::system::error_code& ec) noexcept {
     namespace aerr = boost::asio::error;
     if (!ec) return "ok";
@@ -77,6 +88,9 @@ const char* error_kind(const boost::system::error_code& ec) noexcept {
     if (ec == aerr::timed_out) return "timeout";
     if (ec == aerr::eof) return "eof";
     if (ec == aerr::host_unreachable || ec == aerr::network_unreachable) return "unreachable";
+    if (ec == boost::system::errc::too_many_files_open ||
+        ec == boost::system::errc::too_many_files_open_in_system)
+        return "too_many_open_files";  // EMFILE, ENFILE: raise ulimit -n
     return "error";
 }
 

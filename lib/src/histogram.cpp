@@ -209,6 +209,22 @@ std::chrono::nanoseconds histogram::percentile(double p) const noexcept {
     return max();  // only when a bucket saturated
 }
 
+std::vector<std::uint64_t> histogram::cumulative_counts(
+    std::span<const std::chrono::nanoseconds> upper_bounds) const {
+    if (!std::ranges::is_sorted(upper_bounds))
+        throw std::invalid_argument("histogram: the bounds are not in ascending order");
+    std::vector<std::uint64_t> out;
+    out.reserve(upper_bounds.size());
+    std::uint64_t seen = 0;
+    std::size_t next_slot = 0;
+    for (const auto bound : upper_bounds) {
+        const auto last_slot = detail::histogram_slot(clamp_to_range(as_unsigned(bound)));
+        for (; next_slot <= last_slot; ++next_slot) seen += counts_[next_slot];
+        out.push_back(std::min(seen, count_));
+    }
+    return out;
+}
+
 std::chrono::nanoseconds histogram::lowest_equivalent(std::chrono::nanoseconds value) noexcept {
     const auto slot = detail::histogram_slot(clamp_to_range(as_unsigned(value)));
     return std::chrono::nanoseconds(static_cast<std::int64_t>(slot_lowest_value(slot)));
@@ -318,6 +334,15 @@ histogram histogram::from_json(const json::value& input) {
         }
         if (detail::histogram_slot(clamp_to_range(max)) != last_slot) {
             malformed(fmt::format("max_ns {} is not in the last bucket", max));
+        }
+        // Every record lies between min and max, and so does the mean. A
+        // saturated sum stays within the saturated products.
+        if (result.sum_ < saturating_mul(min, result.count_) ||
+            result.sum_ > saturating_mul(max, result.count_)) {
+            malformed(
+                fmt::format("sum_ns {} is not between count times min_ns and count times "
+                            "max_ns",
+                            result.sum_));
         }
     }
     return result;

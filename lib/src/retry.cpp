@@ -9,11 +9,27 @@ namespace fanout {
 
 bool retry_policy::default_retryable(const failure& f) noexcept {
     const auto& ec = f.code;
-    if (ec == errc::cancelled || ec == errc::deadline_exceeded || ec == errc::invalid_input ||
-        ec == errc::exception)
+    if (ec == errc::cancelled || ec == errc::deadline_exceeded || ec == errc::exception)
         return false;
     if (ec == boost::asio::error::operation_aborted) return false;
+    if (is_permanent(ec)) return false;
+    if (f.http_status) return retryable_status(*f.http_status);
     return true;
+}
+
+bool retry_policy::retryable_status(unsigned status) noexcept {
+    switch (status) {
+        case 408:  // request timeout
+        case 425:  // too early
+        case 429:  // too many requests
+        case 500:
+        case 502:
+        case 503:
+        case 504:
+            return true;
+        default:
+            return false;
+    }
 }
 
 std::chrono::nanoseconds retry_policy::backoff(unsigned failed_attempt, const failure& why,

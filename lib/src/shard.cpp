@@ -21,7 +21,10 @@ result<shard> parse_shard(std::string_view text) {
     shard out;
     if (!number(text.substr(0, slash), out.index) || !number(text.substr(slash + 1), out.count))
         return invalid("K and N must be whole numbers");
-    if (out.count == 0 || out.index == 0 || out.index > out.count) return invalid("K out of range");
+    if (out.count == 0) return invalid("N (the number of shards) must be at least 1");
+    if (out.index == 0) return invalid("K counts from 1");
+    if (out.index > out.count)
+        return invalid(fmt::format("K ({}) is more than N ({})", out.index, out.count));
     return out;
 }
 

@@ -1,6 +1,7 @@
 // Fetches the URLs given on the command line: at most 32 at once, 2 s per
-// attempt, up to 3 attempts with backoff (a 429 or 503 answer's Retry-After
-// is honoured), and every URL reported exactly once.
+// attempt, up to 2 retries with backoff for what a retry can change (not an
+// invalid URL, an unknown name or a 404; a Retry-After is honoured), and
+// every URL reported exactly once.
 #include <fanout/fanout.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -18,7 +19,7 @@ int main(int argc, char** argv) {
     fanout::http::client client(io.get_executor());
 
     fanout::gather_options options{.limit = 32, .per_attempt_timeout = std::chrono::seconds(2)};
-    options.retry.max_attempts = 3;
+    options.retry = fanout::retries(2);  // 3 attempts at most
 
     auto fetch = [&client](const std::string& url)
         -> boost::asio::awaitable<fanout::result<fanout::http::response>> {

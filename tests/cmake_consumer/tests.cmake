@@ -51,7 +51,7 @@ set_tests_properties("consumer: install" "consumer: package" "consumer: subdirec
     TIMEOUT 600)
 
 # The README's examples are this consumer's sources, word for word.
-foreach(example IN ITEMS main.cpp http_fanout.cpp load_steps.cpp)
+foreach(example IN ITEMS main.cpp http_fanout.cpp load_steps.cpp own_loop.cpp hash_bodies.cpp)
     set(name "readme: the example is tests/cmake_consumer/${example}")
     add_test(NAME "${name}"
         COMMAND ${CMAKE_COMMAND}

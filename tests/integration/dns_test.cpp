@@ -281,6 +281,21 @@ TEST_CASE("bad flags and unreadable input exit 2 naming what is wrong") {
     }
 }
 
+TEST_CASE("fanout dns asks each type given once, however often and in whatever case it is given") {
+    dns_responder responder;
+    responder.add(fanout::test::dns_a("ok.example.test", "192.0.2.1"));
+    temp_file input("ok.example.test\n");
+    child_process run({FANOUT_CLI_PATH, "dns", input.path.string(), "-s", responder.server(), "-t",
+                       "A,A,a", "--format", "jsonl"});
+    const auto status = run.wait_for_exit(60s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    const auto records = json_lines(run.output());
+    REQUIRE(records.size() == 1);
+    CHECK(str(records.front(), "type") == "A");
+}
+
 namespace {
 
 // fanout dns reading its names from a pipe the test writes.

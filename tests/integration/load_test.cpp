@@ -346,3 +346,95 @@ TEST_CASE("Ctrl-C ends a run, prints the report of what was done and exits 130")
     CHECK(cli.output().find("interrupted") != std::string::npos);
     CHECK(server.requests_served() > 0);
 }
+
+TEST_CASE("answers held past the end of -d are waited for: p99 and --fail-if see them") {
+    http_fault_server server;
+    // The server answers in 3 s; sending ends at 2 s.
+    child_process held(load_command({server.url("/delay?ms=3000"), "-d", "2s", "-c", "2", "-t", "1",
+                                     "--timeout", "10s", "--fail-if", "p99>1s"}));
+    const auto status = held.wait_for_exit(60s);
+    INFO(held.output() << held.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 1);
+    CHECK(held.errors().find("p99>1s failed") != std::string::npos);
+    CHECK(held.output().find("2 answered") != std::string::npos);
+    CHECK(held.output().find("2 requests = 2 answered + 0 errors + 0 unanswered") !=
+          std::string::npos);
+
+    // Not answered within the timeout: timeouts, which errors>1% sees.
+    child_process timed_out(load_command({server.url("/delay?ms=3000"), "-d", "1s", "-c", "2", "-t",
+                                          "1", "--timeout", "1500ms", "--fail-if", "errors>1%"}));
+    const auto ended = timed_out.wait_for_exit(60s);
+    INFO(timed_out.output() << timed_out.errors());
+    REQUIRE(ended.exited);
+    CHECK(ended.code == 1);
+    CHECK(timed_out.errors().find("errors>1% failed: errors was 100.00%") != std::string::npos);
+    CHECK(timed_out.output().find("timeout 2") != std::string::npos);
+}
+
+TEST_CASE("fanout load refuses what would desynchronise or mislead, naming it") {
+    http_fault_server server;
+    scratch files;
+    const auto urls_file = files.file("urls.txt");
+    std::ofstream(urls_file) << server.url("/ok") << "\n# a comment\n"
+                             << "http://127.0.0.1:99999/ok\n";
+    const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+        {{"--urls", urls_file},
+         "line 3: bad URL 'http://127.0.0.1:99999/ok': port 99999 is out "
+         "of range"},
+        {{server.url("/ok"), "-H", "Content-Length: 99"}, "header 'Content-Length' is not allowed"},
+        {{"http://user:pw@127.0.0.1:" + std::to_string(server.port()) + "/ok"}, "user information"},
+        {{"http://127.0.0.1:" + std::to_string(65536 + server.port()) + "/ok"},
+         "is out of range (1-65535)"},
+        {{server.url("/ok"), "-R", "nan"}, "is not a rate"},
+        {{server.url("/ok"), "-R", "-1"}, "is not a rate"},
+        {{server.url("/ok") + "#frag"}, "a fragment"},
+    };
+    for (const auto& [args, message] : cases) {
+        child_process cli(load_command(args));
+        const auto status = cli.wait_for_exit(30s);
+        INFO(args.front() << " -> " << cli.output() << cli.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 2);
+        CHECK(cli.errors().find(message) != std::string::npos);
+    }
+    CHECK(server.requests_served() == 0);
+}
+
+namespace {
+
+// fanout with `args`, under a soft and a hard limit of open files.
+child_process with_file_limits(unsigned soft, unsigned hard, std::vector<std::string> args) {
+    std::vector<std::string> argv{
+        "/bin/sh", "-c", fmt::format("ulimit -Sn {} && ulimit -Hn {} && exec \"$@\"", soft, hard),
+        "sh", FANOUT_CLI_PATH};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return child_process(argv);
+}
+
+}  // namespace
+
+TEST_CASE("the soft limit of open files is raised to the hard one, and a -c past it is warned of") {
+    http_fault_server server;
+    // 100 connections do not fit a soft limit of 64, and do fit the hard one.
+    child_process raised(with_file_limits(
+        64, 1024, {"load", server.url("/ok"), "-c", "100", "-t", "1", "-n", "500"}));
+    const auto status = raised.wait_for_exit(60s);
+    INFO(raised.output() << raised.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    CHECK(raised.errors().find("warning") == std::string::npos);
+    CHECK(raised.output().find("500 answered") != std::string::npos);
+    CHECK(raised.output().find("0 errors") != std::string::npos);
+
+    // 300 do not fit a hard limit of 128: said up front, and the connects
+    // past it are counted by their kind.
+    child_process short_of_files(with_file_limits(
+        128, 128, {"load", server.url("/ok"), "-c", "300", "-t", "1", "-d", "300ms"}));
+    const auto ended = short_of_files.wait_for_exit(60s);
+    INFO(short_of_files.output() << short_of_files.errors());
+    REQUIRE(ended.exited);
+    CHECK(short_of_files.errors().find("warning: -c 300 needs about 332 open files, more than "
+                                       "the limit of 128") != std::string::npos);
+    CHECK(short_of_files.output().find("too_many_open_files") != std::string::npos);
+}

@@ -162,7 +162,7 @@ TEST_CASE("fanout sweep checks a real nginx over HTTP and HTTPS with a CA made a
         CHECK(error_kind(records.at(2)) == "ok");
         CHECK(records.at(2).at("status").as_int64() == 200);
         CHECK(error_kind(records.at(3)) == "ok");
-        CHECK(error_kind(records.at(4)) == "tls_failure");
+        CHECK(error_kind(records.at(4)) == "certificate_name_mismatch");
         CHECK(error_kind(records.at(5)) == "unexpected_status");
         CHECK(records.at(5).at("status").as_int64() == 404);
     }
@@ -239,6 +239,44 @@ TEST_CASE("a target is healthy when a retry succeeds, and its attempts are recor
     CHECK(elapsed_ms(records.at(1)) >= 300);
     CHECK(error_kind(records.at(2)) == "unexpected_status");
     CHECK(records.at(2).at("attempts").as_int64() == 9);
+}
+
+TEST_CASE("sweep retries neither a redirect loop, a body without its text nor a 404") {
+    http_fault_server http;
+    temp_file input(http.url("/loop-a") + "\n" + http.url("/size?bytes=2000000") + "\n" +
+                    http.url("/status?code=404") + "\n" + http.url("/status?code=502") + "\n");
+    // --body-contains: the text is looked for in the first --max-body bytes
+    // (1 MiB) and is not there; the same body comes again on a retry.
+    auto run = sweep(input, {"--retries", "2", "--timeout", "2s", "--body-contains", "ok"});
+    const auto status = run.wait_for_exit(60s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 1);
+    const auto records = by_line(run.output());
+    REQUIRE(records.size() == 4);
+    CHECK(error_kind(records.at(1)) == "redirect_loop");
+    CHECK(error_kind(records.at(2)) == "body_mismatch");
+    CHECK(error_kind(records.at(3)) == "unexpected_status");
+    for (const std::int64_t line : {1, 2, 3}) {
+        INFO("line " << line);
+        CHECK(records.at(line).at("attempts").as_int64() == 1);
+    }
+    // A 502 may pass next time: it gets its two retries.
+    CHECK(records.at(4).at("attempts").as_int64() == 3);
+}
+
+TEST_CASE("sweep waits the Retry-After of a 503 before its next attempt") {
+    http_fault_server http;
+    temp_file input(http.url("/status?code=503&retry_after=1") + "\n");
+    auto run = sweep(input, {"--retries", "1", "--timeout", "2s"});
+    const auto status = run.wait_for_exit(60s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    const auto records = by_line(run.output());
+    REQUIRE(records.size() == 1);
+    CHECK(records.at(1).at("attempts").as_int64() == 2);
+    // One second asked for; the backoff alone would be under 100 ms.
+    CHECK(elapsed_ms(records.at(1)) >= 1000);
 }
 
 TEST_CASE("the deadline ends the sweep: targets in flight and not started are reported") {
@@ -423,6 +461,69 @@ TEST_CASE("Prometheus and CSV output come out whole from the command") {
         CHECK(!std::getline(lines, more));
         CHECK(header.starts_with("line,input,kind,ok,error_kind,"));
         CHECK((first + second).find(",unexpected_status,") != std::string::npos);
+    }
+}
+
+TEST_CASE("a port past 65535 is an invalid target naming the port, never a wrapped one") {
+    http_fault_server http;
+    // 65536 + the server's port would reach the server through a 16-bit wrap.
+    const auto wrapped = std::to_string(65536 + http.port());
+    temp_file input("http://127.0.0.1:" + wrapped + "/ok\ntcp://127.0.0.1:" + wrapped +
+                    "\ntcp://127.0.0.1:0\nHTTP://127.0.0.1:" + std::to_string(http.port()) +
+                    "/ok\n");
+    auto run = sweep(input, {"--timeout", "2s"});
+    const auto status = run.wait_for_exit(30s);
+    INFO(run.output() << run.errors());
+    REQUIRE(status.exited);
+    const auto records = by_line(run.output());
+    REQUIRE(records.size() == 4);
+    for (const std::int64_t line : {1, 2, 3}) {
+        INFO(line);
+        CHECK(error_kind(records.at(line)) == "invalid_target");
+        const auto message = str(records.at(line).at("error").as_object(), "message");
+        CHECK(message.find(line == 3 ? "port 0 is out of range" : "port " + wrapped) !=
+              std::string::npos);
+    }
+    CHECK(error_kind(records.at(4)) == "ok");  // an upper-case scheme is a scheme
+    CHECK(http.requests_served() == 1);
+}
+
+TEST_CASE(
+    "a body past --max-body is not needed and the status decides, or --body-contains searches it") {
+    http_fault_server http;
+    temp_file input(http.url("/size?bytes=1049600") + "\n");  // 1,025 KiB
+    {
+        auto run = sweep(input, {});
+        const auto status = run.wait_for_exit(30s);
+        INFO(run.output() << run.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 0);
+    }
+    temp_file echo(http.url("/echo") + "\n");
+    auto run = sweep(echo, {"--max-body", "4", "--body-contains", "GET /echo"});
+    const auto status = run.wait_for_exit(30s);
+    INFO(run.output() << run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 1);
+    CHECK(run.output().find("the first 4 bytes") != std::string::npos);
+    auto bad = sweep(echo, {"--max-body", "lots"});
+    const auto refused = bad.wait_for_exit(30s);
+    REQUIRE(refused.exited);
+    CHECK(refused.code == 2);
+    CHECK(bad.errors().find("--max-body: 'lots'") != std::string::npos);
+}
+
+TEST_CASE("a rate that is not a number of attempts per second is refused, saying so") {
+    temp_file input("tcp://127.0.0.1:1\n");
+    for (const char* rate : {"nan", "-1", "inf", "fast"}) {
+        auto run = sweep(input, {"--rate", rate});
+        const auto status = run.wait_for_exit(30s);
+        INFO(rate << ": " << run.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 2);
+        CHECK(run.errors().find("is not a rate") != std::string::npos);
+        CHECK(run.errors().find("1797693134862315") == std::string::npos);  // no 309-digit range
+        CHECK(run.output().empty());
     }
 }
 

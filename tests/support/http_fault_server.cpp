@@ -529,6 +529,12 @@ class connection {
             co_return req.close ? then::close : then::keep;
         }
         if (path == "/close") co_return co_await reply(req, 200, "ok"sv, {}, true);
+        if (path == "/until-close") {
+            co_await wait_out_stall();
+            co_await send(
+                "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nthe body ends with the connection"sv);
+            co_return then::close;
+        }
         co_return co_await reply(req, 404, "not found\n"sv);
     }
 

@@ -34,6 +34,8 @@
 //   /status?code=C[&retry_after=S]  status C (no body for 1xx, 204, 304)
 //   /chunked               "hello world" in chunked transfer coding
 //   /close                 200 "ok" with Connection: close, then closes
+//   /until-close           HTTP/1.0 200 with neither length nor chunks: the
+//                          body ends when the connection closes
 //   anything else          404
 //
 // Errors: the constructor throws std::runtime_error when it cannot bind.

@@ -186,16 +186,22 @@ TEST_CASE("TCP only asks every query over TCP") {
     CHECK(responder.tcp_queries() == 1);
 }
 
-TEST_CASE("an unanswered lookup times out after its tries") {
+TEST_CASE("an unanswered lookup times out after its tries, the second twice as long, and says so") {
     dns_responder responder;
     responder.set_rule("silent.example.test", {behaviour::drop});
 
+    const auto started = std::chrono::steady_clock::now();
     auto got = query_once(responder, "silent.example.test", dns::record_type::a, 100ms, 2);
+    const auto took = std::chrono::steady_clock::now() - started;
     REQUIRE_FALSE(got);
     CHECK(got.error().code == fanout::errc::timeout);
     CHECK(std::string(got.error().kind()) == "timeout");
     CHECK(got.error().text().find("silent.example.test A") == 0);
+    CHECK(got.error().text().find("2 tries per server: 100ms for the first round, twice as long "
+                                  "for each later one") != std::string::npos);
     CHECK(responder.queries_for("silent.example.test") == 2);
+    // 100 ms, then 200 ms: what the README's "which timeout wins" says.
+    CHECK(took >= 300ms);
 }
 
 TEST_CASE("answers with a wrong id or garbage are ignored and the lookup times out") {

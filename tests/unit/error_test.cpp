@@ -102,6 +102,12 @@ TEST_CASE("asio error codes map to the closest kind") {
     CHECK(std::string(error_kind(net::error::network_unreachable)) == "unreachable");
 }
 
+TEST_CASE("running out of file descriptors is too_many_open_files, per process or system") {
+    CHECK(std::string(error_kind(net::error::no_descriptors)) == "too_many_open_files");  // EMFILE
+    const boost::system::error_code system_wide(ENFILE, boost::system::system_category());
+    CHECK(std::string(error_kind(system_wide)) == "too_many_open_files");
+}
+
 TEST_CASE("a code with no close kind is of kind error") {
     const boost::system::error_code denied = net::error::access_denied;
     CHECK(std::string(error_kind(denied)) == "error");

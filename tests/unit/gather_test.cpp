@@ -19,6 +19,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <future>
 #include <map>
 #include <numeric>
@@ -293,6 +294,51 @@ TEST_CASE("cancelling the awaiting coroutine cancels the run and reports every i
     CHECK(indexes.size() == 1000);
     CHECK(summary->succeeded == 5);
     CHECK(summary->not_started >= 1000 - 5 - 10);  // at most `limit` started besides the five
+}
+
+TEST_CASE("after a gather cancelled from outside, the caller's next co_await does not throw") {
+    // Both forms, with the caller's default throw_if_cancelled(true).
+    for (const bool ordered : {false, true}) {
+        INFO((ordered ? "gather" : "gather_each"));
+        net::io_context io;
+        net::cancellation_signal cancel;
+        auto hang = [](int) -> net::awaitable<int> {
+            co_await sleep_for(1h);
+            co_return 0;
+        };
+        std::optional<fanout::stop_reason> stopped;
+        bool slept_after = false;
+        auto caller = [&]() -> net::awaitable<void> {
+            const std::vector<int> items(20, 0);
+            const fanout::gather_options options{.limit = 4};
+            if (ordered) {
+                const auto results = co_await fanout::gather(items, hang, options);
+                stopped =
+                    std::ranges::all_of(
+                        results, [](const auto& r) { return r.error().code == errc::cancelled; })
+                        ? fanout::stop_reason::cancelled
+                        : fanout::stop_reason::none;
+            } else {
+                const auto summary = co_await fanout::gather_each(
+                    items, hang, [](auto&&) {}, options);
+                stopped = summary.stopped;
+            }
+            // Throws system_error(operation_aborted) if the cancellation
+            // state was left as the gather found it.
+            co_await sleep_for(1ms);
+            slept_after = true;
+        };
+        std::exception_ptr failed;
+        net::co_spawn(
+            io, caller(),
+            net::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e) { failed = e; }));
+        net::co_spawn(io, fanout::test::cancel_after(cancel, 20ms), net::detached);
+        io.run_for(10s);
+        REQUIRE(io.stopped());
+        CHECK_FALSE(fanout::test::error_of(failed));
+        CHECK(stopped == fanout::stop_reason::cancelled);
+        CHECK(slept_after);
+    }
 }
 
 TEST_CASE("a failing item is retried until it succeeds, with the attempts counted") {

@@ -243,6 +243,11 @@ TEST_CASE("from_json rejects malformed input with invalid_argument") {
     CHECK_THROWS_WITH(histogram::from_json(changed("count", 3)), Contains("count is 3"));
     CHECK_THROWS_WITH(histogram::from_json(changed("min_ns", 8'000'000)), Contains("min_ns"));
     CHECK_THROWS_WITH(histogram::from_json(changed("max_ns", 9'000'000)), Contains("max_ns"));
+    // Found by the histogram fuzz harness: a sum no records could add up
+    // to made a mean above max (or a negative one).
+    CHECK_THROWS_WITH(histogram::from_json(changed("sum_ns", 20'000'000)), Contains("sum_ns"));
+    CHECK_THROWS_WITH(histogram::from_json(changed("sum_ns", 1'000'000)), Contains("sum_ns"));
+    CHECK_THROWS_WITH(histogram::from_json(changed("sum_ns", UINT64_MAX)), Contains("sum_ns"));
     CHECK_THROWS_WITH(histogram::from_json(changed("buckets", "none")), Contains("buckets"));
     // The buckets as to_json() writes them: [lowest value of the bucket, count].
     const std::int64_t five = histogram::lowest_equivalent(5ms).count();
@@ -267,4 +272,21 @@ TEST_CASE("from_json rejects malformed input with invalid_argument") {
                       Contains("outside the range"));
     CHECK_THROWS_WITH(histogram::from_json(changed("buckets", boost::json::parse("[5000000]"))),
                       Contains("pair"));
+}
+
+TEST_CASE("cumulative counts give the records at or below each bound, and the sum is exact") {
+    fanout::histogram h;
+    for (const nanoseconds v : {nanoseconds(500us), nanoseconds(1ms), nanoseconds(1ms),
+                                nanoseconds(5ms), nanoseconds(20ms), nanoseconds(2h)})
+        h.record(v);
+    const std::vector<nanoseconds> bounds{1ms, 10ms, 1s, 1h};
+    // 2 h is past the range: it saturates into the top bucket, at 1 h.
+    CHECK(h.cumulative_counts(bounds) == std::vector<std::uint64_t>{3, 4, 5, 6});
+    const std::vector<nanoseconds> below_a_millisecond{999us};
+    CHECK(h.cumulative_counts(below_a_millisecond) == std::vector<std::uint64_t>{1});
+    CHECK(h.sum_ns() ==
+          static_cast<std::uint64_t>(nanoseconds(500us + 2ms + 5ms + 20ms + 2h).count()));
+    CHECK(fanout::histogram().cumulative_counts(bounds) == std::vector<std::uint64_t>(4, 0));
+    const std::vector<nanoseconds> descending{10ms, 1ms};
+    CHECK_THROWS_AS(h.cumulative_counts(descending), std::invalid_argument);
 }

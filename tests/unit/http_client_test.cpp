@@ -175,8 +175,8 @@ TEST_CASE("every fault ends as its own error kind within its timeout, and the po
         const char* kind;
     };
     const std::vector<expected> cases{
-        {"/hang", "first_byte_timeout"},
-        {"/hang-body", "first_byte_timeout"},
+        {"/hang", "timeout"},
+        {"/hang-body", "timeout"},
         {"/reset-mid-body", "connection_reset"},
         {"/close-mid-body", "connection_closed"},
         {"/lie-length", "connection_closed"},
@@ -217,7 +217,8 @@ TEST_CASE("a trickling body is cut by the total timeout") {
     const auto started = std::chrono::steady_clock::now();
     auto got = send_once({.url = server.url("/trickle?ms=100")}, options);
     REQUIRE_FALSE(got);
-    CHECK(kind_of(got) == "total_timeout");
+    CHECK(kind_of(got) == "timeout");
+    CHECK(got.error().code == fanout::errc::timeout);
     CHECK(std::chrono::steady_clock::now() - started >= 300ms);
 }
 
@@ -452,7 +453,7 @@ timed_failure send_timed(const std::string& url, const http::client_options& opt
 
 }  // namespace
 
-TEST_CASE("every phase timeout names its phase and the request, after at least its limit") {
+TEST_CASE("every phase timeout is a timeout naming its phase, its limit and the request") {
     http_fault_server server;
     auto options = quick_options();
     options.resolve_timeout = 200ms;
@@ -473,7 +474,8 @@ TEST_CASE("every phase timeout names its phase and the request, after at least i
     {
         const auto got = send_timed("http://slow.fanout.test:1/ok", resolving);
         REQUIRE_FALSE(got.result);
-        CHECK(kind_of(got.result) == "resolve_timeout");
+        CHECK(kind_of(got.result) == "timeout");
+        CHECK(got.result.error().code == fanout::errc::timeout);
         CHECK(contains(got.result.error().text(),
                        "GET http://slow.fanout.test:1/ok: resolving "
                        "slow.fanout.test timed out after 200ms"));
@@ -482,17 +484,17 @@ TEST_CASE("every phase timeout names its phase and the request, after at least i
 
     silent_listener silent;  // the TLS handshake gets no answer
     const std::vector<expected> cases{
-        {"https://127.0.0.1:" + std::to_string(silent.port()) + "/ok", "tls_timeout",
+        {"https://127.0.0.1:" + std::to_string(silent.port()) + "/ok", "timeout",
          "TLS handshake with 127.0.0.1 timed out after 200ms"},
-        {server.url("/hang"), "first_byte_timeout",
-         "waiting for the response timed out after 200ms"},
-        {server.url("/hang-body"), "first_byte_timeout", "reading the body timed out after 200ms"},
+        {server.url("/hang"), "timeout", "waiting for the response timed out after 200ms"},
+        {server.url("/hang-body"), "timeout", "reading the body timed out after 200ms"},
     };
     for (const auto& c : cases) {
         INFO(c.url);
         const auto got = send_timed(c.url, options);
         REQUIRE_FALSE(got.result);
         CHECK(kind_of(got.result) == c.kind);
+        CHECK(got.result.error().code == fanout::errc::timeout);
         CHECK(contains(got.result.error().text(), "GET " + c.url + ": " + c.phase));
         CHECK(got.elapsed >= 200ms);
     }
@@ -503,7 +505,7 @@ TEST_CASE("every phase timeout names its phase and the request, after at least i
         const auto url = server.url("/trickle?ms=100");
         const auto got = send_timed(url, total);
         REQUIRE_FALSE(got.result);
-        CHECK(kind_of(got.result) == "total_timeout");
+        CHECK(kind_of(got.result) == "timeout");
         CHECK(contains(got.result.error().text(),
                        "GET " + url + ": reading the body ran past the total timeout of 300ms"));
         CHECK(got.elapsed >= 300ms);
@@ -511,13 +513,13 @@ TEST_CASE("every phase timeout names its phase and the request, after at least i
 
     silent_listener full;
     if (!full.fill_backlog()) {
-        WARN("a connect to a full accept queue completes here: connect_timeout is not tested");
+        WARN("a connect to a full accept queue completes here: the connect timeout is not tested");
         return;
     }
     const auto url = "http://127.0.0.1:" + std::to_string(full.port()) + "/ok";
     const auto got = send_timed(url, options);
     REQUIRE_FALSE(got.result);
-    CHECK(kind_of(got.result) == "connect_timeout");
+    CHECK(kind_of(got.result) == "timeout");
     CHECK(contains(got.result.error().text(),
                    "GET " + url + ": connect to 127.0.0.1:" + std::to_string(full.port()) +
                        " timed out after 200ms"));
@@ -596,4 +598,97 @@ TEST_CASE("an answer with Connection: close is not pooled, and the next request 
     CHECK_FALSE(got[1]->timing.reused_connection);
     CHECK(client.connections_opened() == 2);
     CHECK(server.connections_accepted() == 2);
+}
+
+TEST_CASE("a redirect to a port past 65535 fails as invalid_url naming the port, sending nothing") {
+    http_fault_server server;
+    net::io_context io;
+    http::client client(io.get_executor(), quick_options());
+    // 124251 wraps to 58715 in a 16-bit port: it must not be reached.
+    auto got = fanout::test::run_bounded(
+        io, client.get(server.url("/redirect?status=302&to=http://127.0.0.1:124251/ok")), 10s);
+    REQUIRE_FALSE(got);
+    CHECK(kind_of(got) == "invalid_url");
+    CHECK(contains(got.error().text(), "port 124251 is out of range"));
+    CHECK(server.requests_served() == 1);
+}
+
+TEST_CASE("a malformed answer's failure names the rule it broke") {
+    http_fault_server server;
+    net::io_context io;
+    http::client client(io.get_executor(), quick_options());
+    auto got = fanout::test::run_bounded(io, client.get(server.url("/garbage")), 10s);
+    REQUIRE_FALSE(got);
+    CHECK(kind_of(got) == "malformed_response");
+    // "...: malformed HTTP response: bad version" (Beast's name for the rule).
+    CHECK(contains(got.error().text(), "malformed HTTP response: "));
+    CHECK(got.error().text().size() > got.error().text().find("malformed HTTP response: ") + 25);
+}
+
+TEST_CASE("with truncate_body a body past the limit is cut there and its connection dropped") {
+    http_fault_server server;
+    net::io_context io;
+    auto options = quick_options();
+    options.max_body_size = 4;
+    options.truncate_body = true;
+    http::client client(io.get_executor(), options);
+    for (const char* path : {"/size?bytes=100000", "/chunked"}) {
+        INFO(path);
+        io.restart();
+        auto got = fanout::test::run_bounded(io, client.get(server.url(path)), 10s);
+        REQUIRE(got);
+        CHECK(got->status == 200);
+        CHECK(got->body.size() == 4);
+        CHECK(got->body_truncated);
+    }
+    CHECK(client.idle_connections() == 0);
+    CHECK(client.connections_opened() == 2);
+    // A body at the limit is whole, and its connection kept.
+    io.restart();
+    auto whole = fanout::test::run_bounded(io, client.get(server.url("/size?bytes=4")), 10s);
+    REQUIRE(whole);
+    CHECK(whole->body.size() == 4);
+    CHECK_FALSE(whole->body_truncated);
+    CHECK(client.idle_connections() == 1);
+}
+
+TEST_CASE(
+    "a gather with retries tries an invalid URL, an unknown name and a 404 once, a 503 again") {
+    http_fault_server server;
+    fanout::test::dns_responder names;
+    names.set_default_rule({.behaviour = fanout::test::dns_behaviour::nxdomain});
+    auto options = quick_options();
+    options.dns.servers = {{"127.0.0.1", names.port()}};
+    options.dns.use_hosts_file = false;
+    net::io_context io;
+    http::client client(io.get_executor(), options);
+
+    const std::vector<std::string> urls{
+        "not a url",
+        "http://no-such-name.fanout.test:1/ok",
+        server.url("/status?code=404"),
+        server.url("/status?code=503"),
+        server.url("/loop-a"),
+    };
+    fanout::gather_options gathering{.limit = 8};
+    gathering.retry = fanout::retries(2);
+    gathering.retry.initial_backoff = 1ms;
+    auto fetch =
+        [&client](const std::string& url) -> net::awaitable<fanout::result<http::response>> {
+        co_return http::expect_success(co_await client.get(url));
+    };
+    const auto results = fanout::test::run_bounded(io, fanout::gather(urls, fetch, gathering));
+    REQUIRE(results.size() == urls.size());
+    CHECK(kind_of(results[0].result) == "invalid_url");
+    CHECK(kind_of(results[1].result) == "nxdomain");
+    CHECK(kind_of(results[2].result) == "http_status");
+    CHECK(results[2].error().http_status == 404u);
+    CHECK(kind_of(results[4].result) == "redirect_loop");
+    for (const std::size_t permanent : {0, 1, 2, 4}) {
+        INFO(urls[permanent]);
+        CHECK(results[permanent].attempts == 1);
+    }
+    CHECK(kind_of(results[3].result) == "http_status");
+    CHECK(results[3].error().http_status == 503u);
+    CHECK(results[3].attempts == 3);
 }

@@ -102,7 +102,6 @@ TEST_CASE("what the parser does not understand is an error with a reason") {
         "garbage that is not HTTP\r\n\r\n",
         "HTTP/2 200 OK\r\n\r\n",
         "HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n",
-        "HTTP/1.1 200 OK\r\n\r\n",  // body until close
         "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n",
         "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
@@ -119,6 +118,27 @@ TEST_CASE("what the parser does not understand is an error with a reason") {
         CHECK(parser.parse(answer) == state::error);
         CHECK(std::string_view(parser.error_reason()).size() > 0);
     }
+}
+
+TEST_CASE("a body with neither length nor chunks runs to the connection's close") {
+    response_parser parser;
+    parser.reset();
+    const std::string_view head = "HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\n";
+    CHECK(parser.parse(head) == state::need_more);
+    CHECK(parser.consumed() == head.size());
+    CHECK(parser.delimited_by_close());
+    CHECK_FALSE(parser.keep_alive());
+    CHECK(parser.parse("some of the body") == state::need_more);
+    CHECK(parser.consumed() == 16);
+    CHECK(parser.finish() == state::done);
+    CHECK(parser.status() == 200);
+
+    response_parser cut;
+    cut.reset();
+    CHECK(cut.parse("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc") == state::need_more);
+    CHECK_FALSE(cut.delimited_by_close());
+    CHECK(cut.finish() == state::error);
+    CHECK(std::string_view(cut.error_reason()).size() > 0);
 }
 
 TEST_CASE("a head larger than the limit is an error, not a wait for ever") {

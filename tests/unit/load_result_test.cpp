@@ -164,3 +164,32 @@ TEST_CASE("a result carries the ids of its runs through JSON and merges") {
     bad.as_object()["run_ids"] = "not a list";
     CHECK_THROWS_WITH(result::from_json(bad), Catch::Contains("run_ids"));
 }
+
+TEST_CASE(
+    "unanswered requests and malformed reasons survive JSON and a merge, and count as failed") {
+    result r = sample(10, 1ms, false);  // 12 sent: 10 answered, 2 errors
+    r.sent += 3;
+    r.unanswered = 3;
+    r.malformed_reasons["not an HTTP/1.x status line"] = 1;
+    const result back = result::from_json(r.to_json());
+    CHECK(back.unanswered == 3);
+    CHECK(back.malformed_reasons == r.malformed_reasons);
+    result merged = back;
+    merged += back;
+    CHECK(merged.unanswered == 6);
+    CHECK(merged.malformed_reasons.at("not an HTTP/1.x status line") == 2);
+    CHECK(r.error_percent() == Approx(100.0 * 5 / 15));
+
+    const auto text = fanout::load::to_text(r);
+    CHECK(text.find("2 errors, 3 unanswered") != std::string::npos);
+    CHECK(text.find("15 requests = 10 answered + 2 errors + 3 unanswered") != std::string::npos);
+    CHECK(text.find("malformed   not an HTTP/1.x status line 1") != std::string::npos);
+
+    // A result written before these were counted reads back with none.
+    auto older = r.to_json();
+    older.as_object().erase("unanswered");
+    older.as_object().erase("malformed_reasons");
+    const result old = result::from_json(older);
+    CHECK(old.unanswered == 0);
+    CHECK(old.malformed_reasons.empty());
+}

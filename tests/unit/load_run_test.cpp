@@ -154,6 +154,7 @@ TEST_CASE("answers that are not HTTP are errors of kind malformed_response") {
     CHECK(r->responses == 0);
     CHECK(r->errors == 20);
     CHECK(r->errors_by_kind.at("malformed_response") == 20);
+    CHECK(r->malformed_reasons.at("not an HTTP/1.x status line") == 20);
 }
 
 TEST_CASE("a request not answered within the timeout is an error of kind timeout") {
@@ -202,7 +203,7 @@ TEST_CASE("with a request count, a server gone after the checks ends the run in 
     hooks.on_start = [&acceptor] { acceptor.close(); };  // the check has connected
     const auto r = rt.run(load::run(rt, opts, hooks));
     REQUIRE(r);
-    CHECK(r->sent == 0);
+    CHECK(r->sent == 20);  // each failed connect stands for a request
     CHECK(r->errors == 20);
     CHECK(r->connect_errors == 20);
     CHECK(r->errors_by_kind.at("connection_refused") == 20);
@@ -306,4 +307,135 @@ TEST_CASE("cancelling a run returns what was done, marked interrupted") {
     CHECK(r->interrupted);
     CHECK(r->responses > 0);
     CHECK(r->duration < 10s);
+}
+
+namespace {
+
+// Every request sent is answered, failed or unanswered: once each.
+void check_accounting(const load::result& r) {
+    INFO("sent " << r.sent << ", answered " << r.responses << ", errors " << r.errors
+                 << ", unanswered " << r.unanswered);
+    CHECK(r.responses + r.errors + r.unanswered == r.sent);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "when the duration ends, answers in flight are waited for and counted with their latency") {
+    http_fault_server server;
+    auto opts = timed(server.url("/delay?ms=1500"), 300ms, 2);
+    opts.timeout = 10s;
+    const auto started = std::chrono::steady_clock::now();
+    const auto r = run(opts);
+    const auto took = std::chrono::steady_clock::now() - started;
+    REQUIRE(r);
+    check_accounting(*r);
+    CHECK(r->sent == 2);  // one per connection, sent at the start
+    CHECK(r->responses == 2);
+    CHECK(r->errors == 0);
+    CHECK(r->unanswered == 0);
+    CHECK(r->latency.percentile(99) >= 1400ms);
+    CHECK(took >= 1400ms);
+    CHECK(took < 8s);
+}
+
+TEST_CASE("an answer in flight at the end that does not come within the timeout is a timeout") {
+    http_fault_server server;
+    auto opts = timed(server.url("/delay?ms=5000"), 300ms, 2);
+    opts.timeout = 1s;
+    const auto r = run(opts);
+    REQUIRE(r);
+    check_accounting(*r);
+    CHECK(r->sent == 2);
+    CHECK(r->responses == 0);
+    CHECK(r->errors == 2);
+    CHECK(r->errors_by_kind.at("timeout") == 2);
+    CHECK(r->unanswered == 0);
+    CHECK(r->error_percent() == Approx(100.0));
+    // A request that timed out took at least the timeout.
+    CHECK(r->latency.count() == 2);
+    CHECK(r->latency.percentile(50) >= 950ms);
+}
+
+TEST_CASE("requests in flight when a run is cancelled are counted as unanswered") {
+    http_fault_server server;
+    fanout::runtime rt({.loop_threads = 2});
+    auto opts = timed(server.url("/hang"), 30s, 4);
+    opts.timeout = 20s;
+    std::thread canceller([&rt, &server] {
+        // Once each connection's request is in (bounded: cancel anyway after 10 s).
+        const auto give_up = std::chrono::steady_clock::now() + 10s;
+        while (server.requests_served() < 4 && std::chrono::steady_clock::now() < give_up)
+            std::this_thread::sleep_for(10ms);
+        rt.cancel();
+    });
+    const auto r = rt.run(load::run(rt, opts));
+    canceller.join();
+    REQUIRE(r);
+    CHECK(r->interrupted);
+    check_accounting(*r);
+    CHECK(r->sent == 4);
+    CHECK(r->unanswered == 4);
+    CHECK(r->error_percent() == Approx(100.0));
+}
+
+TEST_CASE("bytes after an answer make it an error, not an answer and an error") {
+    http_fault_server server;
+    const auto r = run(count_of(20, server.url("/too-long"), 2));
+    REQUIRE(r);
+    check_accounting(*r);
+    CHECK(r->sent == 20);
+    CHECK(r->errors > 0);
+    CHECK(r->errors_by_kind.at("malformed_response") == r->errors);
+    CHECK(r->malformed_reasons.at("bytes past the end of the answer") > 0);
+}
+
+TEST_CASE("a body delimited by the connection's close is an answer") {
+    http_fault_server server;
+    auto opts = count_of(20, server.url("/until-close"), 2);
+    const auto r = run(opts);
+    REQUIRE(r);
+    check_accounting(*r);
+    CHECK(r->responses == 20);
+    CHECK(r->errors == 0);
+    CHECK(r->status_counts.at(200) == 20);
+
+    opts.pipeline = 4;  // what was written after such an answer is not answered
+    const auto pipelined = run(opts);
+    REQUIRE(pipelined);
+    check_accounting(*pipelined);
+    CHECK(pipelined->responses > 0);
+    CHECK(pipelined->errors_by_kind.count("malformed_response") == 0);
+}
+
+TEST_CASE("a failed connect counts as a request sent and an error") {
+    boost::asio::io_context io;
+    boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+    auto opts =
+        timed(fmt::format("http://127.0.0.1:{}/", acceptor.local_endpoint().port()), 300ms, 2);
+    fanout::runtime rt({.loop_threads = 2});
+    load::run_hooks hooks;
+    hooks.on_start = [&acceptor] { acceptor.close(); };
+    const auto r = rt.run(load::run(rt, opts, hooks));
+    REQUIRE(r);
+    check_accounting(*r);
+    CHECK(r->connect_errors > 0);
+    CHECK(r->sent == r->connect_errors);
+}
+
+TEST_CASE("a rate too slow for the clock to hold is paced, never sent at full speed") {
+    http_fault_server server;
+    for (const double rate : {1e-10, 1e-300, 4.9e-324}) {
+        const auto before = server.requests_served();
+        auto opts = timed(server.url("/ok"), 500ms, 4);
+        opts.rate = rate;
+        const auto r = run(opts);
+        INFO(rate);
+        REQUIRE(r);
+        check_accounting(*r);
+        // Connection 0's first request is due at the start; nothing else
+        // comes due within 500 ms.
+        CHECK(r->sent == 1);
+        CHECK(server.requests_served() - before <= 1);
+    }
 }

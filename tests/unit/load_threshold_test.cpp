@@ -100,3 +100,19 @@ TEST_CASE("in open loop latency thresholds read the corrected histogram") {
     CHECK(fanout::load::measure(t, r) > 900e6);
     CHECK(fanout::load::check(t, r));
 }
+
+TEST_CASE("unanswered requests fail errors thresholds, and have a threshold of their own") {
+    auto r = with_latencies(false);  // 990 answered, 10 errors
+    r.unanswered = 10;
+    r.sent = 1010;
+    const auto check = [&](const char* text) {
+        return fanout::load::check(*fanout::load::parse_threshold(text), r);
+    };
+    CHECK(check("errors>1%"));   // 20 of 1,010
+    CHECK(check("errors>=20"));  // a count, unanswered included
+    const auto unanswered = check("unanswered>0");
+    REQUIRE(unanswered);
+    CHECK(unanswered->find("unanswered>0 failed: unanswered was 10") == 0);
+    CHECK(check("unanswered>0.5%"));
+    CHECK_FALSE(check("unanswered>1%"));
+}

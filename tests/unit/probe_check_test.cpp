@@ -6,6 +6,7 @@
 
 #include <fanout/http/error.hpp>
 #include <fanout/probe/error.hpp>
+#include <fanout/retry.hpp>
 #include <fanout/timeout.hpp>
 
 #include <boost/asio/io_context.hpp>
@@ -69,6 +70,27 @@ TEST_CASE("an HTTP check passes on an expected status and fails on another, keep
     probe::check_options only_503;
     only_503.expected_status = {{503, 503}};
     CHECK(check_once(server.url("/status?code=503"), only_503).healthy());
+}
+
+TEST_CASE("a failed HTTP check carries the answer's status and Retry-After for the retry policy") {
+    http_fault_server server;
+    const auto busy = check_once(server.url("/status?code=503&retry_after=1"));
+    REQUIRE(busy.problem);
+    CHECK(busy.problem->http_status == 503u);
+    CHECK(busy.problem->retry_after == std::chrono::milliseconds(1000));
+    CHECK(fanout::retry_policy::default_retryable(*busy.problem));
+
+    const auto missing = check_once(server.url("/status?code=404"));
+    REQUIRE(missing.problem);
+    CHECK(missing.problem->http_status == 404u);
+    CHECK_FALSE(missing.problem->retry_after);
+    CHECK_FALSE(fanout::retry_policy::default_retryable(*missing.problem));
+
+    // No answer, no status.
+    const auto looping = check_once(server.url("/loop-a"));
+    REQUIRE(looping.problem);
+    CHECK_FALSE(looping.problem->http_status);
+    CHECK_FALSE(fanout::retry_policy::default_retryable(*looping.problem));
 }
 
 TEST_CASE("an HTTP check follows redirects and checks the final answer") {
@@ -192,4 +214,36 @@ TEST_CASE("a prober keeps idle connections for a bounded number of origins") {
         std::this_thread::sleep_for(5ms);
     CHECK(first.open_connections() == 0);
     CHECK(second.open_connections() == 1);
+}
+
+TEST_CASE("a body past the limit is read up to it and the status decides") {
+    http_fault_server server;
+    // 1,025 KiB, over the default limit of 1 MiB.
+    const auto big = check_once(server.url("/size?bytes=1049600"));
+    CHECK(big.healthy());
+    CHECK(big.status == 200u);
+
+    probe::check_options small;
+    small.max_body_size = 1000;
+    const auto cut = check_once(server.url("/size?bytes=5000"), small);
+    CHECK(cut.healthy());
+    const auto chunked = check_once(server.url("/huge?mb=2"), small);
+    CHECK(chunked.healthy());
+}
+
+TEST_CASE("with body_contains the limit is the window searched") {
+    http_fault_server server;
+    probe::check_options options;
+    options.max_body_size = 10;
+    options.body_contains = "ok";
+    CHECK(check_once(server.url("/ok"), options).healthy());  // "ok": within the window
+    // /echo's body starts "GET /echo": past a window of 4 bytes.
+    options.max_body_size = 4;
+    options.body_contains = "GET /echo";
+    const auto outside = check_once(server.url("/echo"), options);
+    CHECK(kind_of(outside) == "body_mismatch");
+    REQUIRE(outside.problem);
+    CHECK(outside.problem->text().find("the first 4 bytes of the body") != std::string::npos);
+    options.max_body_size = 1 << 20;
+    CHECK(check_once(server.url("/echo"), options).healthy());
 }

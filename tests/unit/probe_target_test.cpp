@@ -57,7 +57,19 @@ TEST_CASE("a line that is no target says what is wrong with it") {
         {"tcp://example.test", "needs a port"},
         {"tcp://example.test:80/path", "only host:port"},
         {"http:///nohost", "no host"},
-        {"http://example.test:0/", "bad port"},
+        {"http://example.test:0/", "port 0 is out of range"},
+        {"tcp://127.0.0.1:99999", "port 99999 is out of range (1-65535)"},
+        {"tcp://127.0.0.1:0", "port 0 is out of range"},
+        {"http://127.0.0.1:124251/", "port 124251 is out of range"},
+        {"https://127.0.0.1:65536/", "port 65536 is out of range"},
+        {"dns://example.test?server=127.0.0.1:70000", "port '70000'"},
+        {"dns://example.test?type=A&type=MX", "'type' is given twice"},
+        {"dns://example.test?server=127.0.0.1&server=127.0.0.2", "'server' is given twice"},
+        {"http://example.test/a b", "a space at column 22"},
+        {"http://example.test/#top", "a fragment ('#') at column 21"},
+        {"\"http://example.test/\"", "a double quote at column 1"},
+        {"http://ex\xc3\xa4mple.test/", "a non-ASCII byte (0xc3) at column 10"},
+        {"tcp://2130706433:80", "is a number but not a dotted IPv4 address"},
         {"dns://example.test?type=SRVX", "unknown record type 'SRVX'"},
         {"dns://example.test?server=nowhere", "nowhere"},
         {"dns://example.test?colour=blue", "unknown parameter 'colour'"},
@@ -72,6 +84,20 @@ TEST_CASE("a line that is no target says what is wrong with it") {
         CHECK(t.error().text().find(text) != std::string::npos);
         CHECK(t.error().text().find(why) != std::string::npos);
     }
+}
+
+TEST_CASE("schemes are read in any case") {
+    const auto upper = probe::parse_target("HTTP://127.0.0.1:8080/");
+    REQUIRE(upper);
+    CHECK(upper->kind == probe::target_kind::http);
+    CHECK(upper->port == 8080);
+    const auto secure = probe::parse_target("HTTPS://example.test/");
+    REQUIRE(secure);
+    CHECK(secure->tls);
+    const auto tcp = probe::parse_target("TCP://127.0.0.1:22");
+    REQUIRE(tcp);
+    CHECK(tcp->kind == probe::target_kind::tcp);
+    CHECK(tcp->port == 22);
 }
 
 TEST_CASE("every probe error has a message and a kind of its own") {

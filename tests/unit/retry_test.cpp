@@ -2,6 +2,10 @@
 
 #include "test_loop.hpp"
 
+#include <fanout/dns/error.hpp>
+#include <fanout/http/error.hpp>
+#include <fanout/probe/error.hpp>
+
 #include <boost/asio/error.hpp>
 
 #include <algorithm>
@@ -82,15 +86,104 @@ TEST_CASE("retry_if replaces the default choice of what to retry") {
     CHECK_FALSE(p.should_retry(failure{errc::timeout}));
 }
 
-TEST_CASE("retry_up_to sets the attempts and keeps the default backoff") {
-    const auto p = fanout::retry_up_to(5);
-    CHECK(p.max_attempts == 5);
-    CHECK(p.initial_backoff == retry_policy{}.initial_backoff);
-    CHECK(p.max_backoff == retry_policy{}.max_backoff);
-    CHECK(p.multiplier == retry_policy{}.multiplier);
-    CHECK(p.jitter == retry_policy::jitter_kind::full);
-    CHECK_FALSE(p.retry_if);
-    CHECK(fanout::retry_up_to(1).max_attempts == 1);
+TEST_CASE("retries(n) tries a failed item again n times, attempts(n) makes n in all") {
+    CHECK(fanout::retries(0).max_attempts == 1);
+    CHECK(fanout::retries(2).max_attempts == 3);
+    CHECK(fanout::attempts(1).max_attempts == 1);
+    CHECK(fanout::attempts(3).max_attempts == 3);
+    CHECK(fanout::attempts(0).max_attempts == 1);  // at least the first
+    CHECK(fanout::retries(std::numeric_limits<unsigned>::max()).max_attempts ==
+          std::numeric_limits<unsigned>::max());
+    for (const auto& p : {fanout::retries(4), fanout::attempts(5)}) {
+        CHECK(p.max_attempts == 5);
+        CHECK(p.initial_backoff == retry_policy{}.initial_backoff);
+        CHECK(p.max_backoff == retry_policy{}.max_backoff);
+        CHECK(p.multiplier == retry_policy{}.multiplier);
+        CHECK(p.jitter == retry_policy::jitter_kind::full);
+        CHECK_FALSE(p.retry_if);
+    }
+}
+
+TEST_CASE("the deprecated retry_up_to still counts attempts") {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    CHECK(fanout::retry_up_to(3).max_attempts == fanout::attempts(3).max_attempts);
+#pragma GCC diagnostic pop
+}
+
+TEST_CASE("default_retryable refuses permanent failures: invalid input, names, certificates") {
+    namespace http = fanout::http;
+    namespace dns = fanout::dns;
+    namespace probe = fanout::probe;
+    struct row {
+        boost::system::error_code code;
+        bool retryable;
+    };
+    const std::vector<row> table{
+        {http::errc::invalid_url, false},
+        {http::errc::invalid_request, false},
+        {http::errc::certificate_expired, false},
+        {http::errc::certificate_not_yet_valid, false},
+        {http::errc::certificate_name_mismatch, false},
+        {http::errc::certificate_untrusted, false},
+        {http::errc::certificate_self_signed, false},
+        {http::errc::redirect_loop, false},
+        {http::errc::too_many_redirects, false},
+        {http::errc::body_too_large, false},
+        {http::errc::tls_failure, true},  // a handshake cut short may pass next time
+        {http::errc::malformed_response, true},
+        {http::errc::connection_closed, true},
+        {dns::errc::nxdomain, false},
+        {dns::errc::no_data, false},
+        {dns::errc::bad_name, false},
+        {dns::errc::servfail, true},
+        {dns::errc::refused, true},
+        {dns::errc::connection_refused, true},
+        {probe::errc::invalid_target, false},
+        {probe::errc::certificate_expired, false},
+        {probe::errc::too_slow, true},
+    };
+    CHECK(fanout::is_permanent(fanout::make_error_code(errc::invalid_input)));
+    CHECK_FALSE(fanout::is_permanent(fanout::make_error_code(errc::timeout)));
+    CHECK_FALSE(fanout::is_permanent(net::error::connection_refused));  // not a kinded category
+    for (const auto& [code, retryable] : table) {
+        INFO(code.category().name() << " " << fanout::error_kind(code));
+        CHECK(fanout::is_permanent(code) == !retryable);
+        CHECK(retry_policy::default_retryable(failure{code}) == retryable);
+    }
+}
+
+TEST_CASE("an HTTP status is retried only when it is 408, 425, 429, 500, 502, 503 or 504") {
+    std::set<unsigned> retried;
+    for (unsigned status = 100; status < 600; ++status) {
+        failure f{fanout::http::errc::bad_status};
+        f.http_status = status;
+        if (retry_policy::default_retryable(f)) retried.insert(status);
+        CHECK(retry_policy::retryable_status(status) == retry_policy::default_retryable(f));
+    }
+    CHECK(retried == std::set<unsigned>{408, 425, 429, 500, 502, 503, 504});
+
+    // The status decides whatever the code: a check's unexpected 404 is not
+    // retried, its 503 is.
+    failure unexpected{fanout::probe::errc::unexpected_status};
+    unexpected.http_status = 404;
+    CHECK_FALSE(retry_policy::default_retryable(unexpected));
+    unexpected.http_status = 503;
+    CHECK(retry_policy::default_retryable(unexpected));
+    // But a permanent code stays permanent.
+    failure too_large{fanout::http::errc::body_too_large};
+    too_large.http_status = 503;
+    CHECK_FALSE(retry_policy::default_retryable(too_large));
+}
+
+TEST_CASE("a retry-after hint longer than max_backoff ends the retries, with retry_if too") {
+    retry_policy p;
+    p.max_backoff = 2s;
+    CHECK(p.should_retry(with_hint(2s)));
+    CHECK_FALSE(p.should_retry(with_hint(2001ms)));
+    p.retry_if = [](const failure&) { return true; };
+    CHECK(p.should_retry(with_hint(1s)));
+    CHECK_FALSE(p.should_retry(with_hint(1h)));
 }
 
 TEST_CASE("without jitter the backoff doubles from the initial wait and stops at the cap") {

@@ -32,3 +32,11 @@ TEST_CASE("a shard parses from K/N and names bad text") {
         CHECK(parsed.error().text().find(std::string("'") + bad + "'") != std::string::npos);
     }
 }
+
+TEST_CASE("a bad shard says which of K and N is wrong") {
+    CHECK(fanout::parse_shard("1/0").error().text().find("N (the number of shards) must be at "
+                                                         "least 1") != std::string::npos);
+    CHECK(fanout::parse_shard("0/3").error().text().find("K counts from 1") != std::string::npos);
+    CHECK(fanout::parse_shard("4/3").error().text().find("K (4) is more than N (3)") !=
+          std::string::npos);
+}

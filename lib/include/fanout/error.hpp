@@ -36,7 +36,16 @@ class kinded_category : public boost::system::error_category {
   public:
     /// A short stable name for the code `value` of this category.
     virtual const char* kind(int value) const noexcept = 0;
+    /// Whether the code `value` says that trying again cannot help (the input
+    /// is invalid, the name does not exist, the certificate is rejected...):
+    /// retry_policy::default_retryable refuses such failures. False unless the
+    /// category says otherwise.
+    virtual bool permanent(int value) const noexcept;
 };
+
+/// Whether `ec` is a code of a kinded_category that calls it permanent (see
+/// kinded_category::permanent), or fanout::errc::invalid_input.
+bool is_permanent(const boost::system::error_code& ec) noexcept;
 
 /// A short stable name for an error code ("timeout", "connection_refused"...)
 /// used as the `kind` in reports: a kinded_category names its own; codes of

@@ -20,10 +20,12 @@
 #include <fanout/semaphore.hpp>
 #include <fanout/timeout.hpp>
 
-// Counting and showing: progress counters with a terminal line, and an
-// HDR-style latency histogram that merges and serialises.
+// Counting and showing: progress counters with a terminal line, an
+// HDR-style latency histogram that merges and serialises, and both in
+// Prometheus's text format for a service that is scraped.
 #include <fanout/histogram.hpp>
 #include <fanout/progress.hpp>
+#include <fanout/prometheus.hpp>
 
 // The heart: bounded fan-out over any input range, ordered or as completed
 // (its options and summary in gather_options);

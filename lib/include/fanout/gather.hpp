@@ -18,13 +18,19 @@
 // attempt timeout (errc::timeout), the global deadline (errc::deadline_exceeded,
 // for items in flight then). Retries follow options.retry. With
 // failure_mode::fail_fast the first failure cancels the rest.
+// Timeouts: the per-attempt timeout bounds everything fn does in one attempt
+// (CPU time included; not the backoff between attempts). A timeout inside fn
+// (the HTTP client's phases, the resolver's tries) races it: the first to
+// run out ends the attempt, and either way the code is errc::timeout, the
+// message saying which ("attempt 2 timed out after 2s" for this one).
 // Cancellation: cancelling the awaiting coroutine cancels the items in
 // flight through their cancellation slots (they finish, as errc::cancelled);
 // inputs not yet started come out as errc::cancelled with attempts == 0, and
-// the gather completes normally once every worker has finished. The awaiting
-// coroutine's cancellation state is reset when the gather returns (its
-// summary says stop_reason::cancelled), so the caller's next co_await does
-// not throw.
+// the gather completes normally once every worker has finished, its summary
+// saying stop_reason::cancelled. The cancellation is then answered: the
+// awaiting coroutine's cancellation state is reset (to Asio's default
+// filters, as this_coro::reset_cancellation_state() does), so its next
+// co_await does not throw. A caller that means to stop checks the summary.
 // Threads: any executor. On an io_context with concurrency hint 1 (fanout's
 // runtime loops) or a strand, the gather runs on the caller's executor as
 // it is; on anything else (an io_context run by several threads, a thread

@@ -22,6 +22,8 @@
 #include <cstdint>
 #include <limits>
 #include <memory>
+#include <span>
+#include <vector>
 
 namespace fanout {
 
@@ -105,6 +107,17 @@ class histogram {
     /// to the bucket holding that rank (as HdrHistogram reports it), clamped
     /// to max(). p <= 0 gives min(), p >= 100 gives max(), empty gives 0.
     std::chrono::nanoseconds percentile(double p) const noexcept;
+
+    /// The sum of every value recorded, in nanoseconds (saturating at 2^64 - 1).
+    std::uint64_t sum_ns() const noexcept { return sum_; }
+
+    /// For each of `upper_bounds` (ascending), the records at or below it:
+    /// those of the buckets up to and including the bound's own (a bucket is
+    /// under 0.1% wide, so a value that much above a bound may count below
+    /// it). Non-decreasing, and never more than count(). Throws
+    /// std::invalid_argument when the bounds are not ascending.
+    std::vector<std::uint64_t> cumulative_counts(
+        std::span<const std::chrono::nanoseconds> upper_bounds) const;
 
     /// The smallest and the largest value counted in the same bucket as
     /// `value` (after clamping to the trackable range).

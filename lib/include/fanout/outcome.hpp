@@ -2,9 +2,10 @@
 // What one item ends as: `failure`, `result<T>` and `outcome<T>`.
 //
 // Errors: an expected per-item failure is a `failure` value (a code, a human
-// message, the exception if user code threw one, and an optional retry-after
-// hint). `result<T>::value()` on a failure rethrows the captured exception,
-// or throws `boost::system::system_error` for the code. Nothing else throws.
+// message, the exception if user code threw one, an optional retry-after
+// hint, and the HTTP status when an answer came). `result<T>::value()` on a
+// failure rethrows the captured exception, or throws
+// `boost::system::system_error` for the code. Nothing else throws.
 
 #include <fanout/error.hpp>
 
@@ -27,6 +28,9 @@ struct failure {
     std::string message;           ///< human text naming what failed; empty: the code's own message
     std::exception_ptr exception;  ///< set when user code threw
     std::optional<std::chrono::milliseconds> retry_after;  ///< the operation's hint, if any
+    /// The status of the HTTP answer, when one came (expect_success, a
+    /// health check that got an answer); the default retry policy reads it.
+    std::optional<unsigned> http_status;
 
     failure() = default;
     failure(boost::system::error_code c) : code(c) {}  // NOLINT: implicit

@@ -60,6 +60,19 @@ class dns_category final : public kinded_category {
         }
         return "dns_error";
     }
+
+    // The name does not exist, has no record of the type, or is no name:
+    // the same query gets the same answer.
+    bool permanent(int value) const noexcept override {
+        switch (static_cast<errc>(value)) {
+            case errc::nxdomain:
+            case errc::no_data:
+            case errc::bad_name:
+                return true;
+            default:
+                return false;
+        }
+    }
 };
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <ares.h>
 
+#include <algorithm>
 #include <array>
 #include <memory>
 #include <string>
@@ -186,7 +187,12 @@ result<response> parse_response(std::span<const unsigned char> message) {
         in.skip_name("question name");
         in.u32("question");
     }
-    out.answers.reserve(answers);
+    // Room for the answers the message can hold (a record takes 11 bytes at
+    // least), not for the count its header claims: a 12-byte message saying
+    // 65,535 would make every response allocate megabytes.
+    constexpr std::size_t smallest_record = 11;
+    out.answers.reserve(
+        std::min<std::size_t>(answers, (message.size() - in.position()) / smallest_record));
     for (unsigned i = 0; i < answers && in.ok(); ++i) {
         record rr;
         rr.name = in.name("record name");

@@ -6,6 +6,8 @@
 #include "dns/name.hpp"
 #include "executor_check.hpp"
 
+#include <fanout/duration.hpp>
+
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/associated_cancellation_slot.hpp>
 #include <boost/asio/associated_executor.hpp>
@@ -198,7 +200,7 @@ class resolver::channel : public std::enable_shared_from_this<channel> {
         if (auto slot = net::get_associated_cancellation_slot(*lookup->handler);
             slot.is_connected()) {
             lookup->slot = slot;
-            slot.template emplace<canceller>(lookup);
+            slot.template emplace<canceller>(canceller{lookup});
         }
         ++pending_;
         auto query = options_.search_domains ? &ares_search : &ares_query;
@@ -300,9 +302,19 @@ class resolver::channel : public std::enable_shared_from_this<channel> {
             return;
         }
         const auto code = code_of_status(status);
-        self->complete(lookup,
-                       query_failure(lookup->name, lookup->type, code,
-                                     code == errc::resolver_failure ? ares_strerror(status) : ""));
+        std::string detail;
+        if (code == errc::resolver_failure) detail = ares_strerror(status);
+        if (code == fanout::errc::timeout) detail = self->timeout_detail();
+        self->complete(lookup, query_failure(lookup->name, lookup->type, code, detail));
+    }
+
+    // What a lookup that timed out waited for: c-ares waits `timeout` for
+    // the first round of tries over the servers and doubles it each round.
+    std::string timeout_detail() const {
+        return fmt::format(
+            "{} {} per server: {} for the first round, twice as long for each later one",
+            options_.tries, options_.tries == 1 ? "try" : "tries",
+            format_duration(options_.timeout));
     }
 
     // When only abandoned queries are left, drops them (from the loop: this

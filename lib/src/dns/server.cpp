@@ -40,7 +40,7 @@ result<server> parse_server(std::string_view text) {
         unsigned port = 0;
         const auto [end, error] = std::from_chars(port_text.begin(), port_text.end(), port);
         if (error != std::errc{} || end != port_text.end() || port == 0 || port > 65535)
-            return invalid("port must be 1 to 65535");
+            return invalid(fmt::format("port '{}' is not a number from 1 to 65535", port_text));
         out.port = static_cast<std::uint16_t>(port);
     }
     return out;

@@ -1,7 +1,9 @@
 #include <fanout/http/client.hpp>
 
 #include "executor_check.hpp"
+#include "http/response_reader.hpp"
 #include "http/target.hpp"
+#include "http/tls_peer.hpp"
 
 #include <fanout/duration.hpp>
 #include <fanout/semaphore.hpp>
@@ -14,11 +16,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 
 #include <fmt/format.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -98,59 +100,20 @@ std::optional<std::chrono::system_clock::time_point> certificate_expiry_of(SSL* 
     return expiry;
 }
 
-// Parses an answer straight into a `response`: Beast's parser with a
-// string body would first build its own field container (an allocation and
-// a tree insertion per field) to be copied out again.
-class response_reader : public bhttp::basic_parser<false> {
-  public:
-    explicit response_reader(response& out) : out_(out) {}
-
-  private:
-    void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int,
-                         error_code&) override {}
-    void on_response_impl(int status, beast::string_view reason, int, error_code&) override {
-        out_.status = static_cast<unsigned>(status);
-        out_.reason.assign(reason.data(), reason.size());
-        out_.headers.reserve(8);  // typical answers have a handful: one allocation, not four
-    }
-    void on_field_impl(bhttp::field, beast::string_view name, beast::string_view value,
-                       error_code&) override {
-        out_.headers.emplace_back(std::string(name.data(), name.size()),
-                                  std::string(value.data(), value.size()));
-    }
-    void on_header_impl(error_code&) override {}
-    void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code&) override {
-        // The parser has checked the length against the body limit already.
-        if (length) out_.body.reserve(static_cast<std::size_t>(*length));
-    }
-    std::size_t on_body_impl(beast::string_view body, error_code&) override {
-        out_.body.append(body.data(), body.size());
-        return body.size();
-    }
-    void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
-    std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code&) override {
-        out_.body.append(body.data(), body.size());
-        return body.size();
-    }
-    void on_finish_impl(error_code&) override {}
-
-    response& out_;
-};
-
 // How long a phase may take: its own timeout, or what is left of the total
-// when that is shorter (and then a timeout is the total's).
+// when that is shorter (and then a timeout is the total's, which its message
+// names).
 struct phase_limit {
     clock::duration limit;
-    errc timeout_code;
+    bool total = false;
 };
 
-phase_limit limit_for(std::chrono::milliseconds phase, errc phase_code,
-                      const deadline_type& deadline) {
+phase_limit limit_for(std::chrono::milliseconds phase, const deadline_type& deadline) {
     if (deadline) {
         const auto left = *deadline - clock::now();
-        if (left < phase) return {std::max(left, clock::duration(1)), errc::total_timeout};
+        if (left < phase) return {std::max(left, clock::duration(1)), true};
     }
-    return {phase, phase_code};
+    return {phase, false};
 }
 
 bool idempotent(std::string_view method) {
@@ -171,8 +134,8 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 // The failure of a read or write on a connection, by what went wrong.
-error_code classify(error_code ec, errc timeout_code, bool timed_out) {
-    if (timed_out) return make_error_code(timeout_code);
+error_code classify(error_code ec, bool timed_out) {
+    if (timed_out) return make_error_code(fanout::errc::timeout);
     if (ec == bhttp::error::body_limit) return make_error_code(errc::body_too_large);
     if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
         ec == net::error::eof || ec == ssl::error::stream_truncated)
@@ -322,7 +285,7 @@ class client::state : public std::enable_shared_from_this<state> {
     // of the total timeout was the shorter, "<phase> ran past the total
     // timeout of 5s" (the time left then is no limit anyone configured).
     std::string timed_out(std::string_view phase, const phase_limit& limit) const {
-        if (limit.timeout_code == errc::total_timeout && options_.total_timeout)
+        if (limit.total && options_.total_timeout)
             return fmt::format("{} ran past the total timeout of {}", phase,
                                format_duration(*options_.total_timeout));
         return fmt::format("{} timed out after {}", phase, format_duration(limit.limit));
@@ -477,11 +440,10 @@ class client::state : public std::enable_shared_from_this<state> {
                                                              origin_pool& pool, timings& timing,
                                                              const deadline_type& deadline) {
         auto phase_started = clock::now();
-        const auto resolve_limit =
-            limit_for(options_.resolve_timeout, errc::resolve_timeout, deadline);
+        const auto resolve_limit = limit_for(options_.resolve_timeout, deadline);
         auto resolved = co_await with_timeout(resolver_.resolve(where.host), resolve_limit.limit);
         if (!resolved)
-            co_return failure{make_error_code(resolve_limit.timeout_code),
+            co_return failure{make_error_code(fanout::errc::timeout),
                               timed_out(fmt::format("resolving {}", where.host), resolve_limit)};
         if (!*resolved) co_return std::move(resolved->error());
         timing.dns = clock::now() - phase_started;
@@ -491,14 +453,14 @@ class client::state : public std::enable_shared_from_this<state> {
             conn->tls = std::make_unique<tls_stream>(executor_, tls_context());
         else
             conn->plain = std::make_unique<socket_type>(executor_);
-        watch_guard watching(*this, *conn);
+        watch_guard watching{*this, *conn};
         phase_started = clock::now();
         error_code last;
         phase_limit connect_limit{};
         bool connected = false;
         bool last_timed_out = false;
         for (const auto& address : **resolved) {
-            connect_limit = limit_for(options_.connect_timeout, errc::connect_timeout, deadline);
+            connect_limit = limit_for(options_.connect_timeout, deadline);
             watch(*conn, connect_limit.limit);
             auto [ec] = co_await conn->lowest().async_connect(
                 net::ip::tcp::endpoint(address.ip, where.port), net::as_tuple(net::use_awaitable));
@@ -513,7 +475,7 @@ class client::state : public std::enable_shared_from_this<state> {
             conn->lowest().close(ignored);  // the next address gets a fresh socket
         }
         if (!connected) {
-            const auto code = classify(last, connect_limit.timeout_code, last_timed_out);
+            const auto code = classify(last, last_timed_out);
             const auto phase = fmt::format("connect to {}:{}", where.host, where.port);
             co_return failure{code, last_timed_out ? timed_out(phase, connect_limit)
                                                    : fmt::format("{}: {}", phase, code.message())};
@@ -525,25 +487,20 @@ class client::state : public std::enable_shared_from_this<state> {
         if (where.tls) {
             phase_started = clock::now();
             auto* native = conn->tls->native_handle();
-            boost::system::error_code not_ip;
-            net::ip::make_address(where.host, not_ip);
-            if (not_ip) SSL_set_tlsext_host_name(native, where.host.c_str());  // SNI for names only
-            if (options_.tls.verify)
-                conn->tls->set_verify_callback(ssl::host_name_verification(where.host));
+            detail::set_tls_peer(native, where.host, options_.tls.verify);
             if (pool.session != nullptr) SSL_set_session(native, pool.session);
-            const auto tls_limit = limit_for(options_.tls_timeout, errc::tls_timeout, deadline);
+            const auto tls_limit = limit_for(options_.tls_timeout, deadline);
             watch(*conn, tls_limit.limit);
             auto [ec] = co_await conn->tls->async_handshake(ssl::stream_base::client,
                                                             net::as_tuple(net::use_awaitable));
             if (ec) {
                 if (conn->timed_out)
                     co_return failure{
-                        make_error_code(tls_limit.timeout_code),
+                        make_error_code(fanout::errc::timeout),
                         timed_out(fmt::format("TLS handshake with {}", where.host), tls_limit)};
                 if (ec == net::error::operation_aborted) co_return failure{ec};
-                co_return failure{
-                    make_error_code(errc::tls_failure),
-                    fmt::format("TLS handshake with {} failed: {}", where.host, ec.message())};
+                co_return detail::tls_handshake_failure(native, ec, where.host,
+                                                        options_.tls.verify);
             }
             conn->certificate_expiry = certificate_expiry_of(native);
             timing.tls = clock::now() - phase_started;
@@ -579,15 +536,20 @@ class client::state : public std::enable_shared_from_this<state> {
 
         exchange_result out;
         const auto fail = [&](error_code ec, const phase_limit& limit, std::string_view phase) {
-            const auto code = classify(ec, limit.timeout_code, conn.timed_out);
-            out.answer =
-                failure{code, conn.timed_out ? timed_out(phase, limit)
-                                             : fmt::format("{}: {}", phase, code.message())};
+            const auto code = classify(ec, conn.timed_out);
+            std::string message;
+            if (conn.timed_out)
+                message = timed_out(phase, limit);
+            else if (code == errc::malformed_response)  // the rule Beast's parser found broken
+                message = fmt::format("{}: {}: {}", phase, code.message(), ec.message());
+            else
+                message = fmt::format("{}: {}", phase, code.message());
+            out.answer = failure{code, std::move(message)};
             return std::move(out);
         };
 
-        auto limit = limit_for(options_.first_byte_timeout, errc::first_byte_timeout, deadline);
-        watch_guard watching(*this, conn);
+        auto limit = limit_for(options_.first_byte_timeout, deadline);
+        watch_guard watching{*this, conn};
         watch(conn, limit.limit);
         const auto sent = clock::now();
         auto [write_ec, written] =
@@ -603,12 +565,17 @@ class client::state : public std::enable_shared_from_this<state> {
         // dropped: the final answer follows on the same connection. Each
         // message needs a parser of its own.
         response answer;
-        std::optional<response_reader> reading;
+        std::optional<detail::response_reader> reading;
         bool interim_received = false;
         for (;;) {
             answer = response{};
-            auto& parser = reading.emplace(answer);
-            parser.body_limit(options_.max_body_size);
+            auto& parser = reading.emplace(answer, options_.truncate_body
+                                                       ? std::optional(options_.max_body_size)
+                                                       : std::nullopt);
+            if (options_.truncate_body)
+                parser.body_limit(boost::none);  // cut by the reader, not refused
+            else
+                parser.body_limit(options_.max_body_size);
             parser.header_limit(64 * 1024);
             if (req.method == "HEAD") parser.skip(true);
             auto [header_ec, header_bytes] = co_await bhttp::async_read_header(
@@ -626,6 +593,14 @@ class client::state : public std::enable_shared_from_this<state> {
         }
         auto& parser = *reading;
         timing.first_byte = clock::now() - sent;
+        // A body cut at the limit: what was kept is the answer, and the
+        // connection (with the rest of the body in it) is dropped.
+        const auto cut_short = [&] {
+            answer.body_truncated = true;
+            out.keep_alive = false;
+            out.answer = std::move(answer);
+            return std::move(out);
+        };
         // The body often came in the read that brought the head, which
         // async_read_header leaves unparsed: parse it here, as a read would
         // complete only through one more trip through the loop.
@@ -634,6 +609,7 @@ class client::state : public std::enable_shared_from_this<state> {
             const auto used = parser.put(conn.buffer.data(), parse_ec);
             conn.buffer.consume(used);
             if (parse_ec == bhttp::error::need_more) break;
+            if (parse_ec && parser.truncated()) co_return cut_short();
             if (parse_ec) co_return fail(parse_ec, limit, "reading the body");
             if (used == 0) break;
         }
@@ -641,10 +617,11 @@ class client::state : public std::enable_shared_from_this<state> {
         // timeout bounds each wait for more of it, not the whole of it (only
         // the total timeout does that).
         while (!parser.is_done()) {
-            limit = limit_for(options_.first_byte_timeout, errc::first_byte_timeout, deadline);
+            limit = limit_for(options_.first_byte_timeout, deadline);
             watch(conn, limit.limit);
             auto [body_ec, body_bytes] = co_await bhttp::async_read_some(
                 stream, conn.buffer, parser, net::as_tuple(net::use_awaitable));
+            if (body_ec && parser.truncated()) co_return cut_short();
             if (body_ec) co_return fail(body_ec, limit, "reading the body");
         }
         // Bytes past the end of the answer (a Content-Length that was too

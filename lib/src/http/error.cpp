@@ -15,16 +15,6 @@ class http_category final : public kinded_category {
                 return "not an absolute http:// or https:// URL";
             case errc::invalid_request:
                 return "the request cannot be sent";
-            case errc::resolve_timeout:
-                return "name resolution timed out";
-            case errc::connect_timeout:
-                return "connect timed out";
-            case errc::tls_timeout:
-                return "TLS handshake timed out";
-            case errc::first_byte_timeout:
-                return "no response within the first-byte timeout";
-            case errc::total_timeout:
-                return "the request ran past its total timeout";
             case errc::tls_failure:
                 return "TLS handshake failed";
             case errc::malformed_response:
@@ -39,6 +29,16 @@ class http_category final : public kinded_category {
                 return "redirect loop";
             case errc::bad_status:
                 return "unsuccessful HTTP status";
+            case errc::certificate_expired:
+                return "the server's certificate has expired";
+            case errc::certificate_not_yet_valid:
+                return "the server's certificate is not yet valid";
+            case errc::certificate_name_mismatch:
+                return "the server's certificate is for another host name";
+            case errc::certificate_untrusted:
+                return "the server's certificate is not from a trusted issuer";
+            case errc::certificate_self_signed:
+                return "the server's certificate is self-signed";
         }
         return "unknown http error " + std::to_string(value);
     }
@@ -49,16 +49,6 @@ class http_category final : public kinded_category {
                 return "invalid_url";
             case errc::invalid_request:
                 return "invalid_request";
-            case errc::resolve_timeout:
-                return "resolve_timeout";
-            case errc::connect_timeout:
-                return "connect_timeout";
-            case errc::tls_timeout:
-                return "tls_timeout";
-            case errc::first_byte_timeout:
-                return "first_byte_timeout";
-            case errc::total_timeout:
-                return "total_timeout";
             case errc::tls_failure:
                 return "tls_failure";
             case errc::malformed_response:
@@ -73,8 +63,37 @@ class http_category final : public kinded_category {
                 return "redirect_loop";
             case errc::bad_status:
                 return "http_status";
+            case errc::certificate_expired:
+                return "certificate_expired";
+            case errc::certificate_not_yet_valid:
+                return "certificate_not_yet_valid";
+            case errc::certificate_name_mismatch:
+                return "certificate_name_mismatch";
+            case errc::certificate_untrusted:
+                return "certificate_untrusted";
+            case errc::certificate_self_signed:
+                return "certificate_self_signed";
         }
         return "http_error";
+    }
+
+    // The same request meets the same answer again: nothing a retry changes.
+    bool permanent(int value) const noexcept override {
+        switch (static_cast<errc>(value)) {
+            case errc::invalid_url:
+            case errc::invalid_request:
+            case errc::certificate_expired:
+            case errc::certificate_not_yet_valid:
+            case errc::certificate_name_mismatch:
+            case errc::certificate_untrusted:
+            case errc::certificate_self_signed:
+            case errc::body_too_large:
+            case errc::too_many_redirects:
+            case errc::redirect_loop:
+                return true;
+            default:
+                return false;
+        }
     }
 };
 
@@ -85,15 +104,14 @@ const boost::system::error_category& category() noexcept {
     return instance;
 }
 
-bool is_timeout(const boost::system::error_code& ec) noexcept {
-    if (ec == fanout::errc::timeout) return true;
+bool is_certificate_error(const boost::system::error_code& ec) noexcept {
     if (ec.category() != category()) return false;
     switch (static_cast<errc>(ec.value())) {
-        case errc::resolve_timeout:
-        case errc::connect_timeout:
-        case errc::tls_timeout:
-        case errc::first_byte_timeout:
-        case errc::total_timeout:
+        case errc::certificate_expired:
+        case errc::certificate_not_yet_valid:
+        case errc::certificate_name_mismatch:
+        case errc::certificate_untrusted:
+        case errc::certificate_self_signed:
             return true;
         default:
             return false;

@@ -2,12 +2,15 @@
 
 #include "load/response_parser.hpp"
 
+#include "http/tls_peer.hpp"
+
 #include <fanout/error.hpp>
 #include <fanout/http/error.hpp>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -121,6 +124,15 @@ void loop_driver::start(std::function<void()> finished) {
                   [self = shared_from_this()](std::exception_ptr e) { self->ended(e, false); });
 }
 
+void loop_driver::drain() {
+    draining_ = true;
+    for (auto& c : connections_) {
+        if (c->in_flight > 0) continue;  // closes once its answers are in
+        close(*c);                       // an idle or connecting connection has nothing to wait for
+        c->timer.cancel();
+    }
+}
+
 void loop_driver::stop() {
     stopped_ = true;
     for (auto& c : connections_) {
@@ -152,7 +164,13 @@ clock::time_point loop_driver::intended_start(const connection& c, std::uint64_t
     const double slot =
         static_cast<double>(k) * static_cast<double>(shared_.the_plan.opts.connections) +
         static_cast<double>(c.id);
-    return shared_.start + std::chrono::nanoseconds(std::llround(slot * 1e9 / *opts_.rate));
+    // A slow enough rate puts a slot past what the clock holds (1e-10/s:
+    // the second request in 300 years): that request is never due, rather
+    // than due at once through an overflow.
+    const double offset = slot * 1e9 / *opts_.rate;
+    const auto room = clock::time_point::max() - shared_.start;
+    if (!(offset < static_cast<double>(room.count()) / 2)) return clock::time_point::max();
+    return shared_.start + std::chrono::nanoseconds(std::llround(offset));
 }
 
 void loop_driver::queue_requests(connection& c, clock::time_point now) {
@@ -188,14 +206,18 @@ void loop_driver::make_room(connection& c) noexcept {
 net::awaitable<void> loop_driver::run_connection(connection& c) {
     const bool open_loop = opts_.rate.has_value();
     while (!stopping()) {
+        if (draining_ && c.in_flight == 0) break;
         if (!c.lowest().is_open() && !co_await connect(c)) {
-            if (stopping() || c.exhausted) break;
+            if (sending_over() || c.exhausted) break;
             c.timer.expires_after(reconnect_pause);
             co_await c.timer.async_wait(net::as_tuple(net::use_awaitable));
             continue;
         }
 
-        queue_requests(c, clock::now());
+        if (draining_)
+            c.writes.clear();
+        else
+            queue_requests(c, clock::now());
         if (!c.writes.empty()) {
             counts_.sent += c.writes.size();
             // Written at once when the socket takes it all (the usual case:
@@ -220,7 +242,7 @@ net::awaitable<void> loop_driver::run_connection(connection& c) {
         }
 
         if (c.in_flight == 0) {
-            if (c.exhausted) break;
+            if (c.exhausted || draining_) break;
             if (open_loop) {
                 c.timer.expires_at(intended_start(c, c.scheduled));
                 co_await c.timer.async_wait(net::as_tuple(net::use_awaitable));
@@ -256,7 +278,8 @@ net::awaitable<void> loop_driver::run_connection(connection& c) {
             }
             // Open loop with room in the pipeline: the next request's
             // intended start cuts the wait short, so it is written on time.
-            const bool wake_when_due = open_loop && c.in_flight < c.ring.size() && !c.exhausted;
+            const bool wake_when_due =
+                open_loop && c.in_flight < c.ring.size() && !c.exhausted && !draining_;
             if (wake_when_due) wake_when_due_during_read(c);
             c.waiting_to_read = true;
             auto [wait_ec] = co_await c.socket.async_wait(tcp::socket::wait_read,
@@ -273,11 +296,23 @@ net::awaitable<void> loop_driver::run_connection(connection& c) {
             c.due = false;
             continue;  // write what has come due, then wait again
         }
+        if ((ec == net::error::eof || ec == net::ssl::error::stream_truncated) &&
+            c.parser.delimited_by_close() && !stopping()) {
+            // The answer's body ended with the connection (HTTP/1.0 style):
+            // it is whole; what was written after it is not answered.
+            c.parser.finish();
+            count_answer(c, clock::now());
+            count_errors(make_error_code(http::errc::connection_closed), c.in_flight);
+            c.in_flight = 0;
+            close(c);
+            publish();
+            continue;
+        }
         if (ec) {
             fail(c, ec);
             continue;
         }
-        if (stopping()) break;  // answers after the end are not counted
+        if (stopping()) break;  // answers after a stop are not counted (close counts them)
         c.end += received;
         counts_.bytes_received += received;
         read_answers(c, clock::now());
@@ -300,23 +335,23 @@ net::awaitable<bool> loop_driver::connect(connection& c) {
         set_tls_peer(*c.tls, c.origin->host, opts_.verify_tls);
         auto [handshake_ec] =
             co_await c.tls->async_handshake(tls_stream::client, net::as_tuple(net::use_awaitable));
-        if (handshake_ec) ec = make_error_code(http::errc::tls_failure);
+        if (handshake_ec)
+            ec = http::detail::tls_handshake_failure(c.tls->native_handle(), handshake_ec,
+                                                     c.origin->host, opts_.verify_tls)
+                     .code;
     }
     c.connecting = false;
+    if (!ec && !c.tls) c.socket.non_blocking(true, ec);
     if (ec) {
-        // With a request count, a failed connect uses up a request (so a
-        // server gone for good ends the run instead of holding it).
-        if (!stopping() && !claim()) c.exhausted = true;
-        if (!stopping() && !c.exhausted) {
+        // A failed connect stands for the request it would have carried: it
+        // counts as sent and failed, and with a request count uses one up (so
+        // a server gone for good ends the run instead of holding it).
+        if (!sending_over() && !claim()) c.exhausted = true;
+        if (!sending_over() && !c.exhausted) {
+            ++counts_.sent;
             ++counts_.connect_errors;
             count_errors(c.timed_out ? make_error_code(errc::timeout) : ec, 1);
         }
-        close(c);
-        co_return false;
-    }
-    if (!c.tls) c.socket.non_blocking(true, ec);
-    if (ec) {
-        count_errors(ec, 1);
         close(c);
         co_return false;
     }
@@ -359,23 +394,26 @@ bool loop_driver::write_now(connection& c, error_code& ec) {
 }
 
 void loop_driver::read_answers(connection& c, clock::time_point now) {
-    const bool open_loop = opts_.rate.has_value();
     while (c.in_flight > 0) {
         const auto state =
             c.parser.parse(std::string_view(c.buffer.data() + c.begin, c.end - c.begin));
         c.begin += c.parser.consumed();
         if (state == response_parser::state::need_more) return;
         if (state == response_parser::state::error) {
+            if (!stopping()) ++counts_.malformed_reasons[c.parser.error_reason()];
             fail(c, make_error_code(http::errc::malformed_response));
             return;
         }
-        const auto& answered = c.oldest();
-        counts_.latency.record(now - answered.sent);
-        if (open_loop) counts_.corrected_latency.record(now - answered.intended);
-        ++status_counts_[c.parser.status()];
-        ++counts_.responses;
-        c.pop();
+        if (c.in_flight == 1 && c.begin < c.end) {
+            // Bytes after the last answer due: the server sent more than it
+            // announced (a Content-Length too small...), so this answer is
+            // not one to count as such.
+            if (!stopping()) ++counts_.malformed_reasons["bytes past the end of the answer"];
+            fail(c, make_error_code(http::errc::malformed_response));
+            return;
+        }
         const bool keep_alive = c.parser.keep_alive();
+        count_answer(c, now);
         c.parser.reset(c.head);
         if (!keep_alive) {
             // The server closes after this answer: what was written after
@@ -386,20 +424,36 @@ void loop_driver::read_answers(connection& c, clock::time_point now) {
             return;
         }
     }
-    // Bytes when no answer is due: the server sent more than it announced.
-    if (c.begin < c.end) fail(c, make_error_code(http::errc::malformed_response));
+}
+
+void loop_driver::count_answer(connection& c, clock::time_point now) {
+    const auto& answered = c.oldest();
+    counts_.latency.record(now - answered.sent);
+    if (opts_.rate) counts_.corrected_latency.record(now - answered.intended);
+    ++status_counts_[c.parser.status()];
+    ++counts_.responses;
+    c.pop();
 }
 
 void loop_driver::fail(connection& c, error_code ec) {
     if (!stopping()) {
-        if (c.timed_out)
+        if (c.timed_out) {
             ec = make_error_code(errc::timeout);
-        else if (ec == net::error::eof)
+            // A request that timed out took at least this long: latency
+            // percentiles must not pass a server that never answers.
+            const auto now = clock::now();
+            for (std::size_t i = 0; i < c.in_flight; ++i) {
+                const auto& r = c.ring[(c.ring_head + i) % c.ring.size()];
+                counts_.latency.record(now - r.sent);
+                if (opts_.rate) counts_.corrected_latency.record(now - r.intended);
+            }
+        } else if (ec == net::error::eof) {
             ec = make_error_code(http::errc::connection_closed);
-        count_errors(ec, std::max<std::size_t>(c.in_flight, 1));
+        }
+        count_errors(ec, c.in_flight);
+        c.in_flight = 0;
     }
-    c.in_flight = 0;
-    close(c);
+    close(c);  // after a stop, what was in flight is counted unanswered
 }
 
 void loop_driver::count_errors(const error_code& ec, std::uint64_t n) {
@@ -409,6 +463,9 @@ void loop_driver::count_errors(const error_code& ec, std::uint64_t n) {
 }
 
 void loop_driver::close(connection& c) {
+    // Requests still in flight here were neither answered nor failed: the
+    // run stopped under them.
+    counts_.unanswered += c.in_flight;
     error_code ignored;
     c.lowest().close(ignored);
     c.in_flight = 0;

@@ -5,8 +5,15 @@
 // closes connections whose oldest request ran past the timeout; and the
 // loop's own counters and histograms, merged by run() at the end.
 //
+// Every request a loop sends ends counted once: answered, an error of some
+// kind, or unanswered (still in flight when the run stopped at once): sent ==
+// responses + errors + unanswered. A failed connect counts as a request sent
+// and an error (with a request count it uses one up).
+//
 // Threads: everything but live() is used on the loop's executor only.
-// Cancellation: stop() closes every connection; the coroutines then end.
+// Cancellation: drain() stops sending and lets the answers in flight come
+// (the watchdog's timeout still bounds each); stop() closes every connection
+// at once, counting what was in flight as unanswered; the coroutines then end.
 
 #include "load/plan.hpp"
 
@@ -61,6 +68,9 @@ class loop_driver : public std::enable_shared_from_this<loop_driver> {
     /// Starts the connections and the watchdog; `finished` is called on the
     /// loop when all of them have ended. Call on the loop.
     void start(std::function<void()> finished);
+    /// Stops sending: idle connections close, the others close once their
+    /// answers in flight are read or time out. Call on the loop.
+    void drain();
     /// Closes every connection and stops sending. Call on the loop.
     void stop();
 
@@ -72,6 +82,8 @@ class loop_driver : public std::enable_shared_from_this<loop_driver> {
     struct connection;
 
     bool stopping() const noexcept;
+    // No request is to be sent any more (draining or stopped).
+    bool sending_over() const noexcept { return draining_ || stopping(); }
     bool claim() noexcept;
     clock::time_point intended_start(const connection& c, std::uint64_t k) const noexcept;
     // Fills c.writes with what may go now: up to the pipeline depth, and in
@@ -87,6 +99,8 @@ class loop_driver : public std::enable_shared_from_this<loop_driver> {
     // remains) when the socket did not take it all or failed (ec).
     bool write_now(connection& c, boost::system::error_code& ec);
     void read_answers(connection& c, clock::time_point now);
+    // Counts the oldest request in flight as answered (the parser holds its answer).
+    void count_answer(connection& c, clock::time_point now);
     void fail(connection& c, boost::system::error_code ec);
     void count_errors(const boost::system::error_code& ec, std::uint64_t n);
     void close(connection& c);
@@ -103,6 +117,7 @@ class loop_driver : public std::enable_shared_from_this<loop_driver> {
     std::size_t running_ = 0;  // connection coroutines and the watchdog
     std::size_t connections_running_ = 0;
     bool stopped_ = false;
+    bool draining_ = false;
     std::exception_ptr error_;
 
     result counts_;

@@ -1,13 +1,13 @@
 #include "load/plan.hpp"
 
 #include "http/target.hpp"
+#include "http/tls_peer.hpp"
 
 #include <fanout/dns/resolver.hpp>
 #include <fanout/duration.hpp>
 #include <fanout/timeout.hpp>
 
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -79,29 +79,28 @@ std::shared_ptr<net::ssl::context> make_tls_context(const options& opts) {
 }
 
 void set_tls_peer(tls_stream& stream, const std::string& host, bool verify) {
-    boost::system::error_code not_an_address;
-    net::ip::make_address(host, not_an_address);
-    if (not_an_address) SSL_set_tlsext_host_name(stream.native_handle(), host.c_str());
-    if (verify) stream.set_verify_callback(net::ssl::host_name_verification(host));
+    http::detail::set_tls_peer(stream.native_handle(), host, verify);
 }
 
 fanout::result<std::string> serialise_request(const options& opts,
                                               const http::detail::target& where) {
     if (!is_token(opts.method)) return invalid(fmt::format("bad method '{}'", opts.method));
     bool own_host = false;
-    bool own_length = false;
     for (const auto& h : opts.headers) {
         if (!is_token(h.name)) return invalid(fmt::format("bad header name '{}'", h.name));
         if (has_line_break(h.value))
             return invalid(fmt::format("the value of header '{}' has a line break", h.name));
+        // A length that disagrees with the body desynchronises the connection.
+        if (iequals(h.name, "content-length") || iequals(h.name, "transfer-encoding"))
+            return invalid(fmt::format(
+                "header '{}' is not allowed: the request's framing is computed from its body",
+                h.name));
         own_host = own_host || iequals(h.name, "host");
-        own_length = own_length || iequals(h.name, "content-length");
     }
     std::string out = fmt::format("{} {} HTTP/1.1\r\n", opts.method, where.path);
     if (!own_host) out += fmt::format("Host: {}\r\n", where.host_header);
     for (const auto& h : opts.headers) out += fmt::format("{}: {}\r\n", h.name, h.value);
-    if (!opts.body.empty() && !own_length)
-        out += fmt::format("Content-Length: {}\r\n", opts.body.size());
+    if (!opts.body.empty()) out += fmt::format("Content-Length: {}\r\n", opts.body.size());
     out += "\r\n";
     out += opts.body;
     return out;
@@ -175,10 +174,13 @@ net::awaitable<fanout::result<plan>> prepare(options opts) {
                 tls_stream stream(std::move(socket), *p.tls);
                 set_tls_peer(stream, origin.host, p.opts.verify_tls);
                 const auto shook = co_await with_timeout(handshake_once(stream), p.opts.timeout);
-                if (!shook || shook->ec) {
-                    co_return invalid(
-                        fmt::format("TLS handshake with {} failed: {}", origin.name,
-                                    shook ? shook->ec.message() : shook.error().text()));
+                if (!shook)
+                    co_return invalid(fmt::format("TLS handshake with {} failed: {}", origin.name,
+                                                  shook.error().text()));
+                if (shook->ec) {
+                    auto why = http::detail::tls_handshake_failure(
+                        stream.native_handle(), shook->ec, origin.name, p.opts.verify_tls);
+                    co_return invalid(why.text());
                 }
             }
             if (done && !done->ec) {

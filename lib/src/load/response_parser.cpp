@@ -82,10 +82,14 @@ response_parser::state response_parser::parse(std::string_view input) noexcept {
                 } else if (has_length_) {
                     phase_ = remaining_ == 0 ? phase::done : phase::body;
                 } else {
-                    return fail("the body is delimited by closing the connection");
+                    phase_ = phase::until_close;
+                    keep_alive_ = false;
                 }
                 break;
             }
+            case phase::until_close:
+                consumed_ += rest.size();
+                return state::need_more;
             case phase::body:
             case phase::chunk_data: {
                 const auto n =
@@ -139,6 +143,12 @@ response_parser::state response_parser::parse(std::string_view input) noexcept {
                 return state::done;
         }
     }
+}
+
+response_parser::state response_parser::finish() noexcept {
+    if (phase_ == phase::until_close) phase_ = phase::done;
+    if (phase_ == phase::done) return state::done;
+    return fail("the connection closed before the answer ended");
 }
 
 bool response_parser::parse_head(std::string_view head) noexcept {

@@ -3,10 +3,12 @@
 //
 // It reads what a load generator needs and nothing else: the status line,
 // Content-Length, Transfer-Encoding: chunked and Connection, skipping the
-// body without keeping it. Anything it does not understand (no status line,
-// a body delimited by the connection's close, another transfer coding, a
-// header block over the limit) is an error, so a misbehaving server is
-// counted as such instead of measured. Interim 1xx answers are skipped.
+// body without keeping it. A body with neither length nor chunks runs to
+// the connection's close (RFC 9112 6.3): the caller says when that came
+// (finish()). Anything it does not understand (no status line, another
+// transfer coding, a header block over the limit) is an error, so a
+// misbehaving server is counted as such instead of measured. Interim 1xx
+// answers are skipped.
 //
 // Errors: parse() returns state::error and stops; reset() starts afresh.
 // Nothing throws.
@@ -33,6 +35,13 @@ class response_parser {
     /// either consumed or must be given again, with more after it, next time.
     state parse(std::string_view input) noexcept;
 
+    /// The body runs to the connection's close: parse() consumes every byte
+    /// and says need_more until finish().
+    bool delimited_by_close() const noexcept { return phase_ == phase::until_close; }
+    /// The connection closed: a body delimited by it is complete (done);
+    /// any other answer not yet whole is cut short (error).
+    state finish() noexcept;
+
     std::size_t consumed() const noexcept { return consumed_; }
     unsigned status() const noexcept { return status_; }
     /// The connection stays open after this answer.
@@ -41,7 +50,16 @@ class response_parser {
     const char* error_reason() const noexcept { return error_reason_; }
 
   private:
-    enum class phase { head, body, chunk_size, chunk_data, chunk_data_end, trailers, done };
+    enum class phase {
+        head,
+        body,
+        until_close,
+        chunk_size,
+        chunk_data,
+        chunk_data_end,
+        trailers,
+        done
+    };
 
     state fail(const char* reason) noexcept;
     // Parses a complete head (status line and headers, without the blank line).

@@ -103,9 +103,9 @@ double result::sent_per_second() const noexcept {
 }
 
 double result::error_percent() const noexcept {
-    const auto finished = responses + errors;
-    return finished == 0 ? 0.0
-                         : 100.0 * static_cast<double>(errors) / static_cast<double>(finished);
+    const auto failed = errors + unanswered;
+    const auto all = responses + failed;
+    return all == 0 ? 0.0 : 100.0 * static_cast<double>(failed) / static_cast<double>(all);
 }
 
 bool result::rate_kept() const noexcept {
@@ -125,10 +125,12 @@ result& result::operator+=(const result& other) {
     responses += other.responses;
     errors += other.errors;
     connect_errors += other.connect_errors;
+    unanswered += other.unanswered;
     bytes_sent += other.bytes_sent;
     bytes_received += other.bytes_received;
     for (const auto& [status, count] : other.status_counts) status_counts[status] += count;
     for (const auto& [kind, count] : other.errors_by_kind) errors_by_kind[kind] += count;
+    for (const auto& [why, count] : other.malformed_reasons) malformed_reasons[why] += count;
     duration = std::max(duration, other.duration);
     connections += other.connections;
     threads += other.threads;
@@ -147,6 +149,8 @@ json::value result::to_json() const {
     for (const auto& [status, count] : status_counts) statuses[std::to_string(status)] = count;
     json::object kinds;
     for (const auto& [kind, count] : errors_by_kind) kinds[kind] = count;
+    json::object malformed;
+    for (const auto& [why, count] : malformed_reasons) malformed[why] = count;
     json::value asked_rate = nullptr;
     if (rate) asked_rate = *rate;
     json::array ids;
@@ -158,10 +162,12 @@ json::value result::to_json() const {
         {"responses", responses},
         {"errors", errors},
         {"connect_errors", connect_errors},
+        {"unanswered", unanswered},
         {"bytes_sent", bytes_sent},
         {"bytes_received", bytes_received},
         {"status_counts", std::move(statuses)},
         {"errors_by_kind", std::move(kinds)},
+        {"malformed_reasons", std::move(malformed)},
         {"duration_ns", static_cast<std::uint64_t>(std::max<std::int64_t>(duration.count(), 0))},
         {"connections", connections},
         {"threads", threads},
@@ -189,6 +195,8 @@ result result::from_json(const json::value& input) {
     out.responses = count_field(*object, "responses");
     out.errors = count_field(*object, "errors");
     out.connect_errors = count_field(*object, "connect_errors");
+    // Results written before unanswered was counted have none.
+    if (object->contains("unanswered")) out.unanswered = count_field(*object, "unanswered");
     out.bytes_sent = count_field(*object, "bytes_sent");
     out.bytes_received = count_field(*object, "bytes_received");
     for (const auto& [key, value] : object_field(*object, "status_counts")) {
@@ -200,6 +208,9 @@ result result::from_json(const json::value& input) {
     }
     for (const auto& [key, value] : object_field(*object, "errors_by_kind"))
         out.errors_by_kind[std::string(key)] = as_count(value, "an error count");
+    if (object->contains("malformed_reasons"))  // results from before it was kept have none
+        for (const auto& [key, value] : object_field(*object, "malformed_reasons"))
+            out.malformed_reasons[std::string(key)] = as_count(value, "a malformed count");
     const auto duration = count_field(*object, "duration_ns");
     if (duration > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
         malformed("field \"duration_ns\" is out of range");
@@ -240,10 +251,14 @@ std::string to_text(const result& r) {
     std::string out;
     auto to = std::back_inserter(out);
     const double seconds = std::chrono::duration<double>(r.duration).count();
-    fmt::format_to(to, "  requests    {} answered in {:.2f} s, {}; {} errors ({:.2f}%)\n",
+    fmt::format_to(to, "  requests    {} answered in {:.2f} s, {}; {} errors",
                    format_count(r.responses), seconds, format_rate(r.requests_per_second()),
-                   format_count(r.errors), r.error_percent());
-    fmt::format_to(to, "  sent        {} requests, {}", format_count(r.sent),
+                   format_count(r.errors));
+    if (r.unanswered > 0) fmt::format_to(to, ", {} unanswered", format_count(r.unanswered));
+    fmt::format_to(to, " ({:.2f}%)\n", r.error_percent());
+    fmt::format_to(to, "  sent        {} request{} = {} answered + {} errors + {} unanswered, {}",
+                   format_count(r.sent), plural(r.sent), format_count(r.responses),
+                   format_count(r.errors), format_count(r.unanswered),
                    format_rate(r.sent_per_second()));
     if (r.rate) fmt::format_to(to, " (open loop: {} asked)", format_rate(*r.rate));
     fmt::format_to(to, "; {} connection{}, {} thread{}, pipeline {}", format_count(r.connections),
@@ -268,6 +283,8 @@ std::string to_text(const result& r) {
                    r.status_counts.empty() ? "none" : format_counts(r.status_counts));
     if (!r.errors_by_kind.empty())
         fmt::format_to(to, "  errors      {}\n", format_counts(r.errors_by_kind));
+    if (!r.malformed_reasons.empty())
+        fmt::format_to(to, "  malformed   {}\n", format_counts(r.malformed_reasons));
     if (!r.rate_kept())
         fmt::format_to(to,
                        "  WARNING     the rate asked for was not kept: {} asked, {} sent (the "

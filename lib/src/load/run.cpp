@@ -17,6 +17,7 @@ namespace fanout::load {
 
 namespace net = boost::asio;
 using detail::clock;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -90,27 +91,37 @@ net::awaitable<fanout::result<result>> run(runtime& rt, options opts, run_hooks 
         });
     }
 
+    bool stopped = false;
     const auto stop_all = [&] {
+        stopped = true;
         shared.stop.store(true, std::memory_order_relaxed);
         for (auto& d : drivers) net::post(d->executor(), [d] { d->stop(); });
     };
     const std::optional<clock::time_point> deadline =
         o.duration ? std::optional(shared.start + *o.duration) : std::nullopt;
+    // At the end of the duration sending stops and the answers in flight
+    // are waited for: each is answered or times out (the drivers' watchdogs
+    // count it as a timeout). Past this, whatever is left is unanswered.
+    std::optional<clock::time_point> drain_until;
     std::optional<clock::time_point> ended_at;
     bool interrupted = false;
     while (running > 0) {
         auto next = clock::now() + hooks.tick;
         if (deadline && !ended_at) next = std::min(next, *deadline);
+        if (drain_until) next = std::min(next, *drain_until);
         wake.expires_at(next);
         co_await wake.async_wait(net::as_tuple(net::use_awaitable));
         if (running == 0) break;
         const auto now = clock::now();
-        if (!ended_at && cancelled(co_await net::this_coro::cancellation_state)) {
+        if (!stopped && cancelled(co_await net::this_coro::cancellation_state)) {
             interrupted = true;
-            ended_at = now;
+            if (!ended_at) ended_at = now;
             stop_all();
         } else if (!ended_at && deadline && now >= *deadline) {
             ended_at = *deadline;
+            drain_until = now + o.timeout + std::max<clock::duration>(o.timeout / 4, 250ms);
+            for (auto& d : drivers) net::post(d->executor(), [d] { d->drain(); });
+        } else if (!stopped && drain_until && now >= *drain_until) {
             stop_all();
         }
         if (!ended_at && hooks.on_tick) hooks.on_tick(sum_live(drivers, o, shared.start));

@@ -68,8 +68,8 @@ fanout::result<threshold> parse_threshold(std::string_view text) {
         const auto d = parse_duration(value);
         if (!d) return bad("the value must be a duration such as 50ms");
         out.value = static_cast<double>(d->count());
-    } else if (name == "errors") {
-        out.what = threshold::metric::errors;
+    } else if (name == "errors" || name == "unanswered") {
+        out.what = name == "errors" ? threshold::metric::errors : threshold::metric::unanswered;
         std::string_view number = value;
         if (number.back() == '%') {
             out.percent = true;
@@ -84,7 +84,8 @@ fanout::result<threshold> parse_threshold(std::string_view text) {
         if (!n) return bad("the value must be a number");
         out.value = *n;
     } else {
-        return bad(fmt::format("unknown metric '{}' (pN, mean, max, errors, rps, requests)", name));
+        return bad(fmt::format(
+            "unknown metric '{}' (pN, mean, max, errors, unanswered, rps, requests)", name));
     }
     return out;
 }
@@ -108,7 +109,12 @@ double measure(const threshold& t, const result& r) noexcept {
         case threshold::metric::latency_max:
             return static_cast<double>(r.honest_latency().max().count());
         case threshold::metric::errors:
-            return t.percent ? r.error_percent() : static_cast<double>(r.errors);
+            // Unanswered requests are not passed as answered.
+            return t.percent ? r.error_percent() : static_cast<double>(r.errors + r.unanswered);
+        case threshold::metric::unanswered:
+            return t.percent && r.sent > 0
+                       ? 100.0 * static_cast<double>(r.unanswered) / static_cast<double>(r.sent)
+                       : static_cast<double>(r.unanswered);
         case threshold::metric::rps:
             return r.requests_per_second();
         case threshold::metric::requests:
@@ -138,7 +144,8 @@ std::optional<std::string> check(const threshold& t, const result& r) {
     std::string shown;
     if (is_latency(t.what))
         shown = format_duration(std::chrono::nanoseconds(static_cast<std::int64_t>(seen)));
-    else if (t.what == threshold::metric::errors && t.percent)
+    else if ((t.what == threshold::metric::errors || t.what == threshold::metric::unanswered) &&
+             t.percent)
         shown = fmt::format("{:.2f}%", seen);
     else if (t.what == threshold::metric::rps)
         shown = fmt::format("{:.1f}", seen);
@@ -157,6 +164,9 @@ std::optional<std::string> check(const threshold& t, const result& r) {
             break;
         case threshold::metric::errors:
             name = "errors";
+            break;
+        case threshold::metric::unanswered:
+            name = "unanswered";
             break;
         case threshold::metric::rps:
             name = "rps";

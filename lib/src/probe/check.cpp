@@ -3,7 +3,6 @@
 #include <fanout/duration.hpp>
 #include <fanout/error.hpp>
 #include <fanout/http/client.hpp>
-#include <fanout/http/error.hpp>
 #include <fanout/probe/error.hpp>
 
 #include <boost/asio/as_tuple.hpp>
@@ -95,6 +94,7 @@ struct prober::state {
         // two timers of the same length would race to name the failure.
         out.max_redirects = options.max_redirects;
         out.max_body_size = options.max_body_size;
+        out.truncate_body = true;
         out.tls.verify = !options.insecure;
         out.tls.ca_file = options.ca_file;
         out.dns = resolver_options(options, {}, 1024);
@@ -144,12 +144,6 @@ struct prober::state {
         out.latency = clock::now() - started;
         if (!answer) {
             out.problem = std::move(answer.error());
-            // The client's phase timeouts are as long as the attempt's own
-            // timeout (gather's), and the two race when a target hangs:
-            // whichever fires first, the target timed out, and it gets one
-            // kind. The message still names the phase.
-            if (http::is_timeout(out.problem->code))
-                out.problem->code = make_error_code(fanout::errc::timeout);
             co_return out;
         }
         out.status = answer->status;
@@ -164,9 +158,14 @@ struct prober::state {
                                     ranges_text(options.expected_status))};
         } else if (!options.body_contains.empty() &&
                    answer->body.find(options.body_contains) == std::string::npos) {
-            out.problem = failure{make_error_code(errc::body_mismatch),
-                                  fmt::format("GET {}: the body ({} bytes) does not contain '{}'",
-                                              t.url, answer->body.size(), options.body_contains)};
+            out.problem = failure{
+                make_error_code(errc::body_mismatch),
+                answer->body_truncated
+                    ? fmt::format("GET {}: the first {} bytes of the body (the most read) do not "
+                                  "contain '{}'",
+                                  t.url, answer->body.size(), options.body_contains)
+                    : fmt::format("GET {}: the body ({} bytes) does not contain '{}'", t.url,
+                                  answer->body.size(), options.body_contains)};
         } else if (options.max_latency && out.latency > *options.max_latency) {
             out.problem = failure{
                 make_error_code(errc::too_slow),
@@ -180,6 +179,12 @@ struct prober::state {
                    *out.certificate_days_left < options.certificate_warning_days) {
             out.warning = fmt::format("the certificate expires in {} days (fewer than {})",
                                       *out.certificate_days_left, options.certificate_warning_days);
+        }
+        // The answer's status and Retry-After go with the failure: they
+        // decide whether, and when, the retry policy tries again.
+        if (out.problem) {
+            out.problem->http_status = answer->status;
+            out.problem->retry_after = answer->retry_after();
         }
         co_return out;
     }

@@ -40,6 +40,12 @@ class probe_category final : public kinded_category {
         }
         return "probe_error";
     }
+
+    // A line that is no target, and a certificate past its end, stay so.
+    bool permanent(int value) const noexcept override {
+        return static_cast<errc>(value) == errc::invalid_target ||
+               static_cast<errc>(value) == errc::certificate_expired;
+    }
 };
 
 }  // namespace

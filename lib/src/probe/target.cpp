@@ -1,6 +1,8 @@
 #include <fanout/probe/error.hpp>
 #include <fanout/probe/target.hpp>
 
+#include "http/url_text.hpp"
+
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
 
@@ -40,19 +42,25 @@ const char* to_string(target_kind kind) noexcept {
 }
 
 result<target> parse_target(std::string_view text) {
+    if (text.find("://") == std::string_view::npos)
+        return invalid(text, "not an absolute URL (scheme://host...)");
+    if (auto problem = http::detail::url_text_problem(text)) return invalid(text, *problem);
     const auto parsed = urls::parse_absolute_uri(text);
-    if (!parsed) return invalid(text, "not an absolute URL");
+    if (!parsed) {
+        return invalid(text, "not a valid URL (e.g. http://host[:port]/path, tcp://host:port)");
+    }
     const urls::url_view& url = *parsed;
     target out;
     const auto scheme = url.scheme();
-    if (scheme == "http" || scheme == "https") {
+    using http::detail::scheme_is;
+    if (scheme_is(scheme, "http") || scheme_is(scheme, "https")) {
         out.kind = target_kind::http;
-        out.tls = scheme == "https";
+        out.tls = scheme_is(scheme, "https");
         out.url = std::string(text);
         out.port = out.tls ? 443 : 80;
-    } else if (scheme == "tcp") {
+    } else if (scheme_is(scheme, "tcp")) {
         out.kind = target_kind::tcp;
-    } else if (scheme == "dns") {
+    } else if (scheme_is(scheme, "dns")) {
         out.kind = target_kind::dns;
     } else {
         return invalid(text, fmt::format("unknown scheme '{}' (http, https, tcp, dns)", scheme));
@@ -65,13 +73,19 @@ result<target> parse_target(std::string_view text) {
         if (url.has_port()) return invalid(text, "a dns:// target names no port (use server=)");
         if (!url.encoded_path().empty() && url.encoded_path() != "/")
             return invalid(text, "a dns:// target has no path");
+        bool typed = false;
+        bool served = false;
         for (const auto& param : url.params()) {
+            if ((param.key == "type" && typed) || (param.key == "server" && served))
+                return invalid(text, fmt::format("'{}' is given twice", param.key));
             if (param.key == "type") {
+                typed = true;
                 const auto type = dns::parse_record_type(param.value);
                 if (!type)
                     return invalid(text, fmt::format("unknown record type '{}'", param.value));
                 out.type = *type;
             } else if (param.key == "server") {
+                served = true;
                 auto server = dns::parse_server(param.value);
                 if (!server) return invalid(text, server.error().text());
                 out.server = *server;
@@ -82,9 +96,15 @@ result<target> parse_target(std::string_view text) {
         }
         return out;
     }
+    if (url.host_type() == urls::host_type::name && http::detail::numeric_host(out.host))
+        return invalid(text, fmt::format("the host '{}' is a number but not a dotted IPv4 "
+                                         "address (write it as a.b.c.d)",
+                                         out.host));
     if (url.has_port()) {
-        if (url.port().empty() || url.port_number() == 0) return invalid(text, "bad port");
-        out.port = url.port_number();
+        // port_number() wraps: 99999 would be 34463. Read the digits.
+        auto port = http::detail::port_of(url.port());
+        if (const auto* why = std::get_if<std::string>(&port)) return invalid(text, *why);
+        out.port = std::get<std::uint16_t>(port);
     } else if (out.kind == target_kind::tcp) {
         return invalid(text, "a tcp:// target needs a port");
     }

@@ -3,8 +3,11 @@
 //
 // Errors: these are values, carried in `boost::system::error_code` and in a
 // `fanout::failure` whose message names the query ("example.com MX:
-// NXDOMAIN"). A lookup that times out ends with `fanout::errc::timeout`; one
-// cancelled by its caller with `boost::asio::error::operation_aborted`.
+// NXDOMAIN"). A lookup that times out ends with `fanout::errc::timeout` (its
+// message says the tries and the timeout); one cancelled by its caller with
+// `boost::asio::error::operation_aborted`. nxdomain, no_data and bad_name are
+// permanent (kinded_category::permanent): the default retry policy does not
+// retry them.
 
 #include <fanout/error.hpp>
 

@@ -76,7 +76,11 @@ struct resolver_options {
     /// Servers to ask, in order; empty: those of /etc/resolv.conf.
     server_list servers;
     /// How long one try waits for an answer. c-ares doubles it for each
-    /// round after all servers were tried once.
+    /// round after all servers were tried once, so with one server a lookup
+    /// that gets no answer ends after timeout * (2^tries - 1) (2 s and 2
+    /// tries: 6 s), as fanout::errc::timeout whose message says the tries
+    /// and the timeout. A caller's shorter limit (the HTTP client's
+    /// resolve_timeout, gather's per-attempt timeout) ends it first.
     std::chrono::milliseconds timeout{2000};
     /// Tries per server before a lookup times out.
     unsigned tries = 2;

@@ -16,9 +16,24 @@
 // several threads run, make it with a strand's executor.
 // Errors: every per-request failure is a value naming the request: system
 // codes for refused/reset connections, dns::errc for names, http::errc for
-// timeouts (by phase), TLS failures, malformed answers, bodies over the
-// limit, redirect loops. A status of 4xx or 5xx is a response, not a
+// timeouts (fanout::errc::timeout, the phase and its limit in the message),
+// TLS failures (a failed certificate verification by
+// its reason: certificate_expired, _not_yet_valid, _name_mismatch,
+// _untrusted, _self_signed), malformed answers (the message names the rule
+// broken), bodies over the limit (unless truncate_body), redirect loops, and
+// URLs that cannot be requested (invalid_url: a port outside 1-65535...,
+// also for a redirect's Location). A status of 4xx or 5xx is a response, not a
 // failure (see expect_success in message.hpp).
+// Timeouts: a timeout of any phase is fanout::errc::timeout, its message
+// naming the phase and the limit ("connect to host:443 timed out after 5s",
+// "waiting for the response ran past the total timeout of 10s"). Each phase
+// has its own limit below; total_timeout bounds them all (a phase gets what
+// is left of it when that is shorter). Under gather, the per-attempt timeout
+// bounds the whole send as well, and the first limit to run out wins: with
+// equal limits the per-attempt one, started first, usually fires first (its
+// message: "attempt N timed out after ..."). Either way the kind is "timeout".
+// Name resolution waits at most resolve_timeout, however long the resolver's
+// own tries would take (see dns::resolver_options).
 // Cancellation: a cancelled send closes its connection (the socket operation
 // is aborted) and completes with operation_aborted; the pool stays usable.
 
@@ -56,6 +71,10 @@ struct client_options {
         total_timeout;                             ///< the whole request, redirects included
     unsigned max_redirects = 10;                   ///< 0: redirects are returned as they are
     std::size_t max_body_size = 64 * 1024 * 1024;  ///< larger: errc::body_too_large
+    /// Instead of failing, a body larger than max_body_size is cut there:
+    /// the response has its first max_body_size bytes, body_truncated set,
+    /// and its connection is closed (the rest is never read).
+    bool truncate_body = false;
     std::string user_agent = "fanout/0.1";
     tls_options tls;
     dns::resolver_options dns{.cache_capacity = 1024};

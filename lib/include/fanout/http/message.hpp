@@ -3,8 +3,8 @@
 //
 // Errors: validate() returns a failure (http::errc::invalid_request) naming
 // the bad part; expect_success() turns a status outside 2xx/3xx into a
-// failure carrying the Retry-After hint of 429 and 503 answers. Nothing here
-// throws except std::bad_alloc.
+// failure carrying the status (failure::http_status) and the answer's
+// Retry-After hint. Nothing here throws except std::bad_alloc.
 
 #include <fanout/outcome.hpp>
 
@@ -30,6 +30,12 @@ struct request {
     std::optional<failure> validate() const;
 };
 
+/// Nothing, or why `url` cannot be requested: not absolute, a scheme other
+/// than http or https (in any case), a port outside 1-65535, user
+/// information, a space, quote, fragment or non-ASCII byte (with its
+/// column). A failure (http::errc::invalid_url) naming the URL.
+std::optional<failure> check_url(std::string_view url);
+
 /// How long each phase of a request took; zero for phases it did not need.
 struct timings {
     std::chrono::nanoseconds dns{};
@@ -46,20 +52,30 @@ struct response {
     header_list headers;
     std::string body;
     timings timing;
-    std::string url;         ///< where the answer came from (the last redirect's target)
+    std::string url;  ///< where the answer came from (the last redirect's target)
     /// For https: when the server's certificate stops being valid (its
     /// notAfter); nothing for plain HTTP.
     std::optional<std::chrono::system_clock::time_point> certificate_expiry;
     unsigned redirects = 0;  ///< redirects followed to get here
+    /// The body is the first client_options::max_body_size bytes of a longer
+    /// one (with client_options::truncate_body).
+    bool body_truncated = false;
 
     /// The first header of this name (any case); nothing when absent.
     std::optional<std::string_view> header(std::string_view name) const;
+
+    /// The wait its Retry-After header asks for (delay-seconds, or an HTTP
+    /// date from now, RFC 9110 10.2.3); nothing when absent or unreadable.
+    std::optional<std::chrono::milliseconds> retry_after() const;
 };
 
 /// `answer` when its status is 2xx or 3xx; otherwise a failure naming the
 /// request and status: fanout::errc::rate_limited for 429, http::errc::
-/// bad_status else; for 429 and 503 a Retry-After (seconds or an HTTP date)
-/// becomes the failure's retry_after hint, which gather's retry policy honours.
+/// bad_status else. The failure's http_status is the status (the default
+/// retry policy retries only 408, 425, 429, 500, 502, 503 and 504), and a
+/// Retry-After (seconds or an HTTP date) becomes its retry_after hint, which
+/// the retry policy honours (a hint over a year is taken as a year; a date
+/// gone by as no wait).
 result<response> expect_success(result<response> answer);
 
 }  // namespace fanout::http

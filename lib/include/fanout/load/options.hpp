@@ -27,7 +27,8 @@ struct options {
     /// over the origins in turn.
     std::vector<std::string> urls;
     std::string method = "GET";
-    /// Added after Host; a Host or Content-Length given here replaces ours.
+    /// Added after Host; a Host given here replaces ours. Content-Length and
+    /// Transfer-Encoding are refused: the framing is computed from the body.
     std::vector<header> headers;
     std::string body;  ///< sent with a Content-Length when not empty
 

@@ -28,15 +28,29 @@ struct result {
     /// Format version written by to_json() and accepted by from_json().
     static constexpr int json_version = 1;
 
-    std::uint64_t sent = 0;       ///< requests written
+    // Every request sent ends as exactly one of answered, error or
+    // unanswered: sent == responses + errors + unanswered.
+
+    /// Requests sent: written, or lost to a failed connect (a failed connect
+    /// stands for the request it would have carried).
+    std::uint64_t sent = 0;
     std::uint64_t responses = 0;  ///< complete answers read, whatever their status
-    /// Requests that ended in an error, and failed connects (see errors_by_kind).
+    /// Requests that ended in an error, failed connects included (see
+    /// errors_by_kind). A request not answered within the timeout is one
+    /// (kind "timeout"), also when the duration ended while it was in flight.
     std::uint64_t errors = 0;
     std::uint64_t connect_errors = 0;  ///< failed connects (also counted in errors)
+    /// Requests in flight when the run stopped at once (interrupted, or not
+    /// drained in time): neither answered nor failed.
+    std::uint64_t unanswered = 0;
     std::uint64_t bytes_sent = 0;
     std::uint64_t bytes_received = 0;
     std::map<unsigned, std::uint64_t> status_counts;      ///< status code -> answers
     std::map<std::string, std::uint64_t> errors_by_kind;  ///< "timeout" -> count...
+    /// The malformed_response errors by the rule the answer broke ("not an
+    /// HTTP/1.x status line" -> count...), each answer once (pipelined
+    /// requests behind it count as malformed_response errors too).
+    std::map<std::string, std::uint64_t> malformed_reasons;
 
     /// From the start of sending to the end (for a merge: the longest run,
     /// as shards of one test run at the same time).
@@ -53,7 +67,8 @@ struct result {
     /// run ids existed. A merge appends the other's.
     std::vector<std::string> run_ids;
 
-    /// Latency from each request's actual send to its answer's last byte.
+    /// Latency from each request's actual send to its answer's last byte;
+    /// a request that timed out is recorded with the time it was given.
     histogram latency;
     /// Open loop only: latency from each request's intended start (corrected
     /// for coordinated omission); empty in closed loop.
@@ -63,7 +78,8 @@ struct result {
     double requests_per_second() const noexcept;
     /// Requests sent per second of duration.
     double sent_per_second() const noexcept;
-    /// The percentage of finished requests (answers and errors) that failed.
+    /// The percentage of requests sent that were not answered: errors and
+    /// unanswered.
     double error_percent() const noexcept;
     /// Open loop: whether requests were sent at (at least 98% of) the rate
     /// asked for; always true in closed loop.

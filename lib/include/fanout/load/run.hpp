@@ -13,10 +13,15 @@
 // Errors during the run (refused or reset connections, timeouts, malformed
 // answers) are data: counted by kind in the result, and the connection is
 // opened again.
+// When the duration ends, sending stops and the answers in flight are
+// waited for, each up to the timeout: an answer that comes is counted (with
+// its latency), one that does not is a timeout error; so sent == responses +
+// errors + unanswered, and a server that holds its answers past the end
+// fails latency and error thresholds instead of passing them.
 // Cancellation: cancelling the awaiting coroutine (e.g. the runtime's Ctrl-C
-// handling) stops every connection at once; the run then returns the result
-// of what was done, with `interrupted` set. Answers still in flight when the
-// run ends (by duration or cancellation) are not counted.
+// handling) stops every connection at once, without waiting; the run then
+// returns the result of what was done, with `interrupted` set and the
+// requests in flight counted as unanswered.
 //
 // Threads: await run() inside rt.run(); it uses up to options::threads of
 // `rt`'s loops. Hooks are called on the awaiting coroutine's executor and

@@ -6,7 +6,8 @@
 //
 // Latency metrics (pN, mean, max) read the honest histogram: corrected for
 // coordinated omission in open loop. "errors" is a count, or with a % a
-// share of finished requests.
+// share of the requests sent; unanswered requests count as errors.
+// "unanswered" (a count or a %) is those alone.
 //
 // Errors: parse_threshold returns a failure (errc::invalid_input) naming the
 // text and what it expected; evaluation never fails.
@@ -23,7 +24,15 @@
 namespace fanout::load {
 
 struct threshold {
-    enum class metric { latency_percentile, latency_mean, latency_max, errors, rps, requests };
+    enum class metric {
+        latency_percentile,
+        latency_mean,
+        latency_max,
+        errors,
+        unanswered,
+        rps,
+        requests
+    };
     enum class comparison { less, less_equal, greater, greater_equal };
 
     metric what = metric::latency_percentile;
@@ -32,7 +41,7 @@ struct threshold {
     /// Nanoseconds for latency, a count, a percentage (with `percent`) or
     /// requests per second.
     double value = 0;
-    bool percent = false;  ///< errors only: value is a percentage
+    bool percent = false;  ///< errors and unanswered only: value is a percentage
     std::string text;      ///< as written, for messages
 };
 

@@ -13,12 +13,13 @@
 // under gather's per_attempt_timeout (the HTTP client's phases and the DNS queries do use
 // options.timeout). Errors: a check that fails is a check_result whose `problem` says why: the code
 // of the layer that saw it (system codes for refused or reset connections, http::errc, dns::errc;
-// a timeout of any HTTP phase is fanout::errc::timeout, its message naming the phase),
-// or probe::errc when the target answered but not as expected; kind-specific fields (status,
-// address, answers, certificate days) are filled as far as the check got. parse_status_ranges
-// returns a failure (errc::invalid_input). Cancellation: a cancelled check aborts its socket
-// operation or query and completes with operation_aborted as its problem (or, when the coroutine is
-// cancelled between two operations, throws system_error as Asio coroutines
+// a timeout of any HTTP phase is fanout::errc::timeout, its message naming the phase and the
+// limit), or probe::errc when the target answered but not as expected (then the failure carries
+// the answer's status in http_status and its Retry-After in retry_after); kind-specific fields
+// (status, address, answers, certificate days) are filled as far as the check got.
+// parse_status_ranges returns a failure (errc::invalid_input). Cancellation: a cancelled check
+// aborts its socket operation or query and completes with operation_aborted as its problem (or,
+// when the coroutine is cancelled between two operations, throws system_error as Asio coroutines
 // do); the prober stays usable.
 
 #include <fanout/outcome.hpp>
@@ -61,7 +62,10 @@ struct check_options {
     bool insecure = false;        ///< https: do not verify certificates or host names
     std::string ca_file;          ///< https: trust this PEM file (empty: the system's store)
     unsigned max_redirects = 10;  ///< followed before the status is checked; 0: none
-    std::size_t max_body_size = 1 << 20;  ///< larger bodies fail (body_too_large)
+    /// How much of a body is read: a longer one is cut there and its
+    /// connection dropped, and the check goes on with what was read (the
+    /// status decides; body_contains searches those bytes only).
+    std::size_t max_body_size = 1 << 20;
     std::size_t connections_per_origin = 1000;
     /// Idle connections are kept for reuse, per origin, for this many origins
     /// at most: past it, a prober moves on to a new HTTP client and closes

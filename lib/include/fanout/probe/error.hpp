@@ -5,6 +5,9 @@
 // Errors: these are values, carried in a `fanout::failure` whose message
 // says what was expected and what came (a failure to connect or to answer
 // at all keeps the code of the layer that saw it: system, http, dns).
+// invalid_target and certificate_expired are permanent (the default retry
+// policy does not retry them); a failure with an HTTP answer carries its
+// status in failure::http_status, which decides the retry instead.
 
 #include <fanout/error.hpp>
 

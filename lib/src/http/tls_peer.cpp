@@ -1,0 +1,62 @@
+#include "http/tls_peer.hpp"
+
+#include <fanout/http/error.hpp>
+
+#include <boost/asio/ip/address.hpp>
+
+#include <fmt/format.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
+namespace fanout::http::detail {
+namespace {
+
+errc code_of(long verify_result) noexcept {
+    switch (verify_result) {
+        case X509_V_ERR_CERT_HAS_EXPIRED:
+            return errc::certificate_expired;
+        case X509_V_ERR_CERT_NOT_YET_VALID:
+            return errc::certificate_not_yet_valid;
+        case X509_V_ERR_HOSTNAME_MISMATCH:
+        case X509_V_ERR_IP_ADDRESS_MISMATCH:
+            return errc::certificate_name_mismatch;
+        case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
+            return errc::certificate_self_signed;
+        case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
+        case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
+        case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
+        case X509_V_ERR_CERT_UNTRUSTED:
+            return errc::certificate_untrusted;
+        default:
+            return errc::tls_failure;
+    }
+}
+
+}  // namespace
+
+void set_tls_peer(SSL* ssl, const std::string& host, bool verify) {
+    boost::system::error_code not_an_address;
+    boost::asio::ip::make_address(host, not_an_address);
+    if (not_an_address) SSL_set_tlsext_host_name(ssl, host.c_str());  // SNI for names only
+    if (!verify) return;
+    X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
+    X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    if (not_an_address)
+        X509_VERIFY_PARAM_set1_host(param, host.c_str(), host.size());
+    else
+        X509_VERIFY_PARAM_set1_ip_asc(param, host.c_str());
+}
+
+failure tls_handshake_failure(SSL* ssl, const boost::system::error_code& ec, std::string_view host,
+                              bool verify) {
+    const long verified = verify ? SSL_get_verify_result(ssl) : X509_V_OK;
+    if (verified != X509_V_OK)
+        return failure{make_error_code(code_of(verified)),
+                       fmt::format("TLS handshake with {} failed: certificate verify failed: {}",
+                                   host, X509_verify_cert_error_string(verified))};
+    return failure{make_error_code(errc::tls_failure),
+                   fmt::format("TLS handshake with {} failed: {}", host, ec.message())};
+}
+
+}  // namespace fanout::http::detail

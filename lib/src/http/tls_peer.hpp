@@ -1,0 +1,33 @@
+#pragma once
+// The client side of a TLS handshake with a named peer (private), shared by
+// the HTTP client and the load drivers: SNI, the peer's name checked by
+// OpenSSL itself, and a failed handshake told by its reason.
+//
+// Errors: tls_handshake_failure() makes the failure; nothing throws.
+
+#include <fanout/outcome.hpp>
+
+#include <boost/system/error_code.hpp>
+
+#include <openssl/ssl.h>
+
+#include <string>
+#include <string_view>
+
+namespace fanout::http::detail {
+
+/// Readies `ssl` for a handshake with `host` (a name, or an address): the
+/// name for SNI (not an address); with `verify`, the certificate must name
+/// the host (or carry the address), checked during verification so that a
+/// mismatch has its own reason.
+void set_tls_peer(SSL* ssl, const std::string& host, bool verify);
+
+/// The failure of a handshake with `host` that ended in `ec` (not a
+/// timeout or a cancellation): when verification failed, the reason's code
+/// (http::errc::certificate_expired, _not_yet_valid, _name_mismatch,
+/// _untrusted, _self_signed; tls_failure for others) and OpenSSL's words
+/// for it; else tls_failure with `ec`'s message.
+failure tls_handshake_failure(SSL* ssl, const boost::system::error_code& ec, std::string_view host,
+                              bool verify);
+
+}  // namespace fanout::http::detail
