@@ -85,7 +85,7 @@
 #include <fanout/report/escape.hpp>
 #include <fanout/report/json.hpp>
 #include <fanout/report/periodic_flush.hpp>
-#include <fanout/report/record_output.hpp>
 #include <fanout/report/record.hpp>
+#include <fanout/report/record_output.hpp>
 #include <fanout/report/summary.hpp>
 #include <fanout/report/writer.hpp>
