@@ -1,23 +1,30 @@
 // fanout dns: bulk DNS resolution that reports every name exactly once.
 //
-// Names stream lazily from a file or stdin (blank lines and '#' comments
-// skipped); each name is asked for each type given, through one c-ares
-// channel on the loop, at most --limit at once. Every (name, type) ends as one
-// record on stdout, JSON lines or text, as it completes: answers with TTLs,
-// or the error (NXDOMAIN, timeout, bad name...). A summary goes to stderr.
-// Ctrl-C stops the run: names not yet asked are reported as cancelled.
+// Names stream from a file or stdin, read off the loops by a line_source
+// with a bounded read-ahead (blank lines and '#' comments skipped); each name
+// is asked for each type given, through one c-ares channel per loop, at most
+// --limit at once. Every (name, type) ends as one record on stdout, JSON
+// lines or text, written whole as it completes: answers with TTLs, or the
+// error (NXDOMAIN, timeout, bad name, line too long...). A summary goes to
+// stderr. A signal (INT, TERM, HUP) stops reading and the run: names read
+// and not asked are reported as cancelled, and the summary names the --skip
+// to resume.
 #include "commands.hpp"
+#include "line_input.hpp"
 #include "stdio.hpp"
 
 #include <fanout/dns/resolver.hpp>
+#include <fanout/error.hpp>
 #include <fanout/gather.hpp>
 #include <fanout/histogram.hpp>
 #include <fanout/input.hpp>
+#include <fanout/line_source.hpp>
 #include <fanout/on_each_loop.hpp>
 #include <fanout/progress.hpp>
 #include <fanout/report/escape.hpp>
 #include <fanout/report/json.hpp>
 #include <fanout/report/periodic_flush.hpp>
+#include <fanout/report/record_output.hpp>
 #include <fanout/runtime.hpp>
 #include <fanout/shard.hpp>
 
@@ -29,9 +36,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <deque>
 #include <iterator>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <ranges>
 #include <string>
@@ -56,6 +65,7 @@ struct dns_settings {
     std::string format = "jsonl";
     std::string shard = "1/1";
     std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
+    line_input_settings input_lines;
 };
 
 // One lookup to make: a name of the input and one type.
@@ -63,33 +73,56 @@ struct lookup {
     std::size_t line = 0;
     std::string name;
     dns::record_type type = dns::record_type::a;
+    bool too_long = false;  ///< the line was longer than --max-line
 };
 
-// The names of the input, each with every type asked, lazily: one line is
-// read only when a worker pulls its first lookup.
-class lookup_reader {
+// The lookups of the input, for the gathers of every loop: each name read
+// with every type asked; the lookups after a name's first wait here for the
+// next worker of any loop.
+class lookup_input {
   public:
-    lookup_reader(std::istream& in, std::vector<dns::record_type> types, shard slice)
-        : names_(in, slice), types_(std::move(types)) {}
+    using value_type = lookup;
 
-    std::optional<lookup> operator()() {
-        if (next_type_ == 0 || next_type_ == types_.size()) {
-            auto name = names_();
-            if (!name) return std::nullopt;
-            current_.line = name->number;
-            current_.name = std::move(name->text);
-            next_type_ = 0;
+    lookup_input(line_source& names, std::vector<dns::record_type> types)
+        : names_(names), types_(std::move(types)) {}
+
+    net::awaitable<std::optional<lookup>> next() {
+        if (auto waiting = take_pending()) co_return waiting;
+        auto name = co_await names_.next();
+        if (!name) co_return take_pending();  // another loop's last name may have left some
+        lookup first{name->number, std::move(name->text), types_.front(), name->too_long};
+        std::lock_guard lock(mutex_);
+        for (std::size_t i = 1; i < types_.size(); ++i) {
+            pending_.push_back(first);
+            pending_.back().type = types_[i];
         }
-        current_.type = types_[next_type_++];
-        return current_;
+        co_return first;
     }
+    void stop() { names_.stop(); }
 
   private:
-    item_line_reader names_;
+    std::optional<lookup> take_pending() {
+        std::lock_guard lock(mutex_);
+        if (pending_.empty()) return std::nullopt;
+        std::optional<lookup> out(std::move(pending_.front()));
+        pending_.pop_front();
+        return out;
+    }
+
+    line_source& names_;
     std::vector<dns::record_type> types_;
-    std::size_t next_type_ = 0;
-    lookup current_;
+    std::mutex mutex_;
+    std::deque<lookup> pending_;
 };
+
+net::awaitable<result<dns::answer>> ask(dns::resolver& resolver, const lookup& item,
+                                        std::size_t max_line) {
+    if (item.too_long)
+        co_return failure{errc::line_too_long,
+                          fmt::format("line {} is longer than {} bytes (see --max-line)", item.line,
+                                      format_count(max_line))};
+    co_return co_await resolver.query(item.name, item.type);
+}
 
 std::string rcode_text(const outcome<dns::answer>& out);
 
@@ -107,7 +140,7 @@ struct dns_report {
             latency.record(out.elapsed);
         } else {
             ++errors_by_kind[out.error().kind()];
-            if (out.error().code == dns::errc::bad_name)
+            if (out.error().code == dns::errc::bad_name || out.error().code == errc::line_too_long)
                 ++bad_names;
             else
                 ++other_failures;
@@ -130,6 +163,7 @@ struct dns_loop {
     std::unique_ptr<dns::resolver> resolver;
     dns_report report;
     std::string record;
+    std::size_t first_unfinished = 0;  // the lowest line a stop cut short, 0: none
 };
 
 std::string rcode_text(const outcome<dns::answer>& out) {
@@ -196,7 +230,8 @@ std::string text_record(const lookup& item, const outcome<dns::answer>& out) {
 }
 
 void print_summary(const gather_summary& summary, const dns_report& report,
-                   std::chrono::nanoseconds took, bool interrupted) {
+                   std::chrono::nanoseconds took, bool interrupted, const line_source& lines,
+                   std::size_t first_unfinished) {
     const double seconds = std::chrono::duration<double>(took).count();
     const auto ran = summary.total - summary.not_started;
     say("{} in {:.2f} s: {} lookups reported, {} asked, {} lookups/s\n",
@@ -216,6 +251,7 @@ void print_summary(const gather_summary& summary, const dns_report& report,
         say("  latency      p50 {}  p90 {}  p99 {}  max {}\n", format_duration(h.percentile(50)),
             format_duration(h.percentile(90)), format_duration(h.percentile(99)),
             format_duration(h.max()));
+    say("{}", input_summary(lines, first_unfinished));
 }
 
 int usage_error(const std::string& message) {
@@ -252,20 +288,28 @@ int run_dns(const dns_settings& settings) {
         if (auto why = unreadable(settings.input))
             return usage_error(fmt::format("cannot read '{}': {}", settings.input, *why));
     input_file input(settings.input);
-    if (!input.is_open()) return usage_error(fmt::format("cannot read '{}'", settings.input));
-    auto& out = standard_output();
+    if (!input.is_open())
+        return usage_error(
+            fmt::format("cannot read '{}': {}", settings.input, input.open_error().message()));
     const bool jsonl = settings.format == "jsonl";
-    static char output_buffer[1 << 16];
-    std::setvbuf(stdout, output_buffer, _IOFBF, sizeof output_buffer);
+    // Records go out whole, whatever stops the program (see record_output).
+    report::record_output out(STDOUT_FILENO);
 
     // One loop per thread, each with its own resolver (c-ares channel) and
     // its share of the limit, all pulling from the one input.
     const std::size_t loops = std::max<std::size_t>(1, std::min(settings.threads, settings.limit));
-    runtime rt({.loop_threads = loops, .handle_signals = true});
+    forced_exit_note note{.command = "dns", .output = &out, .records_per_item = types.size()};
+    runtime rt({.loop_threads = loops, .handle_signals = true, .on_forced_exit = std::ref(note)});
     // A record that cannot be written stops the run.
-    const auto stop_on_failure = out.on_failure([&rt] { rt.cancel(); });
+    out.on_failure([&rt] { rt.cancel(); });
     progress counters;
-    shared_input source(generated(lookup_reader(input.stream(), types, *slice)));
+    line_source names(rt.executor(0), rt.blocking_pool(), input.descriptor(),
+                      {.max_line_length = settings.input_lines.max_line,
+                       .skip = settings.input_lines.skip,
+                       .items_only = true,
+                       .slice = *slice});
+    note.lines = &names;
+    lookup_input source(names, types);
     std::vector<dns_loop> per_loop(loops);
     try {
         for (std::size_t i = 0; i < loops; ++i)
@@ -283,16 +327,21 @@ int run_dns(const dns_settings& settings) {
         options.retry.retry_if = [](const failure& f) { return f.code == errc::timeout; };
         auto& state = per_loop[i];
         return gather_each(
-            source.pull(),
-            [&state](const lookup& item) { return state.resolver->query(item.name, item.type); },
+            source,
+            [&state, max_line = settings.input_lines.max_line](const lookup& item) {
+                return ask(*state.resolver, item, max_line);
+            },
             [&state, &out, jsonl](const lookup& item, outcome<dns::answer>&& done) {
                 state.record.clear();
                 if (jsonl)
                     append_json_record(state.record, item, done);
                 else
                     state.record = text_record(item, done) + '\n';
-                out.write(state.record);  // one fwrite: records stay whole
+                out.write(state.record);
                 state.report.count(done);
+                if (!done.ok() && unfinished(done.error()) &&
+                    (state.first_unfinished == 0 || item.line < state.first_unfinished))
+                    state.first_unfinished = item.line;
             },
             options);
     };
@@ -318,14 +367,27 @@ int run_dns(const dns_settings& settings) {
         co_return total;
     }());
     const auto took = std::chrono::steady_clock::now() - started;
-    // A failed write has stopped the run; main says so (exit_io_error).
-    if (!out.flush()) return exit_io_error;
+    out.flush();
+    // A failed write has stopped the run.
+    if (const auto error = out.error()) {
+        say("fanout dns: cannot write to stdout: {}\n", error.message());
+        return exit_io_error;
+    }
 
     dns_report report;
-    for (auto& part : per_loop) report.merge(part.report);
-    print_summary(summary, report, took, rt.interrupted());
-    if (rt.interrupted()) return exit_interrupted;
-    if (input.failed()) return usage_error(fmt::format("reading '{}' failed", settings.input));
+    std::size_t first_unfinished = 0;
+    for (auto& part : per_loop) {
+        report.merge(part.report);
+        if (part.first_unfinished != 0 &&
+            (first_unfinished == 0 || part.first_unfinished < first_unfinished))
+            first_unfinished = part.first_unfinished;
+    }
+    print_summary(summary, report, took, rt.interrupted(), names, first_unfinished);
+    if (rt.interrupted()) return interrupted_exit_code(rt);
+    if (const auto error = names.error())
+        return usage_error(fmt::format("reading '{}' failed: {}", settings.input, error.message()));
+    // Stopped (a deadline) before the end: the names not read were not asked.
+    if (!names.at_end_of_input()) return exit_some_failed;
     if (report.other_failures > 0) return exit_some_failed;
     return report.bad_names > 0 ? exit_usage : exit_ok;
 }
@@ -360,6 +422,7 @@ command add_dns(CLI::App& parent) {
         ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
     app->add_option("--shard", settings->shard, "take the K-th of N slices of the input (K/N)")
         ->capture_default_str();
+    add_line_input_flags(*app, settings->input_lines);
     return {app, [settings] { return run_dns(*settings); }};
 }
 

@@ -1,18 +1,23 @@
 // fanout sweep: health checks of many HTTP(S), TCP and DNS targets, each
 // line of the input reported exactly once.
 //
-// Targets stream lazily from a file or stdin (blank lines and '#' comments
-// skipped; a line that is no target becomes an error record with its line
+// Targets stream from a file or stdin, read off the loops by a line_source
+// with a bounded read-ahead (blank lines and '#' comments skipped; a line
+// that is no target, or too long, becomes an error record with its line
 // number). Every loop thread runs a gather with its share of the limit over
-// the one shared input, checks through fanout::probe and writes each record
-// as it completes through fanout::report; a summary goes to stderr. Ctrl-C
-// stops the run: targets not yet checked are reported as cancelled.
+// the one input, checks through fanout::probe and writes each record whole
+// as it completes through fanout::report; a summary goes to stderr. A signal
+// (INT, TERM, HUP) stops reading and the run: lines read and not checked
+// are reported as cancelled, and the summary names the --skip to resume.
 #include "commands.hpp"
+#include "line_input.hpp"
 #include "stdio.hpp"
 
 #include <fanout/duration.hpp>
+#include <fanout/error.hpp>
 #include <fanout/gather.hpp>
 #include <fanout/input.hpp>
+#include <fanout/line_source.hpp>
 #include <fanout/on_each_loop.hpp>
 #include <fanout/probe/check.hpp>
 #include <fanout/probe/error.hpp>
@@ -21,6 +26,7 @@
 #include <fanout/rate_limiter.hpp>
 #include <fanout/report/periodic_flush.hpp>
 #include <fanout/report/record.hpp>
+#include <fanout/report/record_output.hpp>
 #include <fanout/report/summary.hpp>
 #include <fanout/report/writer.hpp>
 #include <fanout/runtime.hpp>
@@ -66,6 +72,7 @@ struct sweep_settings {
     bool insecure = false;
     std::string ca_file;
     std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
+    line_input_settings input_lines;
 };
 
 // One line of the input on its way through the gather: its check writes
@@ -77,15 +84,37 @@ struct sweep_item {
     std::optional<probe::check_result> checked;
 };
 
-sweep_item to_item(const fanout::line& l) {
-    return {l.number, l.text, probe::parse_target(l.text), std::nullopt};
+sweep_item to_item(fanout::line&& l, std::size_t max_line) {
+    if (l.too_long) {
+        failure too_long{errc::line_too_long,
+                         fmt::format("line {} is longer than {} bytes (see --max-line)", l.number,
+                                     format_count(max_line))};
+        return {l.number, std::move(l.text), std::move(too_long), std::nullopt};
+    }
+    auto target = probe::parse_target(l.text);
+    return {l.number, std::move(l.text), std::move(target), std::nullopt};
 }
+
+// The targets of the input, for the gathers of every loop.
+struct sweep_input {
+    using value_type = sweep_item;
+    line_source* lines;
+    std::size_t max_line;
+
+    net::awaitable<std::optional<sweep_item>> next() {
+        auto l = co_await lines->next();
+        if (!l) co_return std::nullopt;
+        co_return to_item(std::move(*l), max_line);
+    }
+    void stop() { lines->stop(); }
+};
 
 // What one loop owns.
 struct sweep_loop {
     std::unique_ptr<probe::prober> prober;
     report::summary tally;
     std::string text;
+    std::size_t first_unfinished = 0;  // the lowest line a stop cut short, 0: none
 };
 
 net::awaitable<result<void>> check_item(probe::prober& prober, sweep_item& item) {
@@ -184,10 +213,11 @@ int run_sweep(const sweep_settings& settings) {
         if (auto why = unreadable(settings.input))
             return usage_error(fmt::format("cannot read '{}': {}", settings.input, *why));
     input_file input(settings.input);
-    if (!input.is_open()) return usage_error(fmt::format("cannot read '{}'", settings.input));
-    auto& out = standard_output();
-    static char output_buffer[1 << 16];
-    std::setvbuf(stdout, output_buffer, _IOFBF, sizeof output_buffer);
+    if (!input.is_open())
+        return usage_error(
+            fmt::format("cannot read '{}': {}", settings.input, input.open_error().message()));
+    // Records go out whole, whatever stops the program (see record_output).
+    report::record_output out(STDOUT_FILENO);
     const auto writer = report::make_writer(*format);
 
     // A per-host limit holds on one loop only (each gather keeps its own
@@ -197,13 +227,20 @@ int run_sweep(const sweep_settings& settings) {
             ? 1
             : std::max<std::size_t>(1, std::min(settings.threads, settings.limit));
     warn_if_open_files_short("sweep", fmt::format("-c {}", settings.limit), settings.limit);
-    runtime rt({.loop_threads = loops, .handle_signals = true});
+    forced_exit_note note{.command = "sweep", .output = &out};
+    runtime rt({.loop_threads = loops, .handle_signals = true, .on_forced_exit = std::ref(note)});
     // A record that cannot be written stops the run: checking on is pointless.
-    const auto stop_on_failure = out.on_failure([&rt] { rt.cancel(); });
+    out.on_failure([&rt] { rt.cancel(); });
     std::optional<rate_limiter> rate;
     if (settings.rate > 0) rate.emplace(settings.rate);
     progress counters;
-    shared_input source(item_lines(input.stream(), *slice) | std::views::transform(to_item));
+    line_source lines(rt.executor(0), rt.blocking_pool(), input.descriptor(),
+                      {.max_line_length = settings.input_lines.max_line,
+                       .skip = settings.input_lines.skip,
+                       .items_only = true,
+                       .slice = *slice});
+    note.lines = &lines;
+    sweep_input source{&lines, settings.input_lines.max_line};
     std::vector<sweep_loop> per_loop(loops);
     check.connections_per_origin = settings.limit / loops + 1;
     try {
@@ -229,7 +266,7 @@ int run_sweep(const sweep_settings& settings) {
         };
         auto& state = per_loop[i];
         return gather_each(
-            source.pull(), [&state](sweep_item& item) { return check_item(*state.prober, item); },
+            source, [&state](sweep_item& item) { return check_item(*state.prober, item); },
             [&state, &writer, &out](sweep_item& item, outcome<void>&& done) {
                 const auto kind = item.target ? probe::to_string(item.target->kind) : "invalid";
                 auto r = report::make_record(item.line, std::move(item.input), kind, done,
@@ -237,8 +274,11 @@ int run_sweep(const sweep_settings& settings) {
                 if (!item.target) r.attempts = 0;  // nothing was tried
                 state.text.clear();
                 writer->append(state.text, r);
-                out.write(state.text);  // one fwrite: records stay whole
+                out.write(state.text);
                 state.tally.count(r);
+                if (r.error && unfinished(*r.error) &&
+                    (state.first_unfinished == 0 || item.line < state.first_unfinished))
+                    state.first_unfinished = item.line;
             },
             options,
             [](const sweep_item& item) {
@@ -246,8 +286,7 @@ int run_sweep(const sweep_settings& settings) {
             });
     };
 
-    const auto head = writer->header();
-    out.write(head);
+    out.write(writer->header(), 0);
     rt.run([&]() -> net::awaitable<void> {
         const auto executor = co_await net::this_coro::executor;
         progress_line line(executor, counters, "sweep");
@@ -257,16 +296,28 @@ int run_sweep(const sweep_settings& settings) {
         co_await on_each_loop(rt, loops, run_loop);
     }());
     const auto took = std::chrono::steady_clock::now() - started;
-    const auto tail = writer->footer();
-    out.write(tail);
-    // A failed write has stopped the run; main says so (exit_io_error).
-    if (!out.flush()) return exit_io_error;
+    out.write(writer->footer(), 0);
+    out.flush();
+    // A failed write has stopped the run.
+    if (const auto error = out.error()) {
+        say("fanout sweep: cannot write to stdout: {}\n", error.message());
+        return exit_io_error;
+    }
 
     report::summary tally;
-    for (const auto& part : per_loop) tally += part.tally;
-    say("{}", tally.text(took, rt.interrupted()));
-    if (rt.interrupted()) return exit_interrupted;
-    if (input.failed()) return usage_error(fmt::format("reading '{}' failed", settings.input));
+    std::size_t first_unfinished = 0;
+    for (const auto& part : per_loop) {
+        tally += part.tally;
+        if (part.first_unfinished != 0 &&
+            (first_unfinished == 0 || part.first_unfinished < first_unfinished))
+            first_unfinished = part.first_unfinished;
+    }
+    say("{}{}", tally.text(took, rt.interrupted()), input_summary(lines, first_unfinished));
+    if (rt.interrupted()) return interrupted_exit_code(rt);
+    if (const auto error = lines.error())
+        return usage_error(fmt::format("reading '{}' failed: {}", settings.input, error.message()));
+    // Stopped (a deadline) before the end: the lines not read were not checked.
+    if (!lines.at_end_of_input()) return exit_some_failed;
     if (tally.unhealthy() > 0) return exit_some_failed;
     return tally.invalid() > 0 ? exit_usage : exit_ok;
 }
@@ -324,6 +375,7 @@ command add_sweep(CLI::App& parent) {
                     "loop threads (default: one per core; one with --per-host)")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{256}));
+    add_line_input_flags(*app, settings->input_lines);
     return {app, [settings] { return run_sweep(*settings); }};
 }
 

@@ -29,6 +29,8 @@ class fanout_category final : public boost::system::error_category {
                 return "invalid input";
             case errc::queue_full:
                 return "queue full";
+            case errc::line_too_long:
+                return "line too long";
         }
         return "unknown fanout error " + std::to_string(value);
     }
@@ -73,6 +75,8 @@ const char* error_kind(const boost::system::error_code& ec) noexcept {
                 return "invalid_input";
             case errc::queue_full:
                 return "queue_full";
+            case errc::line_too_long:
+                return "line_too_long";
         }
         return "fanout_error";
     }

@@ -37,17 +37,20 @@ struct runtime::impl {
     std::atomic<bool> running{false};
     std::atomic<std::uint64_t> run_number{0};  // a late cancel() must not hit the next run
     std::atomic<bool> interrupted{false};
+    std::atomic<int> interrupting_signal{0};
     net::cancellation_signal main_cancel;  // used on loop 0 only
     std::optional<net::signal_set> signals;
 
     void wait_for_signal() {
-        signals->async_wait([this](const boost::system::error_code& ec, int) {
+        signals->async_wait([this](const boost::system::error_code& ec, int signal) {
             if (ec) return;  // cancelled: main has ended
             if (interrupted.exchange(true)) {
                 static constexpr char message[] = "\nfanout: interrupted twice, exiting now\n";
                 [[maybe_unused]] auto ignored = ::write(STDERR_FILENO, message, sizeof message - 1);
-                std::_Exit(130);
+                if (options.on_forced_exit) options.on_forced_exit(signal);
+                std::_Exit(128 + signal);
             }
+            interrupting_signal = signal;
             main_cancel.emit(net::cancellation_type::terminal);
             wait_for_signal();
         });
@@ -63,9 +66,9 @@ runtime::runtime(runtime_options options) : impl_(std::make_unique<impl>()) {
         throw std::invalid_argument("runtime: blocking_threads must be at least 1");
     if (options.cpu_threads == 0)
         options.cpu_threads = std::max(1u, std::thread::hardware_concurrency());
-    impl_->options = options;
     for (std::size_t i = 0; i < options.loop_threads; ++i)
         impl_->loops.push_back(std::make_unique<net::io_context>(1));
+    impl_->options = std::move(options);
 }
 
 runtime::~runtime() {
@@ -108,10 +111,15 @@ bool runtime::interrupted() const noexcept {
     return impl_->interrupted;
 }
 
+int runtime::interrupting_signal() const noexcept {
+    return impl_->interrupted ? impl_->interrupting_signal.load() : 0;
+}
+
 void runtime::run_main(net::awaitable<void> main) {
     auto& loops = impl_->loops;
     for (auto& loop : loops) loop->restart();
     impl_->interrupted = false;
+    impl_->interrupting_signal = 0;
 
     std::vector<net::executor_work_guard<net::io_context::executor_type>> keep_running;
     std::vector<std::thread> threads;
@@ -122,7 +130,7 @@ void runtime::run_main(net::awaitable<void> main) {
 
     net::io_context& first = *loops[0];
     if (impl_->options.handle_signals) {
-        impl_->signals.emplace(first, SIGINT, SIGTERM);
+        impl_->signals.emplace(first, SIGINT, SIGTERM, SIGHUP);
         impl_->wait_for_signal();
     }
 

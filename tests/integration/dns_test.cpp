@@ -17,6 +17,8 @@
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
+#include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +27,8 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <utility>
 #include <vector>
 
 namespace net = boost::asio;
@@ -290,4 +294,141 @@ TEST_CASE("fanout dns asks each type given once, however often and in whatever c
     const auto records = json_lines(run.output());
     REQUIRE(records.size() == 1);
     CHECK(str(records.front(), "type") == "A");
+}
+
+namespace {
+
+// fanout dns reading its names from a pipe the test writes.
+child_process dns_stdin(std::vector<std::string> args) {
+    std::vector<std::string> argv{FANOUT_CLI_PATH, "dns", "-"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return child_process(argv, child_process::stdin_pipe);
+}
+
+std::string error_kind(const json::object& record) {
+    const auto& error = record.at("error");
+    return error.is_null() ? std::string("ok") : str(error.as_object(), "kind");
+}
+
+}  // namespace
+
+TEST_CASE("fanout dns answers each name as a slow producer writes it, its latency its own") {
+    dns_responder responder;
+    for (int i = 1; i <= 6; ++i)
+        responder.add(fanout::test::dns_a("n" + std::to_string(i) + ".example.test", "192.0.2.1"));
+    auto run = dns_stdin({"-s", responder.server(), "--threads", "1"});
+    for (int i = 1; i <= 6; ++i) {
+        REQUIRE(run.write_input("n" + std::to_string(i) + ".example.test\n"));
+        INFO("line " << i << ": " << run.errors());
+        // Out while the input is open and the next name not written yet.
+        REQUIRE(run.wait_for_output("\"line\":" + std::to_string(i) + ",", 10s));
+        std::this_thread::sleep_for(300ms);
+    }
+    run.close_input();
+    const auto status = run.wait_for_exit(30s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    const auto records = json_lines(run.output());
+    REQUIRE(records.size() == 6);
+    for (const auto& r : records) {
+        CHECK(r.at("ok").as_bool());
+        const auto& elapsed = r.at("elapsed_ms");
+        CHECK((elapsed.is_double() ? elapsed.as_double() : 0.0) < 250.0);
+    }
+}
+
+TEST_CASE("SIGHUP and SIGTERM stop fanout dns with every name read reported, and how to resume") {
+    const auto [signo, code] = GENERATE(std::pair{SIGHUP, 129}, std::pair{SIGTERM, 143});
+    dns_responder responder;
+    std::string names;
+    for (int i = 0; i < 3; ++i) {
+        names += "fast" + std::to_string(i) + ".example.test\n";
+        responder.add(
+            fanout::test::dns_a("fast" + std::to_string(i) + ".example.test", "192.0.2.1"));
+    }
+    for (int i = 0; i < 97; ++i) {
+        names += "slow" + std::to_string(i) + ".example.test\n";
+        responder.set_rule("slow" + std::to_string(i) + ".example.test", {behaviour::drop});
+    }
+    auto run = dns_stdin({"-s", responder.server(), "-c", "10", "--timeout", "30s"});
+    REQUIRE(run.write_input(names));  // and the input stays open
+    for (const char* fast : {"fast0.example.test", "fast1.example.test", "fast2.example.test"})
+        REQUIRE(run.wait_for_output(fast, 20s));
+    REQUIRE(responder.wait_for_queries(10, 10s));
+    run.signal(signo);
+    const auto status = run.wait_for_exit(30s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == code);
+    const auto records = json_lines(run.output());
+    std::set<std::int64_t> lines;
+    for (const auto& r : records) CHECK(lines.insert(r.at("line").as_int64()).second);
+    CHECK(records.size() == 100);
+    CHECK(run.errors().find("100   lines read; resume from line 4 with --skip 3") !=
+          std::string::npos);
+}
+
+TEST_CASE("a second signal ends fanout dns at once with whole records, saying how many were lost") {
+    dns_responder responder;
+    std::string block;
+    for (int i = 0; i < 100; ++i) {
+        block += "slow" + std::to_string(i) + ".example.test\n";
+        responder.set_rule("slow" + std::to_string(i) + ".example.test", {behaviour::drop});
+    }
+    for (int i = 0; i < 400; ++i) block += "nx" + std::to_string(i) + ".example.test\n";
+    bool forced = false;
+    for (int attempt = 0; attempt < 5 && !forced; ++attempt) {
+        auto run = dns_stdin({"-s", responder.server(), "-c", "2000", "--timeout", "30s"});
+        const auto give_up = std::chrono::steady_clock::now() + 30s;
+        while (std::count(run.output().begin(), run.output().end(), '\n') < 1000 &&
+               std::chrono::steady_clock::now() < give_up) {
+            if (!run.write_input(block, 100ms)) break;
+            run.wait_for_output("never", 10ms);
+        }
+        run.signal(SIGSTOP);
+        run.signal(SIGINT);
+        run.signal(SIGTERM);
+        run.signal(SIGCONT);
+        const auto status = run.wait_for_exit(20s);
+        INFO(run.errors());
+        REQUIRE(status.exited);
+        REQUIRE((status.code == 130 || status.code == 143));
+        forced = run.errors().find("interrupted twice") != std::string::npos;
+        REQUIRE_FALSE(run.output().empty());
+        CHECK(run.output().back() == '\n');
+        CHECK_NOTHROW(json_lines(run.output()));
+        if (forced) CHECK(run.errors().find("not written") != std::string::npos);
+    }
+    CHECK(forced);
+}
+
+TEST_CASE("fanout dns takes --skip, a trailing comment, and reports a too long line") {
+    dns_responder responder;
+    responder.add(fanout::test::dns_a("a.example.test", "192.0.2.1"));
+    responder.add(fanout::test::dns_a("b.example.test", "192.0.2.2"));
+    temp_file input("skipped.example.test\na.example.test   # the first\n" +
+                    std::string(70 * 1024, 'x') + "\nb.example.test\n");
+    child_process run(
+        {FANOUT_CLI_PATH, "dns", input.path.string(), "-s", responder.server(), "--skip", "1"});
+    const auto status = run.wait_for_exit(30s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 2);  // the too long line
+    std::map<std::int64_t, json::object> by_line;
+    for (auto& r : json_lines(run.output())) by_line.emplace(r.at("line").as_int64(), r);
+    REQUIRE(by_line.size() == 3);
+    CHECK(str(by_line.at(2), "input") == "a.example.test");
+    CHECK(error_kind(by_line.at(2)) == "ok");
+    CHECK(error_kind(by_line.at(3)) == "line_too_long");
+    CHECK(error_kind(by_line.at(4)) == "ok");
+}
+
+TEST_CASE("with stdin closed fanout dns reads nothing rather than its own descriptors") {
+    child_process run({"/bin/sh", "-c", "exec \"$0\" dns - -s 127.0.0.1:9 <&-", FANOUT_CLI_PATH});
+    const auto status = run.wait_for_exit(30s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    CHECK(run.output().empty());
 }

@@ -18,11 +18,14 @@
 #include <catch2/catch.hpp>
 
 #include <unistd.h>
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -522,4 +525,268 @@ TEST_CASE("a rate that is not a number of attempts per second is refused, saying
         CHECK(run.errors().find("1797693134862315") == std::string::npos);  // no 309-digit range
         CHECK(run.output().empty());
     }
+}
+
+namespace {
+
+// fanout sweep reading its targets from a pipe the test writes.
+child_process sweep_stdin(std::vector<std::string> args) {
+    std::vector<std::string> argv{FANOUT_CLI_PATH, "sweep", "-"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return child_process(argv, child_process::stdin_pipe);
+}
+
+// The "resume from line N+1 with --skip N" of a summary: N.
+std::optional<std::size_t> resume_skip(const std::string& errors) {
+    const auto at = errors.find("with --skip ");
+    if (at == std::string::npos) return std::nullopt;
+    return std::stoul(errors.substr(at + 12));
+}
+
+// The count of a summary line ("  not started   1,234 ...").
+std::optional<std::uint64_t> summary_count(const std::string& errors, const std::string& label) {
+    const auto at = errors.find("  " + label + " ");
+    if (at == std::string::npos) return std::nullopt;
+    std::string digits;
+    for (std::size_t i = at + label.size() + 2; i < errors.size() && errors[i] != '\n'; ++i) {
+        if (std::isdigit(static_cast<unsigned char>(errors[i])))
+            digits += errors[i];
+        else if (!digits.empty() && errors[i] != ',')
+            break;
+    }
+    if (digits.empty()) return std::nullopt;
+    return std::stoull(digits);
+}
+
+}  // namespace
+
+TEST_CASE("fanout sweep checks each target as a slow producer writes it, within its timeout") {
+    http_fault_server http;
+    auto run = sweep_stdin({"--timeout", "1s", "--threads", "1"});
+    // Each record must come out while the input is still open and the next
+    // line not written yet: reading never holds up the loop.
+    for (int i = 1; i <= 8; ++i) {
+        REQUIRE(run.write_input(http.url("/ok?i=" + std::to_string(i)) + "\n"));
+        INFO("line " << i << ": " << run.errors());
+        REQUIRE(run.wait_for_output("\"line\":" + std::to_string(i) + ",", 10s));
+        // A pause longer than the check's timeout: it must not count.
+        std::this_thread::sleep_for(i % 2 ? 1200ms : 100ms);
+    }
+    run.close_input();
+    const auto status = run.wait_for_exit(30s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    const auto records = by_line(run.output());
+    CHECK(records.size() == 8);
+    for (const auto& [line, r] : records) {
+        CHECK(error_kind(r) == "ok");
+        CHECK(elapsed_ms(r) < 1000);
+    }
+}
+
+TEST_CASE("the deadline ends fanout sweep on time while its stdin is stalled") {
+    http_fault_server http;
+    auto run = sweep_stdin({"--deadline", "2s", "--timeout", "1s"});
+    REQUIRE(run.write_input(http.url("/ok") + "\n"));
+    const auto started = std::chrono::steady_clock::now();
+    // The producer says nothing more for 10 s (the pipe stays open).
+    const auto status = run.wait_for_exit(10s);
+    const auto took = std::chrono::steady_clock::now() - started;
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(took < 5s);
+    CHECK(status.code == 1);  // the lines not read were not checked
+    const auto records = by_line(run.output());
+    REQUIRE(records.size() == 1);
+    CHECK(error_kind(records.at(1)) == "ok");
+    CHECK(resume_skip(run.errors()) == std::optional<std::size_t>(1));
+}
+
+TEST_CASE("SIGINT stops fanout sweep on an endless input, each line read reported once") {
+    http_fault_server http;
+    auto run = sweep_stdin({"--timeout", "5s"});
+    std::string block;
+    for (int i = 0; i < 500; ++i) block += http.url("/ok") + "\n";
+    // Write until a record of line 2000 is out, as `yes URL |` would.
+    const auto give_up = std::chrono::steady_clock::now() + 30s;
+    while (run.output().find("\"line\":2000,") == std::string::npos &&
+           std::chrono::steady_clock::now() < give_up) {
+        REQUIRE(run.write_input(block));
+        run.wait_for_output("\"line\":2000,", 10ms);
+    }
+    run.signal(SIGINT);
+    // The producer goes on writing; the run must end all the same.
+    const auto stop_by = std::chrono::steady_clock::now() + 20s;
+    child_process::exit_status status;
+    while (std::chrono::steady_clock::now() < stop_by) {
+        if (!run.write_input(block, 50ms)) {
+            status = run.wait_for_exit(20s);
+            break;
+        }
+        run.wait_for_output("never", 10ms);
+    }
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 130);
+    const auto read = summary_count(run.errors(), "input");
+    REQUIRE(read);
+    const auto records = by_line(run.output());
+    CHECK(records.size() == *read);
+    CHECK(records.begin()->first == 1);
+    CHECK(records.rbegin()->first == static_cast<std::int64_t>(*read));
+    CHECK(run.output().back() == '\n');
+    const auto skip = resume_skip(run.errors());
+    REQUIRE(skip);
+    CHECK(*skip < *read);  // lines in flight were cut short
+}
+
+TEST_CASE("SIGTERM and SIGHUP stop fanout sweep like SIGINT, with their own exit codes") {
+    const auto [signo, code] = GENERATE(std::pair{SIGTERM, 143}, std::pair{SIGHUP, 129});
+    http_fault_server http;
+    std::string text;
+    for (int i = 0; i < 5; ++i) text += http.url("/ok?fast=" + std::to_string(i)) + "\n";
+    for (int i = 0; i < 195; ++i) text += http.url("/hang?slow=" + std::to_string(i)) + "\n";
+    temp_file input(text);
+    auto run = sweep(input, {"-c", "20", "--timeout", "30s", "--threads", "1"});
+    REQUIRE(run.wait_for_output("fast=4", 20s));
+    run.signal(signo);
+    const auto status = run.wait_for_exit(30s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == code);
+    const auto records = by_line(run.output());
+    CHECK(records.size() == 200);
+    CHECK(run.errors().find("interrupted in") != std::string::npos);
+    CHECK(summary_count(run.errors(), "input") == std::optional<std::uint64_t>(200));
+    const auto skip = resume_skip(run.errors());
+    REQUIRE(skip);
+    CHECK(*skip <= 5);  // the first slow line was cut short
+}
+
+TEST_CASE(
+    "a second signal ends fanout sweep at once with whole records, saying how many were lost") {
+    http_fault_server http;
+    std::string block;
+    for (int i = 0; i < 100; ++i) block += http.url("/hang") + "\n";
+    for (int i = 0; i < 400; ++i) block += http.url("/ok") + "\n";
+    // The second signal has to meet a run still stopping from the first; it
+    // usually does, and a few tries make it sure.
+    bool forced = false;
+    for (int attempt = 0; attempt < 5 && !forced; ++attempt) {
+        auto run = sweep_stdin({"--timeout", "30s", "-c", "2000"});
+        const auto give_up = std::chrono::steady_clock::now() + 30s;
+        while (std::count(run.output().begin(), run.output().end(), '\n') < 1000 &&
+               std::chrono::steady_clock::now() < give_up) {
+            if (!run.write_input(block, 100ms)) break;
+            run.wait_for_output("never", 10ms);
+        }
+        // Both signals pending at once.
+        run.signal(SIGSTOP);
+        run.signal(SIGINT);
+        run.signal(SIGTERM);
+        run.signal(SIGCONT);
+        const auto status = run.wait_for_exit(20s);
+        INFO(run.errors());
+        REQUIRE(status.exited);
+        REQUIRE((status.code == 130 || status.code == 143));  // by the signal that ended it
+        forced = run.errors().find("interrupted twice") != std::string::npos;
+        REQUIRE_FALSE(run.output().empty());
+        CHECK(run.output().back() == '\n');
+        CHECK_NOTHROW(json_lines(run.output()));
+        if (forced)
+            CHECK(run.errors().find("not written") != std::string::npos);
+        else
+            CHECK(run.errors().find("interrupted in") != std::string::npos);
+    }
+    CHECK(forced);
+}
+
+TEST_CASE("a sweep resumed with --skip starts after those lines, numbers kept, shards applied") {
+    http_fault_server http;
+    std::string text;
+    for (int i = 1; i <= 10; ++i) text += http.url("/ok?i=" + std::to_string(i)) + "\n";
+    temp_file input(text);
+    {
+        auto run = sweep(input, {"--skip", "4"});
+        const auto status = run.wait_for_exit(30s);
+        INFO(run.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 0);
+        const auto records = by_line(run.output());
+        CHECK(records.size() == 6);
+        CHECK(records.begin()->first == 5);
+    }
+    {
+        auto run = sweep(input, {"--skip", "4", "--shard", "1/2"});
+        const auto status = run.wait_for_exit(30s);
+        REQUIRE(status.exited);
+        std::vector<std::int64_t> lines;
+        for (const auto& [line, r] : by_line(run.output())) lines.push_back(line);
+        CHECK(lines == std::vector<std::int64_t>{5, 7, 9});
+    }
+}
+
+TEST_CASE("a line longer than --max-line is a line_too_long record, and the run goes on") {
+    http_fault_server http;
+    temp_file input(http.url("/ok") + "\n" + http.url("/ok?") + std::string(300 * 1024, 'x') +
+                    "\n" + http.url("/ok") + "\n");
+    auto run = sweep(input, {});
+    const auto status = run.wait_for_exit(30s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 2);  // an invalid line
+    const auto records = by_line(run.output());
+    REQUIRE(records.size() == 3);
+    CHECK(error_kind(records.at(1)) == "ok");
+    CHECK(error_kind(records.at(2)) == "line_too_long");
+    CHECK(str(records.at(2), "input").size() < 1024);
+    CHECK(error_kind(records.at(3)) == "ok");
+
+    auto small = sweep(input, {"--max-line", "100"});
+    REQUIRE(small.wait_for_exit(30s).exited);
+    for (const auto& [line, r] : by_line(small.output()))
+        CHECK(error_kind(r) == (line == 2 ? "line_too_long" : "ok"));
+}
+
+TEST_CASE("a target line may end in a comment after a space, as the README shows") {
+    http_fault_server http;
+    temp_file input(http.url("/ok") + "   # the first\n" + http.url("/ok?x=1") + "\t# second\n");
+    auto run = sweep(input, {});
+    const auto status = run.wait_for_exit(30s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    const auto records = by_line(run.output());
+    REQUIRE(records.size() == 2);
+    CHECK(str(records.at(1), "input") == http.url("/ok"));
+    CHECK(str(records.at(2), "input") == http.url("/ok?x=1"));
+}
+
+TEST_CASE("invalid lines a deadline kept from being reached are counted as not started") {
+    http_fault_server http;
+    std::string text = http.url("/hang") + "\n";
+    for (int i = 0; i < 20; ++i) text += "not a target " + std::to_string(i) + "\n";
+    temp_file input(text);
+    auto run = sweep(input, {"-c", "1", "--threads", "1", "--deadline", "1s"});
+    const auto status = run.wait_for_exit(30s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    std::uint64_t invalid = 0, not_started = 0;
+    for (const auto& [line, r] : by_line(run.output())) {
+        if (error_kind(r) == "invalid_target") ++invalid;
+        if (r.at("attempts").as_int64() == 0 && error_kind(r) == "cancelled") ++not_started;
+    }
+    CHECK(not_started == 20);
+    CHECK(summary_count(run.errors(), "invalid").value_or(0) == invalid);
+    CHECK(summary_count(run.errors(), "not started").value_or(0) == not_started);
+}
+
+TEST_CASE("with stdin closed fanout sweep reads nothing rather than its own descriptors") {
+    child_process run({"/bin/sh", "-c", "exec \"$0\" sweep - <&-", FANOUT_CLI_PATH});
+    const auto status = run.wait_for_exit(30s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    CHECK(run.output().empty());
 }

@@ -20,6 +20,10 @@ class child_process {
     };
 
     explicit child_process(std::vector<std::string> argv);
+    /// With stdin a pipe the test writes through write_input().
+    struct stdin_pipe_t {};
+    static constexpr stdin_pipe_t stdin_pipe{};
+    child_process(std::vector<std::string> argv, stdin_pipe_t);
     ~child_process();
     child_process(const child_process&) = delete;
     child_process& operator=(const child_process&) = delete;
@@ -29,6 +33,12 @@ class child_process {
     /// Waits for the child to end, reading its output; kills it after `limit`.
     exit_status wait_for_exit(std::chrono::milliseconds limit);
     void signal(int signo);
+    /// Writes all of `text` to the child's stdin (with stdin_pipe); false when
+    /// the child closed it or `limit` passed.
+    bool write_input(const std::string& text,
+                     std::chrono::milliseconds limit = std::chrono::seconds(10));
+    /// Closes the child's stdin: the end of its input.
+    void close_input();
 
     const std::string& output() const noexcept { return out_; }
     const std::string& errors() const noexcept { return err_; }
@@ -37,7 +47,10 @@ class child_process {
     // Reads what is available, waiting at most `wait`; false once both pipes closed.
     bool pump(std::chrono::milliseconds wait);
 
+    void start(std::vector<std::string> argv, bool with_stdin);
+
     pid_t pid_ = -1;
+    int in_fd_ = -1;
     int out_fd_ = -1;
     int err_fd_ = -1;
     bool reaped_ = false;

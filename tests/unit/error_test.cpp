@@ -24,9 +24,10 @@ using fanout::result;
 
 namespace {
 
-const std::vector<errc> every_errc{errc::timeout,       errc::deadline_exceeded, errc::cancelled,
-                                   errc::rate_limited,  errc::retries_exhausted, errc::exception,
-                                   errc::invalid_input, errc::queue_full};
+const std::vector<errc> every_errc{
+    errc::timeout,       errc::deadline_exceeded, errc::cancelled,
+    errc::rate_limited,  errc::retries_exhausted, errc::exception,
+    errc::invalid_input, errc::queue_full,        errc::line_too_long};
 
 struct not_an_exception {
     int value;
@@ -72,6 +73,7 @@ TEST_CASE("the kinds of fanout errors are their enumerator names") {
     CHECK(std::string(error_kind(errc::exception)) == "exception");
     CHECK(std::string(error_kind(errc::invalid_input)) == "invalid_input");
     CHECK(std::string(error_kind(errc::queue_full)) == "queue_full");
+    CHECK(std::string(error_kind(errc::line_too_long)) == "line_too_long");
 }
 
 TEST_CASE("the category is named fanout and is one object") {

@@ -78,10 +78,13 @@ TEST_CASE("SIGINT cancels main when signals are handled and interrupted() says s
     CHECK(summary.total == 10'000);
 }
 
-TEST_CASE("SIGTERM cancels main like SIGINT") {
+TEST_CASE("SIGTERM and SIGHUP cancel main like SIGINT, and interrupting_signal() names it") {
+    const int signo = GENERATE(SIGINT, SIGTERM, SIGHUP);
     fanout::runtime rt({.handle_signals = true});
-    auto summary = rt.run(hanging_gather([] { std::raise(SIGTERM); }));
+    CHECK(rt.interrupting_signal() == 0);
+    auto summary = rt.run(hanging_gather([signo] { std::raise(signo); }));
     CHECK(rt.interrupted());
+    CHECK(rt.interrupting_signal() == signo);
     CHECK(summary.stopped == fanout::stop_reason::cancelled);
     CHECK(summary.total == 10'000);
 }

@@ -20,6 +20,7 @@ enum class errc {
     exception,          ///< user code threw something that is not a system_error
     invalid_input,      ///< an input could not be parsed or used
     queue_full,         ///< a bounded queue refused work
+    line_too_long,      ///< an input line is longer than the reader's bound
 };
 
 /// The category of `fanout::errc`; its name is "fanout".

@@ -43,9 +43,10 @@
 
 // What a program runs on: loop threads, the two pools, signal handling;
 // one awaitable per loop, run together; and the input of an item-per-line
-// command (a file or stdin, blank lines and comments skipped, a shard of
-// it), shared by the loops that pull from it.
+// command (a file or stdin read off the loop with a bounded read-ahead,
+// blank lines and comments skipped, a shard of it), pulled by the loops.
 #include <fanout/input.hpp>
+#include <fanout/line_source.hpp>
 #include <fanout/on_each_loop.hpp>
 #include <fanout/runtime.hpp>
 
@@ -85,5 +86,6 @@
 #include <fanout/report/json.hpp>
 #include <fanout/report/periodic_flush.hpp>
 #include <fanout/report/record.hpp>
+#include <fanout/report/record_output.hpp>
 #include <fanout/report/summary.hpp>
 #include <fanout/report/writer.hpp>

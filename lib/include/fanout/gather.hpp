@@ -40,6 +40,16 @@
 // An exception thrown by the sink or by the input range is a fault, not an
 // item failure: the rest is cancelled and the exception is rethrown once
 // every worker has finished.
+//
+// Async inputs: instead of a range, gather_each takes (by reference) an
+// async_input, such as a line_source (line_source.hpp): an object whose
+// next() returns awaitable<std::optional<T>> (nothing: the end) and whose
+// stop() ends it. Workers co_await next(), so an input read off the loop
+// never blocks it, and the time an item waits for its input counts neither
+// in its elapsed time nor in its timeout. When the gather stops (cancelled,
+// deadline, fail-fast, fault) it calls stop() and reports what next() still
+// returns (the items already read ahead) as not started; one input may feed
+// gathers on several loops at once.
 
 #include <fanout/detail/gather_run.hpp>
 #include <fanout/gather_options.hpp>
@@ -47,11 +57,23 @@
 
 #include <boost/asio/awaitable.hpp>
 
+#include <concepts>
+#include <optional>
 #include <ranges>
 #include <utility>
 #include <vector>
 
 namespace fanout {
+
+/// An input read asynchronously; see the top of this header.
+template <class Input>
+concept async_input = requires(Input& input) {
+    typename Input::value_type;
+    {
+        input.next()
+        } -> std::same_as<boost::asio::awaitable<std::optional<typename Input::value_type>>>;
+    input.stop();
+};
 
 /// One outcome per input, in input order. See the top of this header for
 /// errors and cancellation. `key_of(item)`, with options.per_key_limit,
@@ -73,6 +95,16 @@ template <std::ranges::viewable_range Inputs, class Fn, class Sink, class KeyFn 
 requires std::ranges::input_range<Inputs> boost::asio::awaitable<gather_summary> gather_each(
     Inputs&& inputs, Fn fn, Sink sink, gather_options options = {}, KeyFn key_of = {}) {
     return detail::gather_each(std::views::all(std::forward<Inputs>(inputs)), std::move(fn),
+                               std::move(sink), std::move(options), std::move(key_of));
+}
+
+/// sink(outcome<T>&&) or sink(input, outcome<T>&&) for each item of an async
+/// input as it ends; the input must outlive the gather, and may feed other
+/// gathers at once. See the top of this header.
+template <async_input Input, class Fn, class Sink, class KeyFn = no_key>
+boost::asio::awaitable<gather_summary> gather_each(Input& input, Fn fn, Sink sink,
+                                                   gather_options options = {}, KeyFn key_of = {}) {
+    return detail::gather_each(detail::async_input_ref<Input>{&input}, std::move(fn),
                                std::move(sink), std::move(options), std::move(key_of));
 }
 

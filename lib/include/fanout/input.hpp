@@ -2,12 +2,17 @@
 // The input of an item-per-line command (fanout dns, fanout sweep): a stream
 // read lazily, one item a line, shared by the loops that work on it.
 //
-//   input_file(path)         std::cin for "-", else the file, opened
+//   input_file(path)         stdin for "-", else the file, opened; its
+//                            descriptor for a line_source (line_source.hpp),
+//                            which reads it off the loop
+//   item_text(text)          the item of one line, if it holds one
 //   generated(next)          a lazy input range over next(), a callable that
 //                            returns std::optional<T> (nothing: the end)
 //   item_lines(in, slice)    the lines of `in` that hold an item: blank lines
-//                            and '#' comments skipped, spaces and tabs around
-//                            the item trimmed, only the lines of shard `slice`;
+//                            and '#' comments skipped (a '#' first, or after a
+//                            space or tab: "URL   # note" holds URL), spaces
+//                            and tabs around the item trimmed, only the lines
+//                            of shard `slice`;
 //                            numbered as in the stream (from 1)
 //   shared_input<Range>      one lazy input several loops pull from: next()
 //                            takes the next item under a lock, and pull() is a
@@ -15,6 +20,9 @@
 //
 // Memory: a line is read only when an item is pulled, so a million-line
 // stdin holds about one line per item in flight.
+// Blocking: item_lines() and shared_input read on the thread that pulls
+// (std::getline): for files, pipes and stdin on an event loop, pull from a
+// line_source with options.items_only instead, which never blocks the loop.
 // Errors: a read error ends the input like end of file (check failed()
 // afterwards); an exception thrown by the source comes out of next() (and so
 // out of the gather pulling from it, as a fault).
@@ -24,6 +32,10 @@
 #include <fanout/lines.hpp>
 #include <fanout/shard.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstddef>
 #include <fstream>
 #include <iostream>
@@ -33,6 +45,8 @@
 #include <optional>
 #include <ranges>
 #include <string>
+#include <string_view>
+#include <system_error>
 #include <type_traits>
 #include <utility>
 
@@ -41,24 +55,53 @@ namespace fanout {
 /// The stream a command reads its items from.
 class input_file {
   public:
-    /// "-": std::cin; anything else: that file, opened now (see is_open()).
-    explicit input_file(const std::string& path) {
+    /// "-": stdin; anything else: that file, opened now (see is_open()).
+    explicit input_file(const std::string& path) : path_(path) {
         if (path == "-") return;
-        file_.open(path);
-        in_ = &file_;
+        fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd_ < 0) error_ = std::error_code(errno, std::system_category());
+    }
+    ~input_file() {
+        if (fd_ > STDIN_FILENO) ::close(fd_);
     }
     input_file(const input_file&) = delete;
     input_file& operator=(const input_file&) = delete;
 
-    bool is_open() const { return in_ == &std::cin || file_.is_open(); }
-    std::istream& stream() { return *in_; }
-    /// Whether reading failed (not merely reached the end).
-    bool failed() const { return in_->bad(); }
+    bool is_open() const { return fd_ >= 0; }
+    /// Why it could not be opened.
+    std::error_code open_error() const { return error_; }
+    /// The descriptor to read (STDIN_FILENO for "-"); for a line_source.
+    int descriptor() const { return fd_; }
+    /// A stream over the same input, for reading on the calling thread.
+    std::istream& stream() {
+        if (path_ == "-") return std::cin;
+        if (!file_.is_open()) file_.open(path_);
+        return file_;
+    }
+    /// Whether reading stream() failed (not merely reached the end).
+    bool failed() const { return path_ != "-" ? file_.bad() : std::cin.bad(); }
 
   private:
+    std::string path_;
+    int fd_ = STDIN_FILENO;
+    std::error_code error_;
     std::ifstream file_;
-    std::istream* in_ = &std::cin;
 };
+
+/// The item a line holds: the text between leading spaces and tabs and the
+/// end or a comment ('#' first, or after a space or tab), trimmed; nothing
+/// for a blank line or a comment.
+inline std::optional<std::string_view> item_text(std::string_view text) {
+    const auto first = text.find_first_not_of(" \t");
+    if (first == std::string_view::npos || text[first] == '#') return std::nullopt;
+    text.remove_prefix(first);
+    for (std::size_t at = text.find('#'); at != std::string_view::npos; at = text.find('#', at + 1))
+        if (text[at - 1] == ' ' || text[at - 1] == '\t') {
+            text = text.substr(0, at);
+            break;
+        }
+    return text.substr(0, text.find_last_not_of(" \t") + 1);
+}
 
 /// A lazy input range over `next()`; see generated(). `Next` must be
 /// move-assignable (a view is), so a capturing lambda will not do.
@@ -126,12 +169,10 @@ class item_line_reader {
         else if (*at_ != lines_.end())
             ++*at_;
         for (; *at_ != lines_.end(); ++*at_) {
-            const auto& [number, text] = **at_;
-            const auto first = text.find_first_not_of(" \t");
-            if (first == std::string::npos || text[first] == '#' || !slice_.includes(number))
-                continue;
-            const auto last = text.find_last_not_of(" \t");
-            return line{number, text.substr(first, last - first + 1)};
+            const auto& current = **at_;
+            if (!slice_.includes(current.number)) continue;
+            if (const auto item = item_text(current.text))
+                return line{current.number, std::string(*item)};
         }
         return std::nullopt;
     }

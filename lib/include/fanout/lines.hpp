@@ -6,6 +6,9 @@
 //
 // Errors: a read error ends the range like end of file; check the stream's
 // bad() afterwards. Not thread-safe: one range, one loop.
+// Blocking: each line is read with std::getline on the thread that pulls it,
+// so on an event loop use it only for in-memory streams; for a file, a pipe
+// or stdin use line_source (line_source.hpp), which reads off the loop.
 
 #include <cstddef>
 #include <istream>
@@ -18,6 +21,8 @@ namespace fanout {
 struct line {
     std::size_t number = 0;  ///< from 1
     std::string text;        ///< without the line end
+    /// Longer than the reader's bound (line_source): text holds its start only.
+    bool too_long = false;
 };
 
 class line_range : public std::ranges::view_interface<line_range> {

@@ -5,10 +5,13 @@
 //
 // Errors: run() returns main's value or rethrows what main threw.
 // Cancellation: cancel() (from any thread) and, when handle_signals is on,
-// SIGINT or SIGTERM cancel main through its cancellation slot (terminal), so
-// a gather inside it reports what is done, cancels the rest, and run()
-// returns promptly with partial results; interrupted() then says a signal
-// did it. A second signal ends the process at once with exit code 130.
+// SIGINT, SIGTERM or SIGHUP cancel main through its cancellation slot
+// (terminal), so a gather inside it reports what is done, cancels the rest,
+// and run() returns promptly with partial results; interrupted() then says a
+// signal did it and interrupting_signal() which. A second signal ends the
+// process at once: options.on_forced_exit runs (on loop 0; e.g. to write
+// what output is whole), then _Exit(128 + that signal): 130 for SIGINT, 143
+// for SIGTERM, 129 for SIGHUP.
 // Services that embed fanout keep handle_signals off and their own handlers.
 
 #include <fanout/thread_pool.hpp>
@@ -17,6 +20,7 @@
 #include <boost/asio/awaitable.hpp>
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -28,7 +32,10 @@ struct runtime_options {
     std::size_t loop_threads = 1;       ///< loop 0 runs on the thread that calls run()
     std::size_t blocking_threads = 32;  ///< for calls that wait (files, legacy clients)
     std::size_t cpu_threads = 0;        ///< for CPU-bound work; 0: one per core
-    bool handle_signals = false;        ///< SIGINT/SIGTERM cancel the running main
+    bool handle_signals = false;        ///< SIGINT/SIGTERM/SIGHUP cancel the running main
+    /// With handle_signals: called with the second signal's number just
+    /// before the process exits for it (keep it short; other loops still run).
+    std::function<void(int signal)> on_forced_exit;
 };
 
 class runtime {
@@ -58,6 +65,8 @@ class runtime {
 
     /// Whether a signal cancelled the last run.
     bool interrupted() const noexcept;
+    /// The signal that did (SIGINT, SIGTERM, SIGHUP), 0 when none did.
+    int interrupting_signal() const noexcept;
 
   private:
     template <class T>

@@ -1,6 +1,7 @@
 #include <fanout/report/summary.hpp>
 
 #include <fanout/duration.hpp>
+#include <fanout/error.hpp>
 #include <fanout/progress.hpp>
 
 #include <fmt/format.h>
@@ -12,12 +13,15 @@ namespace fanout::report {
 
 void summary::count(const record& r) {
     ++total_;
-    if (r.attempts == 0 && !r.ok && r.kind != "invalid") ++not_started_;
+    // As the record says: an invalid line that a stop kept from being
+    // reached comes out as cancelled, and is counted as not started.
+    const bool invalid = r.kind == "invalid" && !(r.error && r.error->code == errc::cancelled);
+    if (r.attempts == 0 && !r.ok && !invalid) ++not_started_;
     if (r.ok) {
         ++healthy_;
         if (r.warning) ++warnings_;
         latency_.record(r.latency > std::chrono::nanoseconds::zero() ? r.latency : r.elapsed);
-    } else if (r.kind == "invalid") {
+    } else if (invalid) {
         ++invalid_;
     } else {
         ++unhealthy_;

@@ -59,6 +59,12 @@ struct result_traits<result<T>> {
     using value_type = T;
 };
 
+// An async input (see gather.hpp), as gather_run holds it.
+template <class Input>
+struct async_input_ref {
+    Input* input;
+};
+
 template <class View>
 struct input_traits {
     using reference = std::ranges::range_reference_t<View>;
@@ -69,6 +75,32 @@ struct input_traits {
     using holder = std::conditional_t<by_reference, std::remove_reference_t<reference>*,
                                       std::ranges::range_value_t<View>>;
     using argument = std::conditional_t<by_reference, reference, holder&>;
+};
+
+template <class Input>
+struct input_traits<async_input_ref<Input>> {
+    static constexpr bool by_reference = false;
+    using holder = typename Input::value_type;
+    using argument = holder&;
+};
+
+template <class View>
+inline constexpr bool is_async_input_ref = false;
+template <class Input>
+inline constexpr bool is_async_input_ref<async_input_ref<Input>> = true;
+
+// Where a gather's next input comes from: a range's iterator, or an async input.
+template <class View>
+struct input_cursor {
+    explicit input_cursor(View& view)
+        : next(std::ranges::begin(view)), end(std::ranges::end(view)) {}
+    std::ranges::iterator_t<View> next;
+    std::ranges::sentinel_t<View> end;
+};
+template <class Input>
+struct input_cursor<async_input_ref<Input>> {
+    explicit input_cursor(async_input_ref<Input>& view) : input(view.input) {}
+    Input* input;
 };
 
 template <class View, class Fn>
@@ -90,12 +122,12 @@ class gather_run {
     using awaited_type = fn_awaited_t<View, Fn>;
     using clock = std::chrono::steady_clock;
     static constexpr bool keyed = !std::is_same_v<KeyFn, no_key>;
+    static constexpr bool async = is_async_input_ref<View>;
 
     gather_run(View view, Fn fn, Sink sink, gather_options options, KeyFn key_of,
                boost::asio::any_io_executor executor)
         : view_(std::move(view)),
-          next_(std::ranges::begin(view_)),
-          end_(std::ranges::end(view_)),
+          cursor_(view_),
           fn_(std::move(fn)),
           sink_(std::move(sink)),
           key_of_(std::move(key_of)),
@@ -119,7 +151,7 @@ class gather_run {
         const auto state = co_await net::this_coro::cancellation_state;
 
         std::size_t workers = options_.limit;
-        if constexpr (std::ranges::sized_range<View>) {
+        if constexpr (!async && std::ranges::sized_range<View>) {
             const auto size = static_cast<std::size_t>(std::ranges::size(view_));
             workers = std::min(workers, size);
             if (options_.progress) options_.progress->add_total(size);
@@ -205,6 +237,7 @@ class gather_run {
     void request_stop(stop_reason why, worker_slot* except = nullptr) {
         if (stop_ != stop_reason::none) return;
         stop_ = why;
+        if constexpr (async) cursor_.input->stop();
         for (auto& slot : slots_)
             if (slot.running && &slot != except)
                 slot.signal.emit(boost::asio::cancellation_type::terminal);
@@ -264,14 +297,14 @@ class gather_run {
         co_return !ec && stop_ == stop_reason::none;
     }
 
-    typename traits::holder take() {
+    typename traits::holder take() requires(!async) {
         if constexpr (traits::by_reference) {
-            auto* item = std::addressof(*next_);
-            ++next_;
+            auto* item = std::addressof(*cursor_.next);
+            ++cursor_.next;
             return item;
         } else {
-            typename traits::holder item = *next_;
-            ++next_;
+            typename traits::holder item = *cursor_.next;
+            ++cursor_.next;
             return item;
         }
     }
@@ -294,9 +327,20 @@ class gather_run {
         // of this worker ended (delivering it and taking the next are
         // synchronous, so the difference is the sink's own time).
         auto last_end = clock::now();
-        while (stop_ != stop_reason::fault && next_ != end_) {
+        while (stop_ != stop_reason::fault) {
+            std::optional<typename traits::holder> taken;
+            if constexpr (async) {
+                taken = co_await cursor_.input->next();
+                if (!taken) break;
+                // A stop may have reached the worker while it waited.
+                co_await reset_if_cancelled();
+                last_end = clock::now();  // the wait for input is not the item's time
+            } else {
+                if (cursor_.next == cursor_.end) break;
+                taken.emplace(take());
+            }
+            typename traits::holder& held = *taken;
             const std::size_t index = next_index_++;
-            typename traits::holder held = take();
 
             outcome<value_type> out;
             out.index = index;
@@ -451,8 +495,7 @@ class gather_run {
     };
 
     View view_;
-    std::ranges::iterator_t<View> next_;
-    std::ranges::sentinel_t<View> end_;
+    input_cursor<View> cursor_;
     Fn fn_;
     Sink sink_;
     KeyFn key_of_;
