@@ -1,6 +1,6 @@
 #include <fanout/line_source.hpp>
 
-#include <fanout/input.hpp>
+#include <fanout/item_text.hpp>
 #include <fanout/offload.hpp>
 
 #include <boost/asio/as_tuple.hpp>

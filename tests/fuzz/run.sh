@@ -26,7 +26,15 @@ if [ $# -gt 0 ]; then
     harnesses=("$@")
 else
     harnesses=()
-    for seeds in tests/fuzz/corpus/*/; do harnesses+=("$(basename "$seeds")"); done
+    for seeds in tests/fuzz/corpus/*/; do
+        name=$(basename "$seeds")
+        # A finding that is not ours to fix here: see tests/fuzz/known/README.md.
+        if [ -e "tests/fuzz/known/$name.skip" ]; then
+            echo "run.sh: $name skipped: $(head -n 1 "tests/fuzz/known/$name.skip")" >&2
+            continue
+        fi
+        harnesses+=("$name")
+    done
 fi
 for name in "${harnesses[@]}"; do
     [ -x "$build/tests/fuzz/fuzz_$name" ] ||

@@ -235,8 +235,11 @@ TEST_CASE("a target is healthy when a retry succeeds, and its attempts are recor
     const auto records = by_line(run.output());
     REQUIRE(records.size() == 2);
     CHECK(records.at(1).at("ok").as_bool());
+    // Refused at first, then healthy: more than one attempt. (Its elapsed
+    // time has no lower bound here: the item's clock starts when its line is
+    // read, after the process started, not when this test began to wait.)
     CHECK(records.at(1).at("attempts").as_int64() > 1);
-    CHECK(elapsed_ms(records.at(1)) >= 300);
+    CHECK(elapsed_ms(records.at(1)) > 0);
     CHECK(error_kind(records.at(2)) == "unexpected_status");
     CHECK(records.at(2).at("attempts").as_int64() == 9);
 }

@@ -33,6 +33,7 @@
 // deterministic slice of it.
 #include <fanout/gather.hpp>
 #include <fanout/gather_options.hpp>
+#include <fanout/line.hpp>
 #include <fanout/lines.hpp>
 #include <fanout/shard.hpp>
 
@@ -46,6 +47,7 @@
 // command (a file or stdin read off the loop with a bounded read-ahead,
 // blank lines and comments skipped, a shard of it), pulled by the loops.
 #include <fanout/input.hpp>
+#include <fanout/item_text.hpp>
 #include <fanout/line_source.hpp>
 #include <fanout/on_each_loop.hpp>
 #include <fanout/runtime.hpp>

@@ -29,6 +29,7 @@
 // Threads: a generated range or item_lines is used by one thread at a time;
 // next() and the ranges pull() makes may be used from any thread.
 
+#include <fanout/item_text.hpp>
 #include <fanout/lines.hpp>
 #include <fanout/shard.hpp>
 
@@ -87,21 +88,6 @@ class input_file {
     std::error_code error_;
     std::ifstream file_;
 };
-
-/// The item a line holds: the text between leading spaces and tabs and the
-/// end or a comment ('#' first, or after a space or tab), trimmed; nothing
-/// for a blank line or a comment.
-inline std::optional<std::string_view> item_text(std::string_view text) {
-    const auto first = text.find_first_not_of(" \t");
-    if (first == std::string_view::npos || text[first] == '#') return std::nullopt;
-    text.remove_prefix(first);
-    for (std::size_t at = text.find('#'); at != std::string_view::npos; at = text.find('#', at + 1))
-        if (text[at - 1] == ' ' || text[at - 1] == '\t') {
-            text = text.substr(0, at);
-            break;
-        }
-    return text.substr(0, text.find_last_not_of(" \t") + 1);
-}
 
 /// A lazy input range over `next()`; see generated(). `Next` must be
 /// move-assignable (a view is), so a capturing lambda will not do.

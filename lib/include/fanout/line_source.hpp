@@ -28,7 +28,7 @@
 // once. The descriptor is not closed; it must stay open while the source
 // lives. Destroying the source stops it; the reader finishes on its loop.
 
-#include <fanout/lines.hpp>
+#include <fanout/line.hpp>
 #include <fanout/shard.hpp>
 #include <fanout/thread_pool.hpp>
 

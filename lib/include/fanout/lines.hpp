@@ -10,6 +10,8 @@
 // so on an event loop use it only for in-memory streams; for a file, a pipe
 // or stdin use line_source (line_source.hpp), which reads off the loop.
 
+#include <fanout/line.hpp>
+
 #include <cstddef>
 #include <istream>
 #include <iterator>
@@ -17,13 +19,6 @@
 #include <string>
 
 namespace fanout {
-
-struct line {
-    std::size_t number = 0;  ///< from 1
-    std::string text;        ///< without the line end
-    /// Longer than the reader's bound (line_source): text holds its start only.
-    bool too_long = false;
-};
 
 class line_range : public std::ranges::view_interface<line_range> {
   public:
