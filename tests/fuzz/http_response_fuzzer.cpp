@@ -1,107 +1,90 @@
-// The HTTP client's response framing (Beast's parser, as the client drives
-// it): interim answers skipped, then one final answer read to its end. Then
-// what the client does with an answer: expect_success (Retry-After) and a
-// redirect's Location resolved against the request's URL.
+// The wire layer's response parser as the HTTP client drives it: keeping the
+// answer (reason, headers, body within the limit, or cut at it), the bytes
+// arriving a read at a time and the close at the end. Then what the client
+// does with an answer: expect_success (Retry-After) and a redirect's
+// Location resolved against the request's URL. The same bytes given all at
+// once and a read at a time must read the same answer.
 //
-// Input: one byte for the request ('H' is a HEAD, anything else a GET), one
-// byte for how the bytes arrive (its value modulo 64 bytes a read, 0 for all
-// at once), then the bytes the server sends.
-#include "http/response_reader.hpp"
+// Input: one byte for the request ('H' is a HEAD, 'T' a GET whose body is
+// cut at the limit, anything else a GET), one byte for how the bytes arrive
+// (its value modulo 64 bytes a read, 0 for all at once), then the bytes the
+// server sends.
+#include "http/response_parser.hpp"
 #include "http/target.hpp"
 
-#include <fanout/http/client.hpp>
 #include <fanout/http/message.hpp>
-
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/error.hpp>
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <cstring>
-#include <optional>
+#include <string>
 #include <string_view>
 
 namespace {
 
-namespace bhttp = boost::beast::http;
-using boost::beast::error_code;
-using fanout::http::detail::response_reader;
+using fanout::http::detail::response_parser;
+using state = response_parser::state;
 
-// The server's side of the connection: its bytes, a read at a time.
-class peer {
-  public:
-    peer(std::string_view bytes, std::size_t read_size) : bytes_(bytes), read_size_(read_size) {}
+constexpr std::uint64_t body_limit = 4096;
 
-    // Appends the next read to `buffer`; false at the end of the stream.
-    bool read(boost::beast::flat_buffer& buffer) {
-        if (bytes_.empty()) return false;
-        const auto n = read_size_ == 0 ? bytes_.size() : std::min(read_size_, bytes_.size());
-        auto space = buffer.prepare(n);
-        std::memcpy(space.data(), bytes_.data(), n);
-        buffer.commit(n);
-        bytes_.remove_prefix(n);
-        return true;
-    }
-
-  private:
-    std::string_view bytes_;
-    std::size_t read_size_;
+struct reading {
+    state last = state::need_more;
+    fanout::http::response answer;
+    bool truncated = false;
+    bool keep_alive = false;
 };
 
-// As Beast's read operations: parse what is buffered, read more when the
-// parser needs it, and at the end of the stream tell the parser (or fail
-// with end_of_stream when nothing came).
-error_code drive(response_reader& parser, boost::beast::flat_buffer& buffer, peer& from,
-                 bool header_only) {
-    for (;;) {
-        if (header_only ? parser.is_header_done() : parser.is_done()) return {};
-        if (buffer.size() > 0) {
-            error_code ec;
-            const auto used = parser.put(buffer.data(), ec);
-            if (used > buffer.size()) std::abort();
-            buffer.consume(used);
-            if (ec && ec != bhttp::error::need_more) return ec;
-            if (!ec && used > 0) continue;
+reading read(std::string_view wire, std::size_t read_size, bool head, bool truncate) {
+    reading out;
+    response_parser parser;
+    parser.reset(head);
+    parser.keep(out.answer, body_limit, truncate);
+    std::string buffer;
+    while (out.last == state::need_more) {
+        const auto n = read_size == 0 ? wire.size() : std::min(read_size, wire.size());
+        if (n == 0) {
+            out.last = parser.finish();
+            break;
         }
-        if (!from.read(buffer)) {
-            if (!parser.got_some()) return bhttp::error::end_of_stream;
-            error_code ec;
-            parser.put_eof(ec);
-            if (!ec && !parser.is_done()) std::abort();
-            return ec;
-        }
+        buffer.append(wire.substr(0, n));
+        wire.remove_prefix(n);
+        out.last = parser.parse(buffer);
+        if (parser.consumed() > buffer.size()) std::abort();
+        buffer.erase(0, parser.consumed());
+        if (out.last == state::error && *parser.error_reason() == '\0') std::abort();
     }
+    out.truncated = parser.truncated();
+    out.keep_alive = parser.keep_alive();
+    if (out.last == state::done) {
+        if (out.answer.status < 200 || out.answer.status > 599) std::abort();
+        if (out.answer.body.size() > body_limit) std::abort();
+        if (head && !out.answer.body.empty()) std::abort();
+    }
+    return out;
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     if (size < 2) return 0;
-    const bool head_request = data[0] == 'H';
-    peer server(std::string_view(reinterpret_cast<const char*>(data) + 2, size - 2), data[1] % 64);
-    const std::uint64_t body_limit = fanout::http::client_options{}.max_body_size;
+    const bool head = data[0] == 'H';
+    const bool truncate = data[0] == 'T';
+    const std::string_view wire(reinterpret_cast<const char*>(data) + 2, size - 2);
+    auto at_once = read(wire, 0, head, truncate);
+    const auto in_reads = read(wire, data[1] % 64, head, truncate);
+    if (at_once.last != in_reads.last) std::abort();
+    if (at_once.last == state::done &&
+        (at_once.answer.status != in_reads.answer.status ||
+         at_once.answer.body != in_reads.answer.body ||
+         at_once.answer.headers != in_reads.answer.headers ||
+         at_once.keep_alive != in_reads.keep_alive))
+        std::abort();
+    if (at_once.last != state::done) return 0;
 
-    boost::beast::flat_buffer buffer;
-    fanout::http::response answer;
-    std::optional<response_reader> reading;
-    for (;;) {
-        answer = fanout::http::response{};
-        auto& parser = reading.emplace(answer);
-        parser.body_limit(body_limit);
-        parser.header_limit(64 * 1024);
-        if (head_request) parser.skip(true);
-        if (drive(parser, buffer, server, true)) return 0;
-        if (answer.status < 100 || answer.status >= 200 || answer.status == 101) break;
-    }
-    if (drive(*reading, buffer, server, false)) return 0;
-    if (answer.body.size() > body_limit) std::abort();
-    if (head_request && !answer.body.empty()) std::abort();
-
+    auto& answer = at_once.answer;
     answer.url = "http://127.0.0.1:8080/a/b?c=d";
-    const auto location = answer.header("Location");
-    if (location) {
+    if (const auto location = answer.header("Location")) {
         if (auto next = fanout::http::detail::resolve_location(answer.url, *location))
             (void)fanout::http::detail::parse_target(*next);
     }

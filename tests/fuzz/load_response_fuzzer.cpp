@@ -1,4 +1,5 @@
-// The load driver's response parser (load/response_parser), fed as the
+// The wire layer's response parser (http/response_parser) as the load driver
+// uses it (skipping bodies), fed as the
 // driver feeds it: pipelined answers one after the other on a connection,
 // the bytes arriving a read at a time. The same bytes given all at once and
 // a read at a time must read the same answers.
@@ -6,7 +7,7 @@
 // Input: one byte for the requests ('H': HEAD requests, their answers have
 // no body), one byte for how the bytes arrive (its value modulo 64 bytes a
 // read, 0 for all at once), then the bytes the server sends.
-#include "load/response_parser.hpp"
+#include "http/response_parser.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -18,7 +19,7 @@
 
 namespace {
 
-using fanout::load::detail::response_parser;
+using fanout::http::detail::response_parser;
 
 struct answer {
     unsigned status;

@@ -1,9 +1,13 @@
 #include <fanout/http/client.hpp>
 
 #include "executor_check.hpp"
-#include "http/response_reader.hpp"
+#include "http/connect.hpp"
+#include "http/request_head.hpp"
+#include "http/response_parser.hpp"
 #include "http/target.hpp"
+#include "http/tls_context.hpp"
 #include "http/tls_peer.hpp"
+#include "text.hpp"
 
 #include <fanout/duration.hpp>
 #include <fanout/semaphore.hpp>
@@ -16,8 +20,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http/error.hpp>
-#include <boost/beast/http/read.hpp>
 
 #include <fmt/format.h>
 #include <openssl/err.h>
@@ -41,10 +43,10 @@ namespace fanout::http {
 
 namespace net = boost::asio;
 namespace beast = boost::beast;
-namespace bhttp = beast::http;
 namespace ssl = net::ssl;
 using clock = std::chrono::steady_clock;
 using boost::system::error_code;
+using fanout::detail::iequals;
 
 namespace {
 
@@ -58,6 +60,7 @@ struct connection {
     std::unique_ptr<tls_stream> tls;
     beast::flat_buffer buffer;
     std::string head;  // the request head being written, reused
+    detail::response_parser parser;  // one answer at a time per connection
     clock::time_point idle_since{};
     std::optional<std::chrono::system_clock::time_point> certificate_expiry;  // https only
     bool session_saved = false;  // its TLS session is the pool's to resume
@@ -126,22 +129,11 @@ bool is_redirect(unsigned status) {
     return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-    return std::ranges::equal(a, b, [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) ==
-               std::tolower(static_cast<unsigned char>(y));
-    });
-}
-
 // The failure of a read or write on a connection, by what went wrong.
 error_code classify(error_code ec, bool timed_out) {
     if (timed_out) return make_error_code(fanout::errc::timeout);
-    if (ec == bhttp::error::body_limit) return make_error_code(errc::body_too_large);
-    if (ec == bhttp::error::end_of_stream || ec == bhttp::error::partial_message ||
-        ec == net::error::eof || ec == ssl::error::stream_truncated)
+    if (ec == net::error::eof || ec == ssl::error::stream_truncated)
         return make_error_code(errc::connection_closed);
-    if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category())
-        return make_error_code(errc::malformed_response);
     return ec;
 }
 
@@ -189,19 +181,7 @@ class client::state : public std::enable_shared_from_this<state> {
     // The TLS context, made on the first https request: loading the CA store
     // takes milliseconds a plain-HTTP client need not spend.
     ssl::context& tls_context() {
-        if (!tls_) {
-            tls_.emplace(ssl::context::tls_client);
-            if (!options_.tls.verify) {
-                tls_->set_verify_mode(ssl::verify_none);
-            } else {
-                tls_->set_verify_mode(ssl::verify_peer);
-                if (options_.tls.ca_file.empty())
-                    tls_->set_default_verify_paths();
-                else
-                    tls_->load_verify_file(options_.tls.ca_file);
-            }
-            SSL_CTX_set_session_cache_mode(tls_->native_handle(), SSL_SESS_CACHE_CLIENT);
-        }
+        if (!tls_) tls_ = detail::make_tls_client_context(options_.tls.verify, options_.tls.ca_file);
         return *tls_;
     }
 
@@ -453,38 +433,22 @@ class client::state : public std::enable_shared_from_this<state> {
             conn->tls = std::make_unique<tls_stream>(executor_, tls_context());
         else
             conn->plain = std::make_unique<socket_type>(executor_);
-        watch_guard watching{*this, *conn};
         phase_started = clock::now();
-        error_code last;
-        phase_limit connect_limit{};
-        bool connected = false;
-        bool last_timed_out = false;
-        for (const auto& address : **resolved) {
-            connect_limit = limit_for(options_.connect_timeout, deadline);
-            watch(*conn, connect_limit.limit);
-            auto [ec] = co_await conn->lowest().async_connect(
-                net::ip::tcp::endpoint(address.ip, where.port), net::as_tuple(net::use_awaitable));
-            if (!ec) {
-                connected = true;
-                break;
-            }
-            last = ec;
-            last_timed_out = conn->timed_out;
-            if (ec == net::error::operation_aborted && !conn->timed_out) break;
-            error_code ignored;
-            conn->lowest().close(ignored);  // the next address gets a fresh socket
-        }
-        if (!connected) {
-            const auto code = classify(last, last_timed_out);
+        const auto connected = co_await detail::connect_first(
+            conn->lowest(), **resolved, where.port, options_.connect_timeout, deadline);
+        if (connected.ec) {
+            const auto code = classify(connected.ec, connected.timed_out);
             const auto phase = fmt::format("connect to {}:{}", where.host, where.port);
-            co_return failure{code, last_timed_out ? timed_out(phase, connect_limit)
-                                                   : fmt::format("{}: {}", phase, code.message())};
+            co_return failure{code, connected.timed_out
+                                        ? timed_out(phase, {connected.limit, connected.deadline_reached})
+                                        : fmt::format("{}: {}", phase, code.message())};
         }
         conn->lowest().set_option(net::ip::tcp::no_delay(true));
         timing.connect = clock::now() - phase_started;
         ++opened_;
 
         if (where.tls) {
+            watch_guard watching{*this, *conn};
             phase_started = clock::now();
             auto* native = conn->tls->native_handle();
             detail::set_tls_peer(native, where.host, options_.tls.verify);
@@ -512,39 +476,22 @@ class client::state : public std::enable_shared_from_this<state> {
     net::awaitable<exchange_result> exchange(Stream& stream, connection& conn,
                                              const detail::target& where, const request& req,
                                              timings& timing, const deadline_type& deadline) {
-        // The request head is written here rather than by Beast's serializer:
-        // the request was validated (tokens, no CR/LF in values), and this is
-        // the hot path of a load generator.
+        // The request was validated (tokens, no CR, LF or NUL in values).
         std::string& head = conn.head;  // one request at a time per connection
         head.clear();
-        head.append(req.method).append(" ").append(where.path).append(" HTTP/1.1\r\n");
-        bool has_host = false;
-        bool has_agent = false;
-        for (const auto& [name, value] : req.headers) {
-            if (iequals(name, "Content-Length") || iequals(name, "Transfer-Encoding")) continue;
-            has_host = has_host || iequals(name, "Host");
-            has_agent = has_agent || iequals(name, "User-Agent");
-            head.append(name).append(": ").append(value).append("\r\n");
-        }
-        if (!has_host) head.append("Host: ").append(where.host_header).append("\r\n");
-        if (!has_agent && !options_.user_agent.empty())
-            head.append("User-Agent: ").append(options_.user_agent).append("\r\n");
-        if (!req.body.empty() || req.method == "POST" || req.method == "PUT")
-            head.append("Content-Length: ").append(std::to_string(req.body.size())).append("\r\n");
-        head.append("\r\n");
+        detail::write_request_head(head, {.method = req.method,
+                                          .target = where.path,
+                                          .host_header = where.host_header,
+                                          .headers = &req.headers,
+                                          .body_size = req.body.size(),
+                                          .user_agent = options_.user_agent});
         const std::array<net::const_buffer, 2> message{net::buffer(head), net::buffer(req.body)};
 
         exchange_result out;
         const auto fail = [&](error_code ec, const phase_limit& limit, std::string_view phase) {
             const auto code = classify(ec, conn.timed_out);
-            std::string message;
-            if (conn.timed_out)
-                message = timed_out(phase, limit);
-            else if (code == errc::malformed_response)  // the rule Beast's parser found broken
-                message = fmt::format("{}: {}: {}", phase, code.message(), ec.message());
-            else
-                message = fmt::format("{}: {}", phase, code.message());
-            out.answer = failure{code, std::move(message)};
+            out.answer = failure{code, conn.timed_out ? timed_out(phase, limit)
+                                                      : fmt::format("{}: {}", phase, code.message())};
             return std::move(out);
         };
 
@@ -561,69 +508,64 @@ class client::state : public std::enable_shared_from_this<state> {
             co_return fail(write_ec, limit, "sending the request");
         }
 
-        // Interim answers (100 Continue, 103 Early Hints) are read and
-        // dropped: the final answer follows on the same connection. Each
-        // message needs a parser of its own.
+        // The answer, read and framed by the wire layer's parser; interim
+        // answers (100 Continue, 103 Early Hints) are skipped by it. The
+        // first-byte timeout bounds each wait for more bytes, not the whole
+        // body (only the total timeout does that).
         response answer;
-        std::optional<detail::response_reader> reading;
-        bool interim_received = false;
+        auto& parser = conn.parser;
+        parser.reset(req.method == "HEAD");
+        parser.keep(answer, options_.max_body_size, options_.truncate_body);
+        bool head_seen = false;
         for (;;) {
-            answer = response{};
-            auto& parser = reading.emplace(answer, options_.truncate_body
-                                                       ? std::optional(options_.max_body_size)
-                                                       : std::nullopt);
-            if (options_.truncate_body)
-                parser.body_limit(boost::none);  // cut by the reader, not refused
-            else
-                parser.body_limit(options_.max_body_size);
-            parser.header_limit(64 * 1024);
-            if (req.method == "HEAD") parser.skip(true);
-            auto [header_ec, header_bytes] = co_await bhttp::async_read_header(
-                stream, conn.buffer, parser, net::as_tuple(net::use_awaitable));
-            if (header_ec) {
-                out.nothing_received =
-                    !interim_received && !parser.got_some() &&
-                    (header_ec == bhttp::error::end_of_stream || header_ec == net::error::eof ||
-                     header_ec == net::error::connection_reset);
-                co_return fail(header_ec, limit, "waiting for the response");
+            const auto phase = head_seen ? "reading the body" : "waiting for the response";
+            if (conn.buffer.size() > 0) {
+                const auto data = conn.buffer.data();
+                const auto state =
+                    parser.parse({static_cast<const char*>(data.data()), data.size()});
+                conn.buffer.consume(parser.consumed());
+                if (!head_seen && parser.head_done()) {
+                    head_seen = true;
+                    timing.first_byte = clock::now() - sent;
+                }
+                if (state == detail::response_parser::state::done) break;
+                if (state == detail::response_parser::state::error) {
+                    if (parser.body_too_large()) {
+                        out.answer = failure{
+                            make_error_code(errc::body_too_large),
+                            fmt::format("{}: the body is over the limit of {} bytes", phase,
+                                        options_.max_body_size)};
+                        co_return std::move(out);
+                    }
+                    out.answer = failure{make_error_code(errc::malformed_response),
+                                         fmt::format("{}: {}: {}", phase,
+                                                     make_error_code(errc::malformed_response).message(),
+                                                     parser.error_reason())};
+                    co_return std::move(out);
+                }
             }
-            const auto status = answer.status;
-            if (status < 100 || status >= 200 || status == 101) break;
-            interim_received = true;
-        }
-        auto& parser = *reading;
-        timing.first_byte = clock::now() - sent;
-        // A body cut at the limit: what was kept is the answer, and the
-        // connection (with the rest of the body in it) is dropped.
-        const auto cut_short = [&] {
-            answer.body_truncated = true;
-            out.keep_alive = false;
-            out.answer = std::move(answer);
-            return std::move(out);
-        };
-        // The body often came in the read that brought the head, which
-        // async_read_header leaves unparsed: parse it here, as a read would
-        // complete only through one more trip through the loop.
-        while (!parser.is_done() && conn.buffer.size() > 0) {
-            error_code parse_ec;
-            const auto used = parser.put(conn.buffer.data(), parse_ec);
-            conn.buffer.consume(used);
-            if (parse_ec == bhttp::error::need_more) break;
-            if (parse_ec && parser.truncated()) co_return cut_short();
-            if (parse_ec) co_return fail(parse_ec, limit, "reading the body");
-            if (used == 0) break;
-        }
-        // The body may take as long as it needs while it flows: the first-byte
-        // timeout bounds each wait for more of it, not the whole of it (only
-        // the total timeout does that).
-        while (!parser.is_done()) {
             limit = limit_for(options_.first_byte_timeout, deadline);
             watch(conn, limit.limit);
-            auto [body_ec, body_bytes] = co_await bhttp::async_read_some(
-                stream, conn.buffer, parser, net::as_tuple(net::use_awaitable));
-            if (body_ec && parser.truncated()) co_return cut_short();
-            if (body_ec) co_return fail(body_ec, limit, "reading the body");
+            const std::size_t room = head_seen ? 64 * 1024 : 16 * 1024;
+            auto [read_ec, received] = co_await stream.async_read_some(
+                conn.buffer.prepare(room), net::as_tuple(net::use_awaitable));
+            conn.buffer.commit(received);
+            if (received > 0 && !read_ec) continue;
+            const bool closed = read_ec == net::error::eof || read_ec == ssl::error::stream_truncated;
+            if (closed && !conn.timed_out && parser.finish() == detail::response_parser::state::done) {
+                out.keep_alive = false;  // the body ended with the connection
+                if (!head_seen) timing.first_byte = clock::now() - sent;
+                out.answer = std::move(answer);
+                co_return std::move(out);
+            }
+            if (!read_ec) read_ec = net::error::eof;
+            out.nothing_received =
+                !parser.got_some() && (closed || read_ec == net::error::connection_reset);
+            co_return fail(read_ec, limit, head_seen ? "reading the body" : "waiting for the response");
         }
+        // A body cut at the limit: what was kept is the answer, and the
+        // connection (with the rest of the body in it) is dropped.
+        answer.body_truncated = parser.truncated();
         // Bytes past the end of the answer (a Content-Length that was too
         // small...) would be read as the next request's answer.
         out.keep_alive = parser.keep_alive() && conn.buffer.size() == 0;
@@ -634,7 +576,7 @@ class client::state : public std::enable_shared_from_this<state> {
     executor_type executor_;
     client_options options_;
     dns::resolver resolver_;
-    std::optional<ssl::context> tls_;
+    std::shared_ptr<ssl::context> tls_;
     std::unordered_map<std::string, std::unique_ptr<origin_pool>> pools_;
     std::size_t opened_ = 0;
     std::vector<connection*> watched_;

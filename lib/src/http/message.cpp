@@ -1,34 +1,21 @@
 #include <fanout/http/message.hpp>
 
+#include "http/request_head.hpp"
 #include "http/target.hpp"
+#include "text.hpp"
 
 #include <fanout/http/error.hpp>
 
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cctype>
 #include <charconv>
 #include <ctime>
 
 namespace fanout::http {
 namespace {
 
-// RFC 9110 5.6.2 token characters.
-bool is_token(std::string_view text) {
-    return !text.empty() && std::ranges::all_of(text, [](char c) {
-        const auto byte = static_cast<unsigned char>(c);
-        return std::isalnum(byte) ||
-               std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
-    });
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return std::ranges::equal(a, b, [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) ==
-               std::tolower(static_cast<unsigned char>(y));
-    });
-}
+using fanout::detail::iequals;
 
 // The longest Retry-After kept; a longer one is taken as this. No retry
 // waits a year, and a hint far longer would overflow the finer units that
@@ -70,12 +57,7 @@ std::optional<failure> request::validate() const {
         return failure{make_error_code(errc::invalid_request),
                        fmt::format("{} {}: {}", method, url, why)};
     };
-    if (!is_token(method)) return invalid("the method is not a token");
-    for (const auto& [name, value] : headers) {
-        if (!is_token(name)) return invalid(fmt::format("header name '{}' is not a token", name));
-        if (value.find_first_of(std::string_view("\r\n\0", 3)) != std::string::npos)
-            return invalid(fmt::format("the value of header '{}' contains CR, LF or NUL", name));
-    }
+    if (auto problem = detail::request_problem(method, headers)) return invalid(std::move(*problem));
     return std::nullopt;
 }
 

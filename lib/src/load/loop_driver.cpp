@@ -1,7 +1,6 @@
 #include "load/loop_driver.hpp"
 
-#include "load/response_parser.hpp"
-
+#include "http/response_parser.hpp"
 #include "http/tls_peer.hpp"
 
 #include <fanout/error.hpp>
@@ -24,11 +23,17 @@ namespace net = boost::asio;
 using tcp = net::ip::tcp;
 using boost::system::error_code;
 
+using http::detail::response_parser;
+
 namespace {
+
+// The longest response head a load run accepts: a quarter of the client's,
+// as the read buffer of each of thousands of connections must hold one.
+constexpr std::size_t max_head_size = 16 * 1024;
 
 // Room for a whole response head (the parser's limit) and then some, so
 // compaction moves few bytes.
-constexpr std::size_t read_buffer_size = 2 * response_parser::max_head_size;
+constexpr std::size_t read_buffer_size = 2 * max_head_size;
 
 // How long a connection waits before connecting again after a failed connect.
 constexpr auto reconnect_pause = std::chrono::milliseconds(10);
@@ -76,7 +81,7 @@ struct loop_driver::connection {
     bool drained = true;  // the last read left nothing in the socket
     bool waiting_to_read = false;
     bool due = false;  // a request came due while waiting to read
-    response_parser parser;
+    response_parser parser{max_head_size};
 
     // For the watchdog.
     bool connecting = false;
@@ -196,7 +201,7 @@ void loop_driver::queue_requests(connection& c, clock::time_point now) {
 void loop_driver::make_room(connection& c) noexcept {
     if (c.begin == c.end) {
         c.begin = c.end = 0;
-    } else if (c.buffer.size() - c.end < response_parser::max_head_size / 4) {
+    } else if (c.buffer.size() - c.end < max_head_size / 4) {
         std::memmove(c.buffer.data(), c.buffer.data() + c.begin, c.end - c.begin);
         c.end -= c.begin;
         c.begin = 0;

@@ -1,7 +1,11 @@
 #include "load/plan.hpp"
 
+#include "http/connect.hpp"
+#include "http/request_head.hpp"
 #include "http/target.hpp"
+#include "http/tls_context.hpp"
 #include "http/tls_peer.hpp"
+#include "text.hpp"
 
 #include <fanout/dns/resolver.hpp>
 #include <fanout/duration.hpp>
@@ -27,34 +31,12 @@ failure invalid(std::string message) {
     return failure{make_error_code(errc::invalid_input), std::move(message)};
 }
 
-bool is_token(std::string_view text) {
-    return !text.empty() && std::ranges::all_of(text, [](char c) {
-        const auto byte = static_cast<unsigned char>(c);
-        return byte > 0x20 && byte < 0x7f &&
-               std::string_view("()<>@,;:\\\"/[]?={}").find(c) == std::string_view::npos;
-    });
-}
+using fanout::detail::iequals;
 
-bool has_line_break(std::string_view text) {
-    return text.find_first_of("\r\n") != std::string_view::npos;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-    return std::ranges::equal(a, b, [](char x, char y) {
-        return std::tolower(static_cast<unsigned char>(x)) ==
-               std::tolower(static_cast<unsigned char>(y));
-    });
-}
-
-// A connect's code, wrapped: a result<error_code> would take the code for a failure.
+// A handshake's code, wrapped: a result<error_code> would take the code for a failure.
 struct connected {
     boost::system::error_code ec;
 };
-
-net::awaitable<connected> connect_once(tcp::socket& socket, tcp::endpoint to) {
-    auto [ec] = co_await socket.async_connect(to, net::as_tuple(net::use_awaitable));
-    co_return connected{ec};
-}
 
 net::awaitable<connected> handshake_once(tls_stream& stream) {
     auto [ec] =
@@ -65,17 +47,7 @@ net::awaitable<connected> handshake_once(tls_stream& stream) {
 }  // namespace
 
 std::shared_ptr<net::ssl::context> make_tls_context(const options& opts) {
-    auto context = std::make_shared<net::ssl::context>(net::ssl::context::tls_client);
-    if (!opts.verify_tls) {
-        context->set_verify_mode(net::ssl::verify_none);
-    } else {
-        context->set_verify_mode(net::ssl::verify_peer);
-        if (opts.ca_file.empty())
-            context->set_default_verify_paths();
-        else
-            context->load_verify_file(opts.ca_file);
-    }
-    return context;
+    return http::detail::make_tls_client_context(opts.verify_tls, opts.ca_file);
 }
 
 void set_tls_peer(tls_stream& stream, const std::string& host, bool verify) {
@@ -84,24 +56,26 @@ void set_tls_peer(tls_stream& stream, const std::string& host, bool verify) {
 
 fanout::result<std::string> serialise_request(const options& opts,
                                               const http::detail::target& where) {
-    if (!is_token(opts.method)) return invalid(fmt::format("bad method '{}'", opts.method));
-    bool own_host = false;
+    http::header_list headers;
+    headers.reserve(opts.headers.size());
     for (const auto& h : opts.headers) {
-        if (!is_token(h.name)) return invalid(fmt::format("bad header name '{}'", h.name));
-        if (has_line_break(h.value))
-            return invalid(fmt::format("the value of header '{}' has a line break", h.name));
-        // A length that disagrees with the body desynchronises the connection.
+        // A length that disagrees with the body desynchronises the
+        // connection: said here, where the wire layer would drop it.
         if (iequals(h.name, "content-length") || iequals(h.name, "transfer-encoding"))
             return invalid(fmt::format(
                 "header '{}' is not allowed: the request's framing is computed from its body",
                 h.name));
-        own_host = own_host || iequals(h.name, "host");
+        headers.emplace_back(h.name, h.value);
     }
-    std::string out = fmt::format("{} {} HTTP/1.1\r\n", opts.method, where.path);
-    if (!own_host) out += fmt::format("Host: {}\r\n", where.host_header);
-    for (const auto& h : opts.headers) out += fmt::format("{}: {}\r\n", h.name, h.value);
-    if (!opts.body.empty()) out += fmt::format("Content-Length: {}\r\n", opts.body.size());
-    out += "\r\n";
+    if (auto problem = http::detail::request_problem(opts.method, headers))
+        return invalid(std::move(*problem));
+    std::string out;
+    http::detail::write_request_head(out, {.method = opts.method,
+                                           .target = where.path,
+                                           .host_header = where.host_header,
+                                           .headers = &headers,
+                                           .body_size = opts.body.size(),
+                                           .user_agent = {}});
     out += opts.body;
     return out;
 }
@@ -163,35 +137,29 @@ net::awaitable<fanout::result<plan>> prepare(options opts) {
         if (!addresses)
             co_return failure{addresses.error().code,
                               fmt::format("{}: {}", origin.name, addresses.error().text())};
-        std::string why = "no address";
-        bool connected = false;
-        for (const auto& address : *addresses) {
-            const tcp::endpoint endpoint(address.ip, origin.port);
-            tcp::socket socket(executor);
-            auto done = co_await with_timeout(connect_once(socket, endpoint), p.opts.timeout);
-            if (done && !done->ec && origin.tls) {
-                // A certificate that would fail every connection fails here.
-                tls_stream stream(std::move(socket), *p.tls);
-                set_tls_peer(stream, origin.host, p.opts.verify_tls);
-                const auto shook = co_await with_timeout(handshake_once(stream), p.opts.timeout);
-                if (!shook)
-                    co_return invalid(fmt::format("TLS handshake with {} failed: {}", origin.name,
-                                                  shook.error().text()));
-                if (shook->ec) {
-                    auto why = http::detail::tls_handshake_failure(
-                        stream.native_handle(), shook->ec, origin.name, p.opts.verify_tls);
-                    co_return invalid(why.text());
-                }
+        tcp::socket socket(executor);
+        const auto done = co_await http::detail::connect_first(socket, *addresses, origin.port,
+                                                               p.opts.timeout);
+        if (done.ec)
+            co_return invalid(fmt::format("cannot connect to {}: {}", origin.name,
+                                          done.timed_out
+                                              ? "timed out after " + format_duration(done.limit)
+                                              : done.ec.message()));
+        if (origin.tls) {
+            // A certificate that would fail every connection fails here.
+            tls_stream stream(std::move(socket), *p.tls);
+            set_tls_peer(stream, origin.host, p.opts.verify_tls);
+            const auto shook = co_await with_timeout(handshake_once(stream), p.opts.timeout);
+            if (!shook)
+                co_return invalid(fmt::format("TLS handshake with {} failed: {}", origin.name,
+                                              shook.error().text()));
+            if (shook->ec) {
+                auto why = http::detail::tls_handshake_failure(stream.native_handle(), shook->ec,
+                                                               origin.name, p.opts.verify_tls);
+                co_return invalid(why.text());
             }
-            if (done && !done->ec) {
-                origin.endpoint = endpoint;
-                connected = true;
-                break;
-            }
-            why = done ? done->ec.message() : done.error().text();
         }
-        if (!connected)
-            co_return invalid(fmt::format("cannot connect to {}: {}", origin.name, why));
+        origin.endpoint = done.endpoint;
     }
     co_return std::move(made);
 }

@@ -1,5 +1,7 @@
 #include <fanout/probe/check.hpp>
 
+#include "http/connect.hpp"
+
 #include <fanout/duration.hpp>
 #include <fanout/error.hpp>
 #include <fanout/http/client.hpp>
@@ -198,19 +200,19 @@ struct prober::state {
             out.problem = std::move(addresses.error());
             co_return out;
         }
-        // Each address in turn, as a client would, until one accepts.
-        for (const auto& address : *addresses) {
-            net::ip::tcp::socket socket(executor);
-            const net::ip::tcp::endpoint peer(address.ip, t.port);
-            auto [ec] = co_await socket.async_connect(peer, net::as_tuple(net::use_awaitable));
-            out.address = endpoint_text(address.ip, t.port);
-            if (!ec) {
-                out.problem.reset();
-                break;
-            }
-            out.problem = failure{ec, fmt::format("connect to {}: {}", out.address, ec.message())};
-            if (ec == net::error::operation_aborted) break;
-        }
+        // Each address in turn, as a client would, until one accepts; each
+        // try has the budget of an HTTP connect.
+        net::ip::tcp::socket socket(executor);
+        const auto done = co_await http::detail::connect_first(socket, *addresses, t.port,
+                                                               options.timeout);
+        out.address = endpoint_text(done.endpoint.address(), t.port);
+        if (done.ec)
+            out.problem = failure{done.ec, done.timed_out
+                                               ? fmt::format("connect to {} timed out after {}",
+                                                             out.address,
+                                                             format_duration(done.limit))
+                                               : fmt::format("connect to {}: {}", out.address,
+                                                             done.ec.message())};
         out.latency = clock::now() - started;
         co_return out;
     }

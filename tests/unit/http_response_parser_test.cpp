@@ -1,11 +1,11 @@
-#include "load/response_parser.hpp"
+#include "http/response_parser.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <string>
 #include <string_view>
 
-using fanout::load::detail::response_parser;
+using fanout::http::detail::response_parser;
 using state = response_parser::state;
 
 namespace {
@@ -104,7 +104,6 @@ TEST_CASE("what the parser does not understand is an error with a reason") {
         "HTTP/1.1 20 OK\r\nContent-Length: 0\r\n\r\n",
         "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\n",
         "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
-        "HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
         "HTTP/1.1 200 OK\r\nno colon here\r\nContent-Length: 0\r\n\r\n",
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
         "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabXY",
@@ -145,7 +144,7 @@ TEST_CASE("a head larger than the limit is an error, not a wait for ever") {
     response_parser parser;
     parser.reset();
     const std::string head =
-        "HTTP/1.1 200 OK\r\nX: " + std::string(response_parser::max_head_size, 'a');
+        "HTTP/1.1 200 OK\r\nX: " + std::string(response_parser::default_max_head, 'a');
     CHECK(parser.parse(head) == state::error);
 }
 
@@ -161,4 +160,88 @@ TEST_CASE("a parser reset after an answer parses the next one") {
     REQUIRE(parser.parse(two) == state::done);
     CHECK(parser.status() == 503);
     CHECK(parser.consumed() == two.size());
+}
+
+TEST_CASE("another transfer coding last: the body runs to the close") {
+    response_parser parser;
+    parser.reset();
+    CHECK(parser.parse("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\nabc") ==
+          state::need_more);
+    CHECK(parser.delimited_by_close());
+    CHECK_FALSE(parser.keep_alive());
+    CHECK(parser.finish() == state::done);
+}
+
+TEST_CASE("a kept answer has its reason, headers unfolded, and body") {
+    response_parser parser;
+    fanout::http::response answer;
+    parser.reset();
+    parser.keep(answer, 100, false);
+    REQUIRE(parser.parse("HTTP/1.1 404 Not Here\r\nX-A: one\r\n  two\r\nX-B:\r\n"
+                         "Content-Length: 3\r\n\r\nabc") == state::done);
+    CHECK(answer.status == 404);
+    CHECK(answer.reason == "Not Here");
+    REQUIRE(answer.headers.size() == 3);
+    CHECK(answer.headers[0] == std::pair<std::string, std::string>("X-A", "one two"));
+    CHECK(answer.headers[1].second.empty());
+    CHECK(answer.body == "abc");
+}
+
+TEST_CASE("interim answers leave nothing of theirs in a kept answer") {
+    response_parser parser;
+    fanout::http::response answer;
+    parser.reset();
+    parser.keep(answer, 100, false);
+    REQUIRE(parser.parse("HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\n"
+                         "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n") == state::done);
+    CHECK(answer.status == 200);
+    CHECK(answer.reason == "OK");
+    REQUIRE(answer.headers.size() == 1);
+    CHECK(answer.headers[0].first == "Content-Length");
+}
+
+TEST_CASE("a kept body over the limit fails, or is cut there when asked") {
+    for (const bool chunked : {false, true}) {
+        INFO("chunked " << chunked);
+        const std::string wire =
+            chunked ? "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nabcdef\r\n"
+                      "0\r\n\r\n"
+                    : "HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nabcdef";
+        response_parser refuse;
+        fanout::http::response a;
+        refuse.reset();
+        refuse.keep(a, 4, false);
+        CHECK(refuse.parse(wire) == state::error);
+        CHECK(refuse.body_too_large());
+
+        response_parser cut;
+        fanout::http::response b;
+        cut.reset();
+        cut.keep(b, 4, true);
+        CHECK(cut.parse(wire) == state::done);
+        CHECK(cut.truncated());
+        CHECK_FALSE(cut.keep_alive());
+        CHECK(b.body == "abcd");
+    }
+}
+
+TEST_CASE("empty lines before a status line are bounded by the head limit") {
+    response_parser parser(64);
+    parser.reset();
+    std::string lines;
+    for (int i = 0; i < 40; ++i) lines += "\r\n";
+    CHECK(parser.parse(lines) == state::error);
+}
+
+TEST_CASE("a connection closed before any byte is told from one cut mid-answer") {
+    response_parser none;
+    none.reset();
+    CHECK_FALSE(none.got_some());
+    CHECK(none.finish() == state::error);
+    response_parser some;
+    some.reset();
+    CHECK(some.parse("HTTP/1.1 2") == state::need_more);
+    CHECK(some.got_some());
+    CHECK(some.finish() == state::error);
+    CHECK(std::string_view(some.error_reason()) != std::string_view(none.error_reason()));
 }
