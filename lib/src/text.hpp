@@ -5,6 +5,8 @@
 // every call. Nothing here allocates or throws.
 
 #include <algorithm>
+#include <array>
+#include <cstddef>
 #include <string_view>
 
 namespace fanout::detail {
@@ -15,8 +17,10 @@ constexpr char ascii_lower(char c) noexcept {
 
 /// Equal but for ASCII case.
 constexpr bool iequals(std::string_view a, std::string_view b) noexcept {
-    return a.size() == b.size() &&
-           std::ranges::equal(a, b, [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    return true;
 }
 
 constexpr bool is_space_or_tab(char c) noexcept {
@@ -32,11 +36,18 @@ constexpr std::string_view trim(std::string_view text) noexcept {
 
 /// RFC 9110 5.6.2 tchar: a visible ASCII character other than a delimiter.
 /// NUL, controls, space, DEL and bytes over 0x7f are not.
+inline constexpr auto token_chars = [] {
+    std::array<bool, 256> table{};
+    for (int c = '0'; c <= '9'; ++c) table[static_cast<std::size_t>(c)] = true;
+    for (int c = 'a'; c <= 'z'; ++c) table[static_cast<std::size_t>(c)] = true;
+    for (int c = 'A'; c <= 'Z'; ++c) table[static_cast<std::size_t>(c)] = true;
+    for (const char c : std::string_view("!#$%&'*+-.^_`|~"))
+        table[static_cast<unsigned char>(c)] = true;
+    return table;
+}();
+
 constexpr bool is_token_char(char c) noexcept {
-    if (c >= 'a' && c <= 'z') return true;
-    if (c >= 'A' && c <= 'Z') return true;
-    if (c >= '0' && c <= '9') return true;
-    return c != '\0' && std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    return token_chars[static_cast<unsigned char>(c)];
 }
 
 /// One or more token characters (a method, a header name, a coding).

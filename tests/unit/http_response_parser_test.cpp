@@ -245,3 +245,22 @@ TEST_CASE("a connection closed before any byte is told from one cut mid-answer")
     CHECK(some.finish() == state::error);
     CHECK(std::string_view(some.error_reason()) != std::string_view(none.error_reason()));
 }
+
+TEST_CASE("tabs anywhere in a long header value are fine, any other control byte is not") {
+    const std::string value = "0123456789\tabcdefghij\tklmnopqrstuvwxyz\t\xc3\xa9";
+    response_parser ok;
+    ok.reset();
+    CHECK(ok.parse("HTTP/1.1 200 OK\r\nX: " + value + "\r\nContent-Length: 0\r\n\r\n") ==
+          state::done);
+    for (const char bad : {'\0', '\x01', '\x0b', '\x1f'}) {
+        for (const std::size_t at : {0, 7, 8, 17, 30}) {
+            std::string broken = value;
+            broken[at] = bad;
+            INFO("byte " << int(bad) << " at " << at);
+            response_parser parser;
+            parser.reset();
+            CHECK(parser.parse("HTTP/1.1 200 OK\r\nX: y" + broken + "\r\nContent-Length: 0\r\n\r\n") ==
+                  state::error);
+        }
+    }
+}

@@ -27,11 +27,24 @@ int hex_value(char c) noexcept {
 
 // Field values and reason phrases: no control character but HTAB
 // (RFC 9110 5.5: CR, LF and NUL are dangerous; the others are not VCHAR).
+// Eight bytes at a time: a byte under 0x20 sets its high bit in
+// (x - 0x20...) & ~x; only then are the bytes looked at one by one (a tab).
 bool has_control(std::string_view text) noexcept {
-    return std::ranges::any_of(text, [](char c) {
-        const auto byte = static_cast<unsigned char>(c);
-        return byte < 0x20 && c != '\t';
-    });
+    constexpr std::uint64_t spaces = 0x2020202020202020ULL;
+    constexpr std::uint64_t high_bits = 0x8080808080808080ULL;
+    const char* p = text.data();
+    const char* const end = p + text.size();
+    const auto slow = [](const char* from, const char* to) {
+        for (; from != to; ++from)
+            if (static_cast<unsigned char>(*from) < 0x20 && *from != '\t') return true;
+        return false;
+    };
+    for (; end - p >= 8; p += 8) {
+        std::uint64_t word;
+        std::memcpy(&word, p, 8);
+        if (((word - spaces) & ~word & high_bits) != 0 && slow(p, p + 8)) return true;
+    }
+    return slow(p, end);
 }
 
 // RFC 9110 5.6.4 qdtext and quoted-pair's second byte.
@@ -297,14 +310,19 @@ bool response_parser::parse_status_line(std::string_view line) {
 
 bool response_parser::parse_head(std::string_view head) {
     // Every line of `head` ends in CRLF, checked while it was read.
-    std::size_t pos = head.find("\r\n") + 2;  // the status line is parsed
+    const auto line_end = [&](std::size_t from) {  // the CR of the line's CRLF
+        const auto* lf = static_cast<const char*>(
+            std::memchr(head.data() + from, '\n', head.size() - from));
+        return static_cast<std::size_t>(lf - head.data()) - 1;
+    };
+    std::size_t pos = line_end(0) + 2;  // the status line is parsed
     std::string_view name;
     std::string_view value;
     bool pending = false;  // name and value wait for a possible fold
     bool folded = false;   // the value is in folded_
     const auto flush = [&] { return !pending || header(name, folded ? folded_ : value); };
     while (pos < head.size()) {
-        const auto eol = head.find("\r\n", pos);
+        const auto eol = line_end(pos);
         const std::string_view line = head.substr(pos, eol - pos);
         pos = eol + 2;
         if (is_space_or_tab(line.front())) {
