@@ -61,6 +61,9 @@ struct connection {
     beast::flat_buffer buffer;
     std::string head;  // the request head being written, reused
     detail::response_parser parser;  // one answer at a time per connection
+    // Plain connections: the last read left nothing in the socket, so the
+    // next read waits for readability first (the reactor is edge-triggered).
+    bool drained = true;
     clock::time_point idle_since{};
     std::optional<std::chrono::system_clock::time_point> certificate_expiry;  // https only
     bool session_saved = false;  // its TLS session is the pool's to resume
@@ -213,11 +216,17 @@ class client::state : public std::enable_shared_from_this<state> {
             if (!where) co_return named(std::move(where.error()));
             auto answer = co_await send_once(**where, req, deadline);
             if (!answer) co_return named(std::move(answer.error()));
-            answer->url = req.url;
             answer->redirects = hops;
-            if (options_.max_redirects == 0 || !is_redirect(answer->status)) co_return answer;
-            const auto location = answer->header("Location");
-            if (!location) co_return answer;
+            // The URL goes with the answer; moved, not copied, when it is the last.
+            const auto location =
+                options_.max_redirects > 0 && is_redirect(answer->status)
+                    ? answer->header("Location")
+                    : std::nullopt;
+            if (!location) {
+                answer->url = std::move(req.url);
+                co_return std::move(answer);
+            }
+            answer->url = req.url;
             if (hops == 0) {
                 first = req.method + " " + req.url;
                 first_origin = (*where)->origin;
@@ -277,8 +286,8 @@ class client::state : public std::enable_shared_from_this<state> {
     // past their deadline. No timer is set per operation (a load generator
     // sends hundreds of thousands a second); a timeout fires within one tick
     // of its deadline.
-    void watch(connection& c, clock::duration limit) {
-        c.deadline = clock::now() + limit;
+    void watch(connection& c, clock::duration limit, clock::time_point now = clock::now()) {
+        c.deadline = now + limit;
         c.timed_out = false;
         if (c.watched == connection::not_watched) {
             c.watched = watched_.size();
@@ -444,6 +453,7 @@ class client::state : public std::enable_shared_from_this<state> {
                                         : fmt::format("{}: {}", phase, code.message())};
         }
         conn->lowest().set_option(net::ip::tcp::no_delay(true));
+        if (!where.tls) conn->plain->non_blocking(true);  // read without a wasted call (exchange)
         timing.connect = clock::now() - phase_started;
         ++opened_;
 
@@ -497,8 +507,8 @@ class client::state : public std::enable_shared_from_this<state> {
 
         auto limit = limit_for(options_.first_byte_timeout, deadline);
         watch_guard watching{*this, conn};
-        watch(conn, limit.limit);
         const auto sent = clock::now();
+        watch(conn, limit.limit, sent);
         auto [write_ec, written] =
             co_await net::async_write(stream, message, net::as_tuple(net::use_awaitable));
         if (write_ec) {
@@ -544,11 +554,36 @@ class client::state : public std::enable_shared_from_this<state> {
                     co_return std::move(out);
                 }
             }
-            limit = limit_for(options_.first_byte_timeout, deadline);
-            watch(conn, limit.limit);
+            if (head_seen) {
+                // The first-byte timeout bounds the head as a whole, then
+                // each wait for more of the body.
+                limit = limit_for(options_.first_byte_timeout, deadline);
+                watch(conn, limit.limit);
+            }
             const std::size_t room = head_seen ? 64 * 1024 : 16 * 1024;
-            auto [read_ec, received] = co_await stream.async_read_some(
-                conn.buffer.prepare(room), net::as_tuple(net::use_awaitable));
+            error_code read_ec;
+            std::size_t received = 0;
+            if (conn.tls) {
+                auto [ec, n] = co_await stream.async_read_some(conn.buffer.prepare(room),
+                                                               net::as_tuple(net::use_awaitable));
+                read_ec = ec;
+                received = n;
+            } else {
+                // An answer is never there just after its request was
+                // written: wait for it, then read without blocking, rather
+                // than try a read bound to fail first.
+                if (conn.drained) {
+                    auto [wait_ec] = co_await conn.plain->async_wait(
+                        socket_type::wait_read, net::as_tuple(net::use_awaitable));
+                    read_ec = wait_ec;
+                }
+                if (!read_ec) received = conn.plain->read_some(conn.buffer.prepare(room), read_ec);
+                if (read_ec == net::error::would_block || read_ec == net::error::try_again) {
+                    conn.drained = true;
+                    continue;
+                }
+                conn.drained = !read_ec && received < room;
+            }
             conn.buffer.commit(received);
             if (received > 0 && !read_ec) continue;
             const bool closed = read_ec == net::error::eof || read_ec == ssl::error::stream_truncated;
