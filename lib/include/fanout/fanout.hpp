@@ -58,9 +58,12 @@
 #include <fanout/dns/record.hpp>
 #include <fanout/dns/resolver.hpp>
 
-// HTTP/1.1 on Beast: pooled keep-alive connections per origin, TLS with
+// HTTP/1.1: pooled keep-alive connections per origin, TLS with
 // verification, timeouts per phase, redirects, and expect_success() to turn
 // 4xx/5xx answers (with their Retry-After) into failures a retry policy reads.
+// Under it, private (lib/src/http/), the one wire layer the client, the load
+// drivers and the probes share: request heads, RFC 9112 response framing
+// (response_parser), the TLS client context and SNI, resolve-then-connect.
 #include <fanout/http/client.hpp>
 #include <fanout/http/error.hpp>
 #include <fanout/http/message.hpp>
