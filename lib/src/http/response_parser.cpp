@@ -304,7 +304,10 @@ bool response_parser::parse_status_line(std::string_view line) {
         return false;
     }
     keep_alive_ = line[7] == '1';
-    if (into_ != nullptr) into_->reason.assign(reason);
+    if (into_ != nullptr) {
+        into_->reason.assign(reason);
+        into_->headers.reserve(8);  // typical answers have a handful: one allocation, not four
+    }
     return true;
 }
 
