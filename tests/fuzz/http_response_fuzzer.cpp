@@ -74,11 +74,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     auto at_once = read(wire, 0, head, truncate);
     const auto in_reads = read(wire, data[1] % 64, head, truncate);
     if (at_once.last != in_reads.last) std::abort();
-    if (at_once.last == state::done &&
-        (at_once.answer.status != in_reads.answer.status ||
-         at_once.answer.body != in_reads.answer.body ||
-         at_once.answer.headers != in_reads.answer.headers ||
-         at_once.keep_alive != in_reads.keep_alive))
+    if (at_once.last == state::done && (at_once.answer.status != in_reads.answer.status ||
+                                        at_once.answer.body != in_reads.answer.body ||
+                                        at_once.answer.headers != in_reads.answer.headers ||
+                                        at_once.keep_alive != in_reads.keep_alive))
         std::abort();
     if (at_once.last != state::done) return 0;
 

@@ -2,6 +2,7 @@
 
 #include "dns_responder.hpp"
 #include "http_fault_server.hpp"
+#include "silent_listener.hpp"
 #include "test_loop.hpp"
 
 #include <fanout/gather.hpp>
@@ -18,6 +19,7 @@
 namespace net = boost::asio;
 namespace http = fanout::http;
 using fanout::test::http_fault_server;
+using fanout::test::silent_listener;
 using net::ip::tcp;
 using namespace std::chrono_literals;
 
@@ -45,43 +47,6 @@ std::string kind_of(const fanout::result<http::response>& r) {
 bool contains(const std::string& text, const std::string& part) {
     return text.find(part) != std::string::npos;
 }
-
-// A listener on 127.0.0.1 that never accepts: the kernel completes
-// handshakes for it, and the bytes a client sends wait unread.
-struct silent_listener {
-    net::io_context io;
-    tcp::acceptor acceptor{io, tcp::endpoint(net::ip::address_v4::loopback(), 0)};
-    std::vector<tcp::socket> queued;
-
-    std::uint16_t port() const { return acceptor.local_endpoint().port(); }
-
-    // Fills the accept queue of a backlog-0 listener, so that Linux drops
-    // the SYN of the next connect, which then hangs until its timeout; false
-    // if a connect to it still completes (another kernel's rules).
-    bool fill_backlog() {
-        acceptor.close();
-        acceptor.open(tcp::v4());
-        acceptor.bind({net::ip::address_v4::loopback(), 0});
-        acceptor.listen(0);
-        for (int i = 0; i < 16; ++i) {
-            tcp::socket probe(io);
-            auto connected = std::make_shared<bool>(false);
-            probe.async_connect(acceptor.local_endpoint(),
-                                [connected](boost::system::error_code ec) { *connected = !ec; });
-            io.restart();
-            io.run_for(300ms);
-            if (!io.stopped()) {  // the connect hangs: the queue is full
-                probe.close();
-                io.restart();
-                io.run_for(1s);  // the aborted connect completes
-                return true;
-            }
-            if (!*connected) return false;
-            queued.push_back(std::move(probe));
-        }
-        return false;
-    }
-};
 
 }  // namespace
 

@@ -97,14 +97,13 @@ const std::vector<framing_case>& cases() {
          "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nhello world"sv, verdict::answer, 200,
          "hello world", true},
         {"Connection: close without a length",
-         "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n<xml/>\n"sv, verdict::answer, 200,
-         "<xml/>\n", true},
-        {"HTTP/1.0 keep-alive without a length still runs to the close",
-         "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\nHTTP/1.0 200 OK"sv, verdict::answer,
-         200, "HTTP/1.0 200 OK", true},
-        {"an HTTP/1.1 answer that looks like two runs to the close",
-         "HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 200 OK"sv, verdict::answer, 200, "HTTP/1.1 200 OK",
+         "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n<xml/>\n"sv, verdict::answer, 200, "<xml/>\n",
          true},
+        {"HTTP/1.0 keep-alive without a length still runs to the close",
+         "HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\nHTTP/1.0 200 OK"sv, verdict::answer, 200,
+         "HTTP/1.0 200 OK", true},
+        {"an HTTP/1.1 answer that looks like two runs to the close",
+         "HTTP/1.1 200 OK\r\n\r\nHTTP/1.1 200 OK"sv, verdict::answer, 200, "HTTP/1.1 200 OK", true},
         {"chunked before another coding: the body runs to the close",
          "HTTP/1.1 200 OK\r\nAccept: */*\r\nTransfer-Encoding: chunked, deflate\r\n\r\nWorld"sv,
          verdict::answer, 200, "World", true},
@@ -119,10 +118,10 @@ const std::vector<framing_case>& cases() {
          "HTTP/1.1 301\r\nContent-Length: 0\r\n\r\n"sv, verdict::answer, 301},
         {"a status line without a reason phrase, body to the close", "HTTP/1.1 301\r\n\r\n"sv,
          verdict::answer, 301, "", true},
-        {"an empty reason phrase after the space",
-         "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n"sv, verdict::answer, 200},
-        {"a reason phrase after two spaces",
-         "HTTP/1.1 200  OK\r\nContent-Length: 0\r\n\r\n"sv, verdict::answer, 200},
+        {"an empty reason phrase after the space", "HTTP/1.1 200 \r\nContent-Length: 0\r\n\r\n"sv,
+         verdict::answer, 200},
+        {"a reason phrase after two spaces", "HTTP/1.1 200  OK\r\nContent-Length: 0\r\n\r\n"sv,
+         verdict::answer, 200},
         {"a reason phrase that is not ASCII",
          "HTTP/1.1 500 Ori\xc3\xabntatieprobleem\r\nContent-Length: 0\r\n\r\n"sv, verdict::answer,
          500},
@@ -139,8 +138,7 @@ const std::vector<framing_case>& cases() {
         {"304 has no body whatever its length",
          "HTTP/1.1 304 Not Modified\r\nContent-Length: 10\r\n\r\n"sv, verdict::answer, 304},
         {"a HEAD answer has no body whatever its length",
-         "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"sv, verdict::answer, 200, "", false,
-         true},
+         "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"sv, verdict::answer, 200, "", false, true},
         {"header names with $, _ and .",
          "HTTP/1.1 200 OK\r\nX-$Prototype-Version: 1.6\r\nDCLK_imp: v7;x;1\r\n.et-Cookie: a=b\r\n"
          "Content-Length: 0\r\n\r\n"sv,
@@ -164,8 +162,8 @@ const std::vector<framing_case>& cases() {
          "HTTP/1.1 200 OK\nContent-Type: text/html\nConnection: close\n\nthese headers"sv,
          verdict::malformed},
         {"only LFs and no body", "HTTP/1.1 200 OK\nContent-Length: 0\n\n"sv, verdict::malformed},
-        {"a bare LF in the headers",
-         "HTTP/1.1 200 OK\r\nFoo: 1\nContent-Length: 0\r\n\r\n"sv, verdict::malformed},
+        {"a bare LF in the headers", "HTTP/1.1 200 OK\r\nFoo: 1\nContent-Length: 0\r\n\r\n"sv,
+         verdict::malformed},
         {"headers separated by a CR", "HTTP/1.1 200 OK\r\nFoo: 1\rBar: 2\r\n\r\n"sv,
          verdict::malformed},
         {"whitespace right after the status line", "HTTP/1.1 200 OK\r\n Host: foo\r\n"sv,
@@ -226,8 +224,7 @@ const std::vector<framing_case>& cases() {
         {"an extra digit in the minor version", "HTTP/1.01 200 OK\r\n\r\n"sv, verdict::malformed},
         {"HTTP/5.6", "HTTP/5.6 200 OK\r\n\r\n"sv, verdict::malformed},
         {"a tab after the version", "HTTP/1.1\t200 OK\r\n\r\n"sv, verdict::malformed},
-        {"a CR, then a tab after the version", "\rHTTP/1.1\t200 OK\r\n\r\n"sv,
-         verdict::malformed},
+        {"a CR, then a tab after the version", "\rHTTP/1.1\t200 OK\r\n\r\n"sv, verdict::malformed},
         {"two spaces before the status code", "HTTP/1.1  200 OK\r\n\r\n"sv, verdict::malformed},
         {"a one-digit status code", "HTTP/1.1 2 OK\r\n\r\n"sv, verdict::malformed},
         {"a status code over 599", "HTTP/1.1 700 Odd\r\nContent-Length: 0\r\n\r\n"sv,
@@ -244,8 +241,8 @@ const std::vector<framing_case>& cases() {
         {"a chunked body without its last chunk",
          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"sv,
          verdict::cut_short, 0, "", true},
-        {"a head without its end", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"sv,
-         verdict::cut_short, 0, "", true},
+        {"a head without its end", "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"sv, verdict::cut_short,
+         0, "", true},
     };
     return table;
 }
@@ -333,10 +330,11 @@ class canned_server {
         }
         // After a close of its side: reads until the client closes.
         void drain() {
-            socket.async_read_some(net::buffer(sink), [self = shared_from_this()](
-                                                          boost::system::error_code ec, std::size_t) {
-                if (!ec) self->drain();
-            });
+            socket.async_read_some(
+                net::buffer(sink),
+                [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                    if (!ec) self->drain();
+                });
         }
         char sink[512];
     };

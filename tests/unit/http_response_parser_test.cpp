@@ -259,8 +259,8 @@ TEST_CASE("tabs anywhere in a long header value are fine, any other control byte
             INFO("byte " << int(bad) << " at " << at);
             response_parser parser;
             parser.reset();
-            CHECK(parser.parse("HTTP/1.1 200 OK\r\nX: y" + broken + "\r\nContent-Length: 0\r\n\r\n") ==
-                  state::error);
+            CHECK(parser.parse("HTTP/1.1 200 OK\r\nX: y" + broken +
+                               "\r\nContent-Length: 0\r\n\r\n") == state::error);
         }
     }
 }

@@ -2,6 +2,7 @@
 
 #include "dns_responder.hpp"
 #include "http_fault_server.hpp"
+#include "silent_listener.hpp"
 #include "test_loop.hpp"
 
 #include <fanout/http/error.hpp>
@@ -163,6 +164,24 @@ TEST_CASE("a TCP check connects and says where, or says why not") {
     const auto refused = check_once("tcp://127.0.0.1:" + std::to_string(port));
     CHECK(kind_of(refused) == "connection_refused");
     CHECK(refused.problem->text().find("127.0.0.1:" + std::to_string(port)) != std::string::npos);
+}
+
+TEST_CASE("a TCP check of an address that never answers ends at its timeout, naming it") {
+    fanout::test::silent_listener silent;
+    if (!silent.fill_backlog()) {
+        WARN("this kernel completes connects to a full backlog: nothing to test");
+        return;
+    }
+    probe::check_options options;
+    options.timeout = 300ms;
+    const auto where = "127.0.0.1:" + std::to_string(silent.port());
+    const auto began = std::chrono::steady_clock::now();
+    const auto hung = check_once("tcp://" + where, options);
+    CHECK(std::chrono::steady_clock::now() - began < 5s);
+    CHECK(kind_of(hung) == "timeout");
+    CHECK(hung.address == where);
+    CHECK(hung.problem->text().find("connect to " + where + " timed out after") !=
+          std::string::npos);
 }
 
 TEST_CASE("a DNS check needs NOERROR with records, and lists them") {

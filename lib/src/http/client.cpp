@@ -59,7 +59,7 @@ struct connection {
     std::unique_ptr<socket_type> plain;
     std::unique_ptr<tls_stream> tls;
     beast::flat_buffer buffer;
-    std::string head;  // the request head being written, reused
+    std::string head;                // the request head being written, reused
     detail::response_parser parser;  // one answer at a time per connection
     // Plain connections: the last read left nothing in the socket, so the
     // next read waits for readability first (the reactor is edge-triggered).
@@ -184,7 +184,8 @@ class client::state : public std::enable_shared_from_this<state> {
     // The TLS context, made on the first https request: loading the CA store
     // takes milliseconds a plain-HTTP client need not spend.
     ssl::context& tls_context() {
-        if (!tls_) tls_ = detail::make_tls_client_context(options_.tls.verify, options_.tls.ca_file);
+        if (!tls_)
+            tls_ = detail::make_tls_client_context(options_.tls.verify, options_.tls.ca_file);
         return *tls_;
     }
 
@@ -218,10 +219,9 @@ class client::state : public std::enable_shared_from_this<state> {
             if (!answer) co_return named(std::move(answer.error()));
             answer->redirects = hops;
             // The URL goes with the answer; moved, not copied, when it is the last.
-            const auto location =
-                options_.max_redirects > 0 && is_redirect(answer->status)
-                    ? answer->header("Location")
-                    : std::nullopt;
+            const auto location = options_.max_redirects > 0 && is_redirect(answer->status)
+                                      ? answer->header("Location")
+                                      : std::nullopt;
             if (!location) {
                 answer->url = std::move(req.url);
                 co_return std::move(answer);
@@ -448,9 +448,10 @@ class client::state : public std::enable_shared_from_this<state> {
         if (connected.ec) {
             const auto code = classify(connected.ec, connected.timed_out);
             const auto phase = fmt::format("connect to {}:{}", where.host, where.port);
-            co_return failure{code, connected.timed_out
-                                        ? timed_out(phase, {connected.limit, connected.deadline_reached})
-                                        : fmt::format("{}: {}", phase, code.message())};
+            co_return failure{code,
+                              connected.timed_out
+                                  ? timed_out(phase, {connected.limit, connected.deadline_reached})
+                                  : fmt::format("{}: {}", phase, code.message())};
         }
         conn->lowest().set_option(net::ip::tcp::no_delay(true));
         if (!where.tls) conn->plain->non_blocking(true);  // read without a wasted call (exchange)
@@ -500,8 +501,9 @@ class client::state : public std::enable_shared_from_this<state> {
         exchange_result out;
         const auto fail = [&](error_code ec, const phase_limit& limit, std::string_view phase) {
             const auto code = classify(ec, conn.timed_out);
-            out.answer = failure{code, conn.timed_out ? timed_out(phase, limit)
-                                                      : fmt::format("{}: {}", phase, code.message())};
+            out.answer =
+                failure{code, conn.timed_out ? timed_out(phase, limit)
+                                             : fmt::format("{}: {}", phase, code.message())};
             return std::move(out);
         };
 
@@ -541,16 +543,17 @@ class client::state : public std::enable_shared_from_this<state> {
                 if (state == detail::response_parser::state::done) break;
                 if (state == detail::response_parser::state::error) {
                     if (parser.body_too_large()) {
-                        out.answer = failure{
-                            make_error_code(errc::body_too_large),
-                            fmt::format("{}: the body is over the limit of {} bytes", phase,
-                                        options_.max_body_size)};
+                        out.answer =
+                            failure{make_error_code(errc::body_too_large),
+                                    fmt::format("{}: the body is over the limit of {} bytes", phase,
+                                                options_.max_body_size)};
                         co_return std::move(out);
                     }
-                    out.answer = failure{make_error_code(errc::malformed_response),
-                                         fmt::format("{}: {}: {}", phase,
-                                                     make_error_code(errc::malformed_response).message(),
-                                                     parser.error_reason())};
+                    out.answer =
+                        failure{make_error_code(errc::malformed_response),
+                                fmt::format("{}: {}: {}", phase,
+                                            make_error_code(errc::malformed_response).message(),
+                                            parser.error_reason())};
                     co_return std::move(out);
                 }
             }
@@ -586,8 +589,10 @@ class client::state : public std::enable_shared_from_this<state> {
             }
             conn.buffer.commit(received);
             if (received > 0 && !read_ec) continue;
-            const bool closed = read_ec == net::error::eof || read_ec == ssl::error::stream_truncated;
-            if (closed && !conn.timed_out && parser.finish() == detail::response_parser::state::done) {
+            const bool closed =
+                read_ec == net::error::eof || read_ec == ssl::error::stream_truncated;
+            if (closed && !conn.timed_out &&
+                parser.finish() == detail::response_parser::state::done) {
                 out.keep_alive = false;  // the body ended with the connection
                 if (!head_seen) timing.first_byte = clock::now() - sent;
                 out.answer = std::move(answer);
@@ -596,7 +601,8 @@ class client::state : public std::enable_shared_from_this<state> {
             if (!read_ec) read_ec = net::error::eof;
             out.nothing_received =
                 !parser.got_some() && (closed || read_ec == net::error::connection_reset);
-            co_return fail(read_ec, limit, head_seen ? "reading the body" : "waiting for the response");
+            co_return fail(read_ec, limit,
+                           head_seen ? "reading the body" : "waiting for the response");
         }
         // A body cut at the limit: what was kept is the answer, and the
         // connection (with the rest of the body in it) is dropped.

@@ -47,8 +47,9 @@ net::awaitable<connect_outcome> connect_first(tcp::socket& socket,
         }
         boost::system::error_code ignored;
         if (socket.is_open()) socket.close(ignored);  // each try gets a fresh socket
-        auto done = co_await with_timeout(connect_once(socket, out.endpoint),
-                                          std::chrono::duration_cast<std::chrono::nanoseconds>(out.limit));
+        auto done =
+            co_await with_timeout(connect_once(socket, out.endpoint),
+                                  std::chrono::duration_cast<std::chrono::nanoseconds>(out.limit));
         out.timed_out = !done;
         out.ec = done ? done->ec : make_error_code(fanout::errc::timeout);
         if (!out.ec) co_return out;

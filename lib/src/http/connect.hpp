@@ -27,7 +27,7 @@ struct connect_outcome {
     bool timed_out = false;        ///< the last try ran out of time
     /// The deadline, not the per-try limit, cut the last try short.
     bool deadline_reached = false;
-    boost::asio::ip::tcp::endpoint endpoint;  ///< connected to, or tried last
+    boost::asio::ip::tcp::endpoint endpoint;      ///< connected to, or tried last
     std::chrono::steady_clock::duration limit{};  ///< the last try's time limit
 };
 

@@ -57,7 +57,8 @@ std::optional<failure> request::validate() const {
         return failure{make_error_code(errc::invalid_request),
                        fmt::format("{} {}: {}", method, url, why)};
     };
-    if (auto problem = detail::request_problem(method, headers)) return invalid(std::move(*problem));
+    if (auto problem = detail::request_problem(method, headers))
+        return invalid(std::move(*problem));
     return std::nullopt;
 }
 

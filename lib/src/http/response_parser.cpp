@@ -94,7 +94,8 @@ chunk_line read_chunk_line(std::string_view line, bool complete) noexcept {
         if (i == 15) return bad("a chunk size too large");
         out.size = out.size * 16 + static_cast<std::uint64_t>(hex_value(line[i]));
     }
-    if (i == 0) return i == n ? (complete ? bad("a bad chunk size") : more()) : bad("a bad chunk size");
+    if (i == 0)
+        return i == n ? (complete ? bad("a bad chunk size") : more()) : bad("a bad chunk size");
     const auto skip_bws = [&] {
         while (i < n && is_space_or_tab(line[i])) ++i;
     };
@@ -112,7 +113,8 @@ chunk_line read_chunk_line(std::string_view line, bool complete) noexcept {
         skip_bws();
         const std::size_t name = i;
         while (i < n && is_token_char(line[i])) ++i;
-        if (i == name) return i == n && !complete ? more() : bad("a chunk extension without a name");
+        if (i == name)
+            return i == n && !complete ? more() : bad("a chunk extension without a name");
         const std::size_t after_name = i;
         skip_bws();
         if (i == n) {
@@ -130,7 +132,8 @@ chunk_line read_chunk_line(std::string_view line, bool complete) noexcept {
         if (i == n) return complete ? bad("a chunk extension without a value") : more();
         if (line[i] == '"') {
             for (++i;; ++i) {
-                if (i == n) return complete ? bad("an unterminated quoted chunk extension") : more();
+                if (i == n)
+                    return complete ? bad("an unterminated quoted chunk extension") : more();
                 if (line[i] == '"') break;
                 if (line[i] == '\\') {
                     if (++i == n)
@@ -243,7 +246,8 @@ response_parser::state response_parser::head(std::string_view rest) {
         if (line == status_line_end_ && line != 0 && line < rest.size() &&
             is_space_or_tab(rest[line]))
             return fail("whitespace before the first header line");
-        const auto* lf = static_cast<const char*>(std::memchr(base + line, '\n', rest.size() - line));
+        const auto* lf =
+            static_cast<const char*>(std::memchr(base + line, '\n', rest.size() - line));
         if (lf == nullptr) {
             // Only the last byte may be a CR: the first half of a CRLF to come.
             if (has_cr(base + line, end - 1)) return fail("a CR not followed by LF in the head");
@@ -293,7 +297,8 @@ bool response_parser::parse_status_line(std::string_view line) {
         error_reason_ = "not an HTTP/1.x status line";
         return false;
     }
-    status_ = static_cast<unsigned>((line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0'));
+    status_ =
+        static_cast<unsigned>((line[9] - '0') * 100 + (line[10] - '0') * 10 + (line[11] - '0'));
     if (status_ < 100 || status_ > 599) {
         error_reason_ = "a status code outside 100-599";
         return false;
@@ -314,8 +319,8 @@ bool response_parser::parse_status_line(std::string_view line) {
 bool response_parser::parse_head(std::string_view head) {
     // Every line of `head` ends in CRLF, checked while it was read.
     const auto line_end = [&](std::size_t from) {  // the CR of the line's CRLF
-        const auto* lf = static_cast<const char*>(
-            std::memchr(head.data() + from, '\n', head.size() - from));
+        const auto* lf =
+            static_cast<const char*>(std::memchr(head.data() + from, '\n', head.size() - from));
         return static_cast<std::size_t>(lf - head.data()) - 1;
     };
     std::size_t pos = line_end(0) + 2;  // the status line is parsed
@@ -357,7 +362,8 @@ bool response_parser::parse_head(std::string_view head) {
         }
         name = line.substr(0, colon);
         if (!is_token(name)) {
-            error_reason_ = name.empty() ? "an empty header name" : "a header name that is not a token";
+            error_reason_ =
+                name.empty() ? "an empty header name" : "a header name that is not a token";
             return false;
         }
         value = trim(line.substr(colon + 1));

@@ -138,8 +138,8 @@ net::awaitable<fanout::result<plan>> prepare(options opts) {
             co_return failure{addresses.error().code,
                               fmt::format("{}: {}", origin.name, addresses.error().text())};
         tcp::socket socket(executor);
-        const auto done = co_await http::detail::connect_first(socket, *addresses, origin.port,
-                                                               p.opts.timeout);
+        const auto done =
+            co_await http::detail::connect_first(socket, *addresses, origin.port, p.opts.timeout);
         if (done.ec)
             co_return invalid(fmt::format("cannot connect to {}: {}", origin.name,
                                           done.timed_out

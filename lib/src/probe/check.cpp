@@ -203,16 +203,15 @@ struct prober::state {
         // Each address in turn, as a client would, until one accepts; each
         // try has the budget of an HTTP connect.
         net::ip::tcp::socket socket(executor);
-        const auto done = co_await http::detail::connect_first(socket, *addresses, t.port,
-                                                               options.timeout);
+        const auto done =
+            co_await http::detail::connect_first(socket, *addresses, t.port, options.timeout);
         out.address = endpoint_text(done.endpoint.address(), t.port);
         if (done.ec)
-            out.problem = failure{done.ec, done.timed_out
-                                               ? fmt::format("connect to {} timed out after {}",
-                                                             out.address,
-                                                             format_duration(done.limit))
-                                               : fmt::format("connect to {}: {}", out.address,
-                                                             done.ec.message())};
+            out.problem = failure{
+                done.ec, done.timed_out
+                             ? fmt::format("connect to {} timed out after {}", out.address,
+                                           format_duration(done.limit))
+                             : fmt::format("connect to {}: {}", out.address, done.ec.message())};
         out.latency = clock::now() - started;
         co_return out;
     }
