@@ -8,6 +8,7 @@
 // the named ones, in value order. Nothing here runs at run time but copying
 // the list out.
 
+#include <array>
 #include <cstddef>
 #include <string_view>
 #include <utility>
@@ -46,14 +47,12 @@ constexpr std::string_view enumerator_name() {
 
 template <class Enum, int First, int... Offsets>
 std::vector<enumerator<Enum>> named(std::integer_sequence<int, Offsets...>) {
+    constexpr std::array<std::string_view, sizeof...(Offsets)> names{
+        enumerator_name<static_cast<Enum>(First + Offsets)>()...};
     std::vector<enumerator<Enum>> out;
-    (
-        [&out] {
-            constexpr auto value = static_cast<Enum>(First + Offsets);
-            constexpr auto name = enumerator_name<value>();
-            if constexpr (!name.empty()) out.push_back({value, name});
-        }(),
-        ...);
+    for (std::size_t i = 0; i < names.size(); ++i)
+        if (!names[i].empty())
+            out.push_back({static_cast<Enum>(First + static_cast<int>(i)), names[i]});
     return out;
 }
 
