@@ -5,16 +5,20 @@
 // cuts them; failures are retried with backoff; each success then hashes a
 // block on the CPU pool through the thread-pool bridge. Then a DNS part
 // resolves thousands of names through the c-ares resolver against an
-// in-process server that drops a few queries (timeouts, then retries), and
-// an HTTP part sends thousands of GETs through the keep-alive client to an
-// in-process server that holds, refuses (503) or lacks (404) a few, and a
+// in-process server (fanout::test::dns_responder) that drops a few queries
+// (timeouts, then retries), and an HTTP part sends thousands of GETs through
+// the keep-alive client to an in-process server
+// (fanout::test::http_fault_server, its /item/<N>) that holds, refuses (503)
+// or lacks (404) a few, and a
 // load part runs fanout::load against it for a second at a fixed rate. A
 // progress line shows on a terminal, and a summary follows each part. Ctrl-C
 // stops it early: every item is still accounted for, and the exit code is 130.
 #include "commands.hpp"
-#include "demo_dns_server.hpp"
-#include "demo_http_server.hpp"
 #include "stdio.hpp"
+
+// The loopback servers the tests use too (tests/support, fanout_loopback).
+#include "dns_responder.hpp"
+#include "http_fault_server.hpp"
 
 #include <fanout/dns/resolver.hpp>
 #include <fanout/gather.hpp>
@@ -193,7 +197,7 @@ net::awaitable<void> run_core_part(const demo_settings& settings, std::chrono::n
 constexpr std::size_t dns_limit = 500;
 constexpr auto dns_timeout = 100ms;
 constexpr unsigned dns_attempts = 3;
-constexpr double dns_drop_share = 0.02;
+constexpr std::size_t dns_drop_every = 50;  // 2% of queries
 
 // Names [0, hosts) are host<i>.demo.test; the rest, missing<i>.demo.test.
 std::string demo_dns_name(std::size_t index, std::size_t hosts) {
@@ -271,16 +275,18 @@ void print_part_summary(const part_words& words, const gather_summary& summary,
 
 // The answer must be what the server's rule gives the name.
 bool right_address(std::size_t index, std::size_t hosts, const outcome<dns::answer>& out) {
-    const auto expected = demo_dns_server::address_of(demo_dns_name(index, hosts));
+    const auto expected = test::numbered_host_address(demo_dns_name(index, hosts));
     const auto& records = out.result->records;
     const auto a = std::ranges::find(records, dns::record_type::a, &dns::record::type);
-    return expected && a != records.end() && std::get<net::ip::address_v4>(a->data) == *expected;
+    return expected && a != records.end() &&
+           std::get<net::ip::address_v4>(a->data).to_string() == *expected;
 }
 
 constexpr part_words dns_words{"dns", "names", "lookups", "resolved"};
 
 // The DNS part: `hosts` names that resolve and 1% more that do not, through
-// the resolver, against a demo_dns_server on this loop. Interrupted before it
+// the resolver, against a dns_responder that makes up the host<N> names and
+// drops every 50th query. Interrupted before it
 // starts (Ctrl-C during the core part), it asks nothing and reports every
 // name as not started.
 net::awaitable<void> run_dns_part(std::size_t hosts, runtime& rt) {
@@ -294,7 +300,10 @@ net::awaitable<void> run_dns_part(std::size_t hosts, runtime& rt) {
         co_return;
     }
 
-    demo_dns_server server(executor, dns_drop_share);
+    test::dns_responder server;
+    server.synthesise(test::numbered_hosts());
+    server.drop_every(dns_drop_every);
+    server.count_queries_by_name(false);  // --dns-names may be millions
     dns::resolver_options resolver_options{
         .servers = {{"127.0.0.1", server.port()}}, .timeout = dns_timeout, .tries = 1};
     dns::resolver resolver(executor, resolver_options);
@@ -309,7 +318,7 @@ net::awaitable<void> run_dns_part(std::size_t hosts, runtime& rt) {
         "dns: {} names host<N>.demo.test and {} that do not exist, through the c-ares resolver "
         "to a server on 127.0.0.1:{} that drops {:.0f}% of queries; limit {}, timeout {}, up to {} "
         "attempts on timeout\n",
-        format_count(hosts), format_count(names - hosts), server.port(), dns_drop_share * 100,
+        format_count(hosts), format_count(names - hosts), server.port(), 100.0 / dns_drop_every,
         dns_limit, format_duration(dns_timeout), dns_attempts);
     standard_output().flush();
     const auto started = std::chrono::steady_clock::now();
@@ -326,7 +335,6 @@ net::awaitable<void> run_dns_part(std::size_t hosts, runtime& rt) {
         },
         options);
     line.stop();
-    server.stop();
     print_part_summary(dns_words, summary, report, std::chrono::steady_clock::now() - started,
                        rt.interrupted());
 }
@@ -345,8 +353,8 @@ bool http_retryable(const failure& f) {
 }
 
 // The HTTP part: `requests` GETs of /item/<N> through one http::client
-// (keep-alive, one connection per request in flight at most) against a
-// demo_http_server on this loop, whose faults (a first answer that never
+// (keep-alive, one connection per request in flight at most) against an
+// http_fault_server, whose faults on /item/<N> (a first answer that never
 // comes, a 503, a 404) are set by N. Interrupted before it starts, it sends
 // nothing and reports every request as not started.
 net::awaitable<void> run_http_part(std::size_t requests, runtime& rt) {
@@ -360,7 +368,7 @@ net::awaitable<void> run_http_part(std::size_t requests, runtime& rt) {
         co_return;
     }
 
-    demo_http_server server(executor);
+    test::http_fault_server server;
     http::client client(executor, {.connections_per_origin = http_limit});
     progress counters;
     gather_options options{
@@ -370,7 +378,7 @@ net::awaitable<void> run_http_part(std::size_t requests, runtime& rt) {
     options.retry.max_backoff = 100ms;
     options.retry.retry_if = http_retryable;
 
-    const auto base = fmt::format("http://127.0.0.1:{}/item/", server.port());
+    const auto base = server.url("/item/");
     standard_output().print(
         "http: {} GETs of {}<N> through the keep-alive client; the server never answers 2% of "
         "first requests, answers 2% with 503 and 0.5% always with 404; limit {}, timeout {}, up "
@@ -392,37 +400,32 @@ net::awaitable<void> run_http_part(std::size_t requests, runtime& rt) {
         },
         options);
     line.stop();
-    server.stop();
     print_part_summary(http_words, summary, report, std::chrono::steady_clock::now() - started,
                        rt.interrupted());
     if (summary.total > summary.not_started)
         standard_output().print(
             "  connections  {:>9}   opened for {} requests (keep-alive reuse)\n",
-            format_count(client.connections_opened()), format_count(server.requests_received()));
+            format_count(client.connections_opened()), format_count(server.requests_served()));
 }
 
-// The load part: `fanout load`'s machinery for a moment against a
-// demo_http_server, open loop at a fixed rate, with the latency from each
+// The load part: `fanout load`'s machinery for a moment against an
+// http_fault_server, open loop at a fixed rate, with the latency from each
 // request's intended start beside the one from its send. The item it asks
 // for is never faulty. Interrupted before it starts, it sends nothing.
 net::awaitable<void> run_load_part(std::chrono::milliseconds duration, runtime& rt) {
-    const auto executor = co_await net::this_coro::executor;
     standard_output().print("\n");
     if (rt.interrupted()) {
         standard_output().print("load: not started (interrupted before the load part)\n");
         co_return;
     }
-    demo_http_server server(executor);
-    load::options options{.urls = {fmt::format("http://127.0.0.1:{}/item/0", server.port())},
-                          .connections = 16,
-                          .duration = duration,
-                          .rate = 2000};
+    test::http_fault_server server;
+    load::options options{
+        .urls = {server.url("/item/0")}, .connections = 16, .duration = duration, .rate = 2000};
     standard_output().print(
         "load: {} of GET {} through fanout::load, 16 connections, open loop at 2,000/s\n",
         format_duration(duration), options.urls.front());
     standard_output().flush();
     auto measured = co_await load::run(rt, std::move(options));
-    server.stop();
     if (!measured) {
         standard_output().print("load: {}\n", measured.error().text());
         co_return;

@@ -2,10 +2,13 @@
 // Ctrl-C (SIGINT) in the middle of a part.
 #include "child_process.hpp"
 
+#include <fanout/progress.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <algorithm>
 #include <csignal>
+#include <cstdint>
 #include <regex>
 #include <string>
 #include <vector>
@@ -33,14 +36,6 @@ std::string part_summary(const std::string& text, const std::string& part,
     if (at == std::string::npos) return {};
     const auto from = text.rfind(part + ": ", at);
     return text.substr(from, text.find("\n\n", at) - from);
-}
-
-// 2020000 -> "2,020,000", as the summaries print counts.
-std::string fmt_count(long n) {
-    std::string digits = std::to_string(n);
-    for (auto at = static_cast<long>(digits.size()) - 3; at > 0; at -= 3)
-        digits.insert(static_cast<std::size_t>(at), ",");
-    return digits;
 }
 
 std::string dns_summary(const std::string& text) {
@@ -162,7 +157,7 @@ void interrupt_part(std::vector<std::string> args, const std::string& started,
     REQUIRE(status.exited);
     CHECK(status.code == 130);
     const std::string summary = part_summary(out, part, items);
-    const auto count = fmt_count(total);
+    const auto count = fanout::format_count(static_cast<std::uint64_t>(total));  // 2,020,000
     CHECK(summary.find(part + ": " + count + " of " + count + " " + items + " reported") == 0);
     CHECK(summary.find("interrupted") != std::string::npos);
     const long ok = summary_count(summary, succeeded);

@@ -255,6 +255,22 @@ class authority {
         default_rule_ = rule;
     }
 
+    void synthesise(dns_synthesiser synthesiser) {
+        std::lock_guard lock(mutex_);
+        synthesise_ = std::move(synthesiser);
+    }
+
+    void drop_every(std::size_t n) {
+        std::lock_guard lock(mutex_);
+        drop_every_ = n;
+        answerable_ = 0;
+    }
+
+    void count_by_name(bool on) {
+        std::lock_guard lock(mutex_);
+        count_by_name_ = on;
+    }
+
     // Starts holding; returns what is to be released now (count 0).
     std::vector<reply> hold_until(std::size_t count) {
         std::lock_guard lock(mutex_);
@@ -294,11 +310,12 @@ class authority {
 
         std::optional<reply> answer;
         if (const auto asked = parse_query(message)) {
-            ++queries_by_name_[asked->name];
+            if (count_by_name_) ++queries_by_name_[asked->name];
             if (!(asked->flags & flag_qr)) answer = decide(*asked, over_tcp);
         } else if (message.size() >= 2) {
             answer = reply{format_error(message)};
         }
+        if (answer && drop_every_ > 0 && ++answerable_ % drop_every_ == 0) answer.reset();
         if (answer) answer->to = std::move(from);
 
         std::vector<reply> now;
@@ -354,15 +371,23 @@ class authority {
 
     bytes from_zone(const query& asked, bool over_tcp) const {
         if (asked.flags & opcode_mask) return response(asked, rcode::notimp);
-        if (!zone_.contains(asked.name)) return response(asked, rcode::nxdomain);
-        std::vector<const dns_rr*> answers;
+        // Synthesised records live here until the answer is written (a
+        // deque keeps them in place as it grows).
+        std::deque<std::vector<dns_rr>> made;
+        const auto records_of = [&](const std::string& name) -> const std::vector<dns_rr>* {
+            if (const auto found = zone_.find(name); found != zone_.end()) return &found->second;
+            if (!synthesise_) return nullptr;
+            auto records = synthesise_(name);
+            return records ? &made.emplace_back(std::move(*records)) : nullptr;
+        };
         std::string name = asked.name;
-        for (int depth = 0; depth < max_cname_chain; ++depth) {
-            const auto found = zone_.find(name);
-            if (found == zone_.end()) break;
+        const std::vector<dns_rr>* records = records_of(name);
+        if (records == nullptr) return response(asked, rcode::nxdomain);
+        std::vector<const dns_rr*> answers;
+        for (int depth = 0; records != nullptr && depth < max_cname_chain; ++depth) {
             bool matched = false;
             const dns_rr* alias = nullptr;
-            for (const dns_rr& record : found->second) {
+            for (const dns_rr& record : *records) {
                 if (asked.type == dns_type::any || record.type == asked.type) {
                     answers.push_back(&record);
                     matched = true;
@@ -373,6 +398,7 @@ class authority {
             if (matched || !alias) break;
             answers.push_back(alias);
             if (!wire_reader(alias->rdata).name(name)) break;
+            records = records_of(name);
         }
         bytes out = response(asked, rcode::noerror, answers);
         if (!over_tcp && out.size() > asked.udp_limit)
@@ -385,6 +411,10 @@ class authority {
     std::map<std::string, std::vector<dns_rr>> zone_;
     std::map<std::string, dns_rule> rules_;
     dns_rule default_rule_;
+    dns_synthesiser synthesise_;
+    std::size_t drop_every_ = 0;
+    std::size_t answerable_ = 0;  // queries that would have had an answer, for drop_every
+    bool count_by_name_ = true;
     std::size_t queries_ = 0;
     std::size_t tcp_queries_ = 0;
     std::map<std::string, std::size_t> queries_by_name_;
@@ -500,6 +530,11 @@ listener::listener(authority& zone) : zone_(zone) {
         throw std::runtime_error("dns_responder: no port free for both UDP and TCP");
     // Replies over UDP are sent at once; one that would block is lost, as UDP may.
     udp_.non_blocking(true);
+    // Room for a burst: a resolver may send hundreds of queries before this
+    // thread reads one. The kernel may cap it (net.core.rmem_max); what does
+    // not fit is lost, as UDP may.
+    boost::system::error_code ignored;
+    udp_.set_option(udp::socket::receive_buffer_size(1 << 20), ignored);
     receive_udp();
     accept_tcp();
     thread_ = std::thread([this] { io_.run(); });
@@ -582,7 +617,38 @@ dns_rr name_record(std::string name, std::uint16_t type, const std::string& targ
     return {std::move(name), type, ttl, encoded_name(target)};
 }
 
+char lower(char c) {
+    return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+}
+
 }  // namespace
+
+std::optional<std::string> numbered_host_address(std::string_view name) {
+    constexpr std::string_view prefix = "host", suffix = ".demo.test";
+    if (name.size() <= prefix.size() + suffix.size()) return std::nullopt;
+    const auto equal = [](std::string_view a, std::string_view b) {
+        return std::ranges::equal(a, b, {}, lower, lower);
+    };
+    if (!equal(name.substr(0, prefix.size()), prefix) ||
+        !equal(name.substr(name.size() - suffix.size()), suffix))
+        return std::nullopt;
+    // Only the low 24 bits of N make the address, so any number of digits will do.
+    std::uint32_t number = 0;
+    for (const char digit :
+         name.substr(prefix.size(), name.size() - prefix.size() - suffix.size())) {
+        if (digit < '0' || digit > '9') return std::nullopt;
+        number = (number * 10 + static_cast<std::uint32_t>(digit - '0')) & 0xFFFFFF;
+    }
+    return net::ip::address_v4((10u << 24) | number).to_string();
+}
+
+dns_synthesiser numbered_hosts() {
+    return [](const std::string& name) -> std::optional<std::vector<dns_rr>> {
+        auto address = numbered_host_address(name);
+        if (!address) return std::nullopt;
+        return std::vector<dns_rr>{dns_a(name, std::move(*address))};
+    };
+}
 
 dns_rr dns_a(std::string name, std::string ipv4, std::uint32_t ttl) {
     return {std::move(name), dns_type::a, ttl, address_bytes(ipv4, false)};
@@ -662,6 +728,18 @@ void dns_responder::clear_rule(const std::string& name) {
 
 void dns_responder::set_default_rule(dns_rule rule) {
     state_->zone.set_default_rule(rule);
+}
+
+void dns_responder::synthesise(dns_synthesiser synthesiser) {
+    state_->zone.synthesise(std::move(synthesiser));
+}
+
+void dns_responder::drop_every(std::size_t n) {
+    state_->zone.drop_every(n);
+}
+
+void dns_responder::count_queries_by_name(bool on) {
+    state_->zone.count_by_name(on);
 }
 
 void dns_responder::hold_answers_until(std::size_t count) {

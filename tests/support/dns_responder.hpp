@@ -1,8 +1,11 @@
 #pragma once
-// An in-process authoritative DNS server for tests, with faults on demand.
-// It listens on 127.0.0.1, UDP and TCP on one port chosen at run time, and
-// answers on its own thread and io_context, so a resolver under test on
-// another loop receives its answers truly asynchronously.
+// An in-process authoritative DNS server for tests and for `fanout demo`,
+// with faults on demand. It listens on 127.0.0.1, UDP and TCP on one port
+// chosen at run time, and answers on its own thread and io_context, so a
+// resolver under test on another loop receives its answers truly
+// asynchronously. Beside the zone it is given, it can make up the records
+// of names it does not hold (synthesise(); numbered_hosts() gives the
+// demo's), and drop every n-th query (drop_every()).
 //
 // Errors: the constructor throws std::runtime_error when it cannot bind; the
 // record builders and add() throw std::invalid_argument for a malformed name
@@ -15,8 +18,11 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fanout::test {
@@ -56,6 +62,21 @@ dns_rr dns_soa(std::string name, std::string mname, std::string rname, std::uint
                std::uint32_t refresh, std::uint32_t retry, std::uint32_t expire,
                std::uint32_t minimum, std::uint32_t ttl = 300);
 
+/// Records made up for a name the zone does not hold: the records of `name`
+/// (in canonical form: lower case, no trailing dot), or nothing when the name
+/// does not exist (NXDOMAIN). Called on the responder's thread, under its
+/// lock: it must not call the responder.
+using dns_synthesiser = std::function<std::optional<std::vector<dns_rr>>(const std::string& name)>;
+
+/// `fanout demo`'s names: host<N>.demo.test (any case, any number of digits)
+/// has the address 10.(N >> 16 & 255).(N >> 8 & 255).(N & 255), as text
+/// ("10.0.1.2" for host258.demo.test); any other name has none.
+std::optional<std::string> numbered_host_address(std::string_view name);
+
+/// A synthesiser giving each numbered host (see numbered_host_address) one A
+/// record, TTL 300; other names do not exist.
+dns_synthesiser numbered_hosts();
+
 /// What the responder does with a query.
 enum class dns_behaviour {
     answer,    ///< the zone's records (NXDOMAIN for an unknown name)
@@ -94,6 +115,16 @@ class dns_responder {
     void clear_rule(const std::string& name);
     /// The behaviour for names without a rule of their own.
     void set_default_rule(dns_rule rule);
+    /// Names not in the zone get the records `synthesiser` makes (an empty
+    /// function: none, NXDOMAIN). Records add()ed for a name win.
+    void synthesise(dns_synthesiser synthesiser);
+    /// Drops the n-th, 2n-th, 3n-th... query that would be answered, counted
+    /// from now (0: drops none), so a client's timeouts and retries have
+    /// something to do.
+    void drop_every(std::size_t n);
+    /// Whether queries_for() counts (on by default); off, a run of millions
+    /// of names keeps no entry per name.
+    void count_queries_by_name(bool on);
 
     /// Burst: holds the answers to the next `count` queries (UDP and TCP)
     /// and sends them all back-to-back when the last of them arrives; a

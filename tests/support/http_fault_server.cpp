@@ -25,6 +25,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -54,13 +55,17 @@ constexpr auto reset_after = 20ms;              // /reset-mid-body: the head arr
 constexpr std::chrono::seconds drain_limit{2};  // a clean close waits this long for the peer
 constexpr std::string_view cut_short = "0123456789";
 
-// What the server counts, and the stall; shared by every connection.
+// What the server counts, the stall and the /item history; shared by
+// every connection.
 struct counters {
     std::atomic<std::size_t> accepted{0};
     std::atomic<std::size_t> open{0};
     std::atomic<std::size_t> max_open{0};
     std::atomic<std::size_t> requests{0};
     std::atomic<clock::rep> stall_until{0};  // a steady_clock time since its epoch
+    // The /item/<N> whose first request has come, of those whose first answer
+    // differs from the later ones; touched only on the server's thread.
+    std::unordered_set<std::uint64_t> items_asked;
 
     void opened() {
         ++accepted;
@@ -403,6 +408,26 @@ class connection {
         co_await send(head_of(200, {}, claimed_body, false).append(cut_short));
     }
 
+    // /item/<N>: `fanout demo`'s numbered items, each fault set by N (see the
+    // header).
+    net::awaitable<then> item(const request& req, std::string_view number) {
+        const auto n = to_number(number);
+        if (!n || *n % 200 == 99) co_return co_await reply(req, 404, "no such item"sv);
+        const bool faulty_first = *n % 50 == 7 || *n % 50 == 21;
+        if (faulty_first && stats_.items_asked.insert(*n).second) {
+            if (*n % 50 == 7) {  // held: the client's timeout ends it
+                co_await drain(std::nullopt);
+                co_return then::done;
+            }
+            const field_list fields{{"Retry-After", "0"}};
+            co_return co_await reply(req, 503, "busy"sv, fields);
+        }
+        co_await sleep(std::chrono::milliseconds(*n % 4));
+        const field_list fields{{"Content-Type", "text/plain"}};
+        const std::string body = "item " + std::to_string(*n);
+        co_return co_await reply(req, 200, body, fields);
+    }
+
     // String literals in a co_await expression are written as string_view
     // literals: g++ 12 fails on a plain array argument to a coroutine there.
     net::awaitable<then> answer(const request& req) {
@@ -412,6 +437,7 @@ class connection {
             co_return co_await reply(req, 501, "chunked request bodies are not supported\n"sv, {},
                                      true);
         if (path == "/ok") co_return co_await reply(req, 200, "ok"sv);
+        if (path.starts_with("/item/")) co_return co_await item(req, path.substr(6));
         if (path == "/echo") {
             std::string body = req.method + " " + req.target + "\n";
             for (const auto& line : req.header_lines) body.append(line) += '\n';

@@ -1,8 +1,9 @@
 #pragma once
-// An in-process HTTP/1.1 server for tests, with faults on demand. It listens
-// on 127.0.0.1 (and on ::1, same port, when the machine has IPv6 loopback),
-// port chosen at run time, and answers on its own thread and io_context, so
-// a client under test on another loop gets its answers truly asynchronously.
+// An in-process HTTP/1.1 server for tests and for `fanout demo`, with faults
+// on demand. It listens on 127.0.0.1 (and on ::1, same port, when the machine
+// has IPv6 loopback), port chosen at run time, and answers on its own thread
+// and io_context, so a client under test on another loop gets its answers
+// truly asynchronously.
 // Written on raw Asio sockets (no Beast): what it sends is exactly what the
 // endpoint below says, faults included.
 //
@@ -36,6 +37,13 @@
 //   /close                 200 "ok" with Connection: close, then closes
 //   /until-close           HTTP/1.0 200 with neither length nor chunks: the
 //                          body ends when the connection closes
+//   /item/<N>              `fanout demo`'s items: 200 "item <N>" (text/plain)
+//                          after N % 4 ms, with faults set by N:
+//                          N % 200 == 99: always 404;
+//                          N % 50 == 7: the first request for N is held,
+//                          never answered (the client's timeout ends it);
+//                          N % 50 == 21: the first request for N gets 503
+//                          with Retry-After: 0; later requests get the 200
 //   anything else          404
 //
 // Errors: the constructor throws std::runtime_error when it cannot bind.

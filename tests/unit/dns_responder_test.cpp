@@ -15,7 +15,9 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <set>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -402,4 +404,87 @@ TEST_CASE("the responder can be destroyed with delayed, held and TCP work pendin
         REQUIRE(responder.wait_for_queries(3, 2s));
     }
     SUCCEED("destroyed without waiting for the delays");
+}
+
+TEST_CASE("numbered hosts have the demo's addresses and other names have none") {
+    CHECK(numbered_host_address("host0.demo.test") == "10.0.0.0");
+    CHECK(numbered_host_address("host258.demo.test") == "10.0.1.2");
+    CHECK(numbered_host_address("HOST258.Demo.Test") == "10.0.1.2");
+    CHECK(numbered_host_address("host16777217.demo.test") == "10.0.0.1");  // low 24 bits
+    CHECK_FALSE(numbered_host_address("host.demo.test"));
+    CHECK_FALSE(numbered_host_address("host1x.demo.test"));
+    CHECK_FALSE(numbered_host_address("missing1.demo.test"));
+    CHECK_FALSE(numbered_host_address("host1.demo.example"));
+}
+
+TEST_CASE("a synthesiser answers for the names the zone does not hold") {
+    dns_responder responder;
+    responder.synthesise(numbered_hosts());
+    responder.add(dns_a("host1.demo.test", "192.0.2.1"));
+
+    const bytes made = dns_query(1, "host258.demo.test", dns_type::a);
+    const bytes response = ask_udp(responder, made);
+    CHECK(rcode_of(response) == 0);
+    const auto records = answers_of(response, made);
+    REQUIRE(records.size() == 1);
+    CHECK(records[0].type == dns_type::a);
+    CHECK(records[0].ttl == 300);
+    CHECK(records[0].rdata == bytes{10, 0, 1, 2});
+
+    // Records of the zone win; a made-up name of another type has no answers;
+    // a name the synthesiser does not know does not exist.
+    const bytes added = dns_query(2, "host1.demo.test", dns_type::a);
+    const auto zone_records = answers_of(ask_udp(responder, added), added);
+    REQUIRE(zone_records.size() == 1);
+    CHECK(zone_records[0].rdata == bytes{192, 0, 2, 1});
+    const bytes other_type = dns_query(3, "host7.demo.test", dns_type::aaaa);
+    const bytes no_data = ask_udp(responder, other_type);
+    CHECK(rcode_of(no_data) == 0);
+    CHECK(answer_count(no_data) == 0);
+    CHECK(rcode_of(ask_udp(responder, dns_query(4, "missing1.demo.test", dns_type::a))) ==
+          rcode_nxdomain);
+}
+
+TEST_CASE("a synthesised CNAME is followed to its target") {
+    dns_responder responder;
+    responder.add(dns_a("target.example", "192.0.2.9"));
+    responder.synthesise([](const std::string& name) -> std::optional<std::vector<dns_rr>> {
+        if (name != "alias.example") return std::nullopt;
+        return std::vector<dns_rr>{dns_cname(name, "target.example")};
+    });
+    const bytes query = dns_query(5, "alias.example", dns_type::a);
+    const auto records = answers_of(ask_udp(responder, query), query);
+    REQUIRE(records.size() == 2);
+    CHECK(records[0].type == dns_type::cname);
+    CHECK(records[1].rdata == bytes{192, 0, 2, 9});
+}
+
+TEST_CASE("drop_every drops every n-th query that would be answered") {
+    dns_responder responder;
+    responder.add(dns_a("host.example", "192.0.2.7"));
+    responder.drop_every(3);
+    udp_client client(responder.port());
+    std::set<std::uint16_t> answered;
+    for (std::uint16_t id = 1; id <= 9; ++id) {
+        client.send(dns_query(id, "host.example", dns_type::a));
+        for (const auto& response : client.receive(1, id % 3 == 0 ? 200ms : 2s))
+            answered.insert(id_of(response));
+    }
+    CHECK(answered == std::set<std::uint16_t>{1, 2, 4, 5, 7, 8});
+    CHECK(responder.queries() == 9);
+
+    responder.drop_every(0);
+    CHECK(ask_udp(responder, dns_query(10, "host.example", dns_type::a)).size() > 0);
+}
+
+TEST_CASE("count_queries_by_name(false) keeps no count per name") {
+    dns_responder responder;
+    responder.synthesise(numbered_hosts());
+    responder.count_queries_by_name(false);
+    ask_udp(responder, dns_query(1, "host1.demo.test", dns_type::a));
+    CHECK(responder.queries() == 1);
+    CHECK(responder.queries_for("host1.demo.test") == 0);
+    responder.count_queries_by_name(true);
+    ask_udp(responder, dns_query(2, "host1.demo.test", dns_type::a));
+    CHECK(responder.queries_for("host1.demo.test") == 1);
 }

@@ -1,5 +1,6 @@
 #include <fanout/error.hpp>
 
+#include "enumerators.hpp"
 #include "test_loop.hpp"
 
 #include <fanout/outcome.hpp>
@@ -62,6 +63,17 @@ TEST_CASE("every fanout error has its own message and kind") {
     }
     CHECK(messages.size() == every_errc.size());
     CHECK(kinds.size() == every_errc.size());
+}
+
+TEST_CASE("the list of fanout errors above holds every enumerator, numbered from 1") {
+    const auto codes = fanout::test::enumerators<errc>();
+    REQUIRE(codes.size() == every_errc.size());
+    for (std::size_t i = 0; i < codes.size(); ++i) {
+        INFO(codes[i].name);
+        CHECK(codes[i].value == every_errc[i]);
+        CHECK(static_cast<int>(codes[i].value) == static_cast<int>(i) + 1);
+        CHECK(std::string(error_kind(codes[i].value)) == codes[i].name);
+    }
 }
 
 TEST_CASE("the kinds of fanout errors are their enumerator names") {

@@ -4,8 +4,10 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/buffer.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
@@ -13,6 +15,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <variant>
 
 namespace net = boost::asio;
 using fanout::test::http_fault_server;
@@ -32,6 +35,28 @@ net::awaitable<std::string> talk(tcp::endpoint server, std::string raw) {
     for (;;) {
         auto [ec, size] =
             co_await socket.async_read_some(net::buffer(chunk), net::as_tuple(net::use_awaitable));
+        received.append(chunk.data(), size);
+        if (ec) co_return received;
+    }
+}
+
+// Sends `raw` on a new connection and returns what arrives within `wait`,
+// then closes the connection.
+net::awaitable<std::string> talk_for(tcp::endpoint server, std::string raw,
+                                     std::chrono::milliseconds wait) {
+    using namespace net::experimental::awaitable_operators;
+    constexpr auto use_tuple = net::as_tuple(net::use_awaitable);
+    tcp::socket socket(co_await net::this_coro::executor);
+    co_await socket.async_connect(server, net::use_awaitable);
+    co_await net::async_write(socket, net::buffer(raw), net::use_awaitable);
+    net::steady_timer timer(socket.get_executor(), wait);
+    std::string received;
+    std::array<char, 4096> chunk;
+    for (;;) {
+        auto got = co_await (socket.async_read_some(net::buffer(chunk), use_tuple) ||
+                             timer.async_wait(use_tuple));
+        if (got.index() == 1) co_return received;
+        const auto [ec, size] = std::get<0>(got);
         received.append(chunk.data(), size);
         if (ec) co_return received;
     }
@@ -154,4 +179,60 @@ TEST_CASE("the server also answers on ::1 when the machine has it") {
     const auto got = talk_once(server.port(), "GET /ok HTTP/1.1\r\nConnection: close\r\n\r\n",
                                net::ip::address_v6::loopback());
     CHECK(got.ends_with("\r\n\r\nok"));
+}
+
+namespace {
+
+std::string get_item(const http_fault_server& server, const std::string& number) {
+    return talk_once(server.port(),
+                     "GET /item/" + number + " HTTP/1.1\r\nConnection: close\r\n\r\n");
+}
+
+}  // namespace
+
+TEST_CASE("an item is 200 with its number as the body") {
+    http_fault_server server;
+    for (const auto* number : {"0", "5", "250"}) {
+        INFO(number);
+        const auto got = get_item(server, number);
+        CHECK(got.starts_with("HTTP/1.1 200 OK\r\n"));
+        CHECK(got.find("Content-Type: text/plain\r\n") != std::string::npos);
+        CHECK(got.ends_with(std::string("\r\n\r\nitem ") + number));
+    }
+}
+
+TEST_CASE("every 200th item is 404, every time, and a number that is none too") {
+    http_fault_server server;
+    for (const auto* number : {"99", "99", "299", "x1", ""}) {
+        INFO(number);
+        CHECK(get_item(server, number).starts_with("HTTP/1.1 404 Not Found\r\n"));
+    }
+}
+
+TEST_CASE("the first request for item 21 and every 50th after it gets 503, the next 200") {
+    http_fault_server server;
+    for (const auto* number : {"21", "71"}) {
+        INFO(number);
+        const auto first = get_item(server, number);
+        CHECK(first.starts_with("HTTP/1.1 503 Service Unavailable\r\n"));
+        CHECK(first.find("Retry-After: 0\r\n") != std::string::npos);
+        CHECK(get_item(server, number).ends_with(std::string("\r\n\r\nitem ") + number));
+    }
+}
+
+TEST_CASE("the first request for item 7 and every 50th after it is held, the next answered") {
+    http_fault_server server;
+    for (const auto* number : {"7", "57"}) {
+        INFO(number);
+        net::io_context io;
+        const auto held = fanout::test::run_bounded(
+            io,
+            talk_for({net::ip::address_v4::loopback(), server.port()},
+                     "GET /item/" + std::string(number) + " HTTP/1.1\r\n\r\n", 200ms),
+            10s);
+        CHECK(held.empty());
+        CHECK(get_item(server, number).ends_with(std::string("\r\n\r\nitem ") + number));
+    }
+    CHECK(server.requests_served() == 4);
+    CHECK(all_closed(server));
 }
