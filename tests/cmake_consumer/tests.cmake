@@ -35,10 +35,21 @@ add_test(NAME "consumer: install"
         -P "${consumer_source}/run.cmake")
 set_tests_properties("consumer: install" PROPERTIES FIXTURES_SETUP fanout_installed)
 
+# The subdirectory build compiles all of fanout again. Its build tree is a
+# sibling of this one (build/dev -> build/dev-consumer-subdirectory), at the
+# same depth below the sources, so the compiler launcher (ccache, with its
+# base_dir) sees the same relative paths and serves the library's objects
+# from this build's instead of compiling them twice.
+set(consumer_subdirectory_binary "${PROJECT_BINARY_DIR}-consumer-subdirectory")
 foreach(mode IN ITEMS package subdirectory)
+    if(mode STREQUAL "subdirectory")
+        set(mode_binary "${consumer_subdirectory_binary}")
+    else()
+        set(mode_binary "${consumer_binary}/${mode}")
+    endif()
     add_test(NAME "consumer: ${mode}"
         COMMAND "${CMAKE_COMMAND}" -DSTEP=${mode}
-            "-DSOURCE_DIR=${consumer_source}" "-DBINARY_DIR=${consumer_binary}/${mode}"
+            "-DSOURCE_DIR=${consumer_source}" "-DBINARY_DIR=${mode_binary}"
             "-DSETTINGS=${consumer_binary}/${mode}-settings.cmake"
             "-DGENERATOR=${CMAKE_GENERATOR}" "-DFANOUT_SOURCE_DIR=${PROJECT_SOURCE_DIR}"
             "-DCONFIG=$<CONFIG>"
