@@ -202,6 +202,29 @@ class gather_run {
         std::invoke_result_t<std::conditional_t<keyed, KeyFn, int (*)(int)>&,
                              std::conditional_t<keyed, typename traits::argument, int>>>;
 
+    // An item's use of its key's entry, and the permit once granted. The
+    // entry is dropped when no item uses it, so memory follows the keys in
+    // flight, not every key seen.
+    struct key_permit {
+        gather_run& run;
+        const key_type* key = nullptr;
+        bool holds_permit = false;
+
+        explicit key_permit(gather_run& owner) : run(owner) {}
+        key_permit(const key_permit&) = delete;
+        key_permit& operator=(const key_permit&) = delete;
+        ~key_permit() { reset(); }
+
+        void reset() {
+            if constexpr (keyed) {
+                if (!key) return;
+                const auto entry = run.key_limits_.find(*std::exchange(key, nullptr));
+                if (std::exchange(holds_permit, false)) entry->second.limit->release();
+                if (--entry->second.users == 0) run.key_limits_.erase(entry);
+            }
+        }
+    };
+
     void spawn_worker() {
         namespace net = boost::asio;
         auto& slot = slots_.emplace_back();
@@ -316,6 +339,8 @@ class gather_run {
             return (held);
     }
 
+    // A worker takes the next input, runs it as an item and delivers its
+    // outcome, until the input ends or the run stops.
     boost::asio::awaitable<void> worker(worker_slot& slot) {
         namespace net = boost::asio;
         // The worker's own waits report cancellation as error codes; only
@@ -340,103 +365,134 @@ class gather_run {
                 taken.emplace(take());
             }
             typename traits::holder& held = *taken;
-            const std::size_t index = next_index_++;
-
             outcome<value_type> out;
-            out.index = index;
+            out.index = next_index_++;
             if (stop_ != stop_reason::none) {
                 out.result = not_started_failure(stop_);
                 ++summary_.not_started;
                 deliver(slot, held, std::move(out));
                 continue;
             }
-
             const auto started = last_end;
-            if (options_.progress) options_.progress->on_start();
-            for (unsigned attempt = 1;; ++attempt) {
-                bool waited = attempt > 1;  // a wait before the attempt needs a fresh clock reading
-                key_permit held_key(*this);
-                if constexpr (keyed) {
-                    if (options_.per_key_limit > 0) {
-                        auto& [key, entry] =
-                            *key_limits_.try_emplace(key_of_(argument(held))).first;
-                        if (!entry.limit)
-                            entry.limit =
-                                std::make_unique<semaphore>(executor_, options_.per_key_limit);
-                        ++entry.users;
-                        held_key.key = &key;
-                        semaphore* limit = entry.limit.get();
-                        if (!limit->try_acquire()) {
-                            waited = true;
-                            auto [ec] =
-                                co_await limit->async_acquire(net::as_tuple(net::use_awaitable));
-                            if (ec) {
-                                out.result = stopped_failure(stop_);
-                                co_await reset_if_cancelled();
-                                break;
-                            }
-                        }
-                        held_key.holds_permit = true;
-                    }
-                }
-                if (options_.rate) {
-                    const auto wait = options_.rate->reserve();
-                    waited = waited || wait > clock::duration::zero();
-                    if (wait > clock::duration::zero() && !co_await sleep(slot, wait)) {
-                        out.result = stopped_failure(stop_);
-                        co_await reset_if_cancelled();
-                        break;
-                    }
-                }
-
-                out.attempts = attempt;
-                if (options_.per_attempt_timeout)
-                    arm_timeout(slot, waited ? clock::now() : started);
-                co_await net::this_coro::throw_if_cancelled(true);
-                try {
-                    if constexpr (std::is_void_v<awaited_type>) {
-                        co_await fn_(argument(held));
-                        out.result = result<void>{};
-                    } else {
-                        out.result = co_await fn_(argument(held));
-                    }
-                } catch (...) {
-                    out.result = failure::from_exception(std::current_exception());
-                }
-                co_await net::this_coro::throw_if_cancelled(false);
-                disarm_timeout(slot);
-
-                if (slot.timed_out) {
-                    slot.timed_out = false;
-                    out.result =
-                        failure{errc::timeout,
-                                attempt_timed_out_message(attempt, *options_.per_attempt_timeout)};
-                } else if (!out.ok() && stop_ != stop_reason::none) {
-                    out.result = stopped_failure(stop_);
-                }
-                // reset_if_cancelled(), inlined: this is the per-item path.
-                if (const auto state = co_await net::this_coro::cancellation_state;
-                    state.cancelled() != net::cancellation_type::none)
-                    co_await net::this_coro::reset_cancellation_state();
-                held_key.reset();
-
-                if (out.ok() || stop_ != stop_reason::none) break;
-                if (attempt >= options_.retry.max_attempts ||
-                    !options_.retry.should_retry(out.error()))
-                    break;
-                const auto backoff = options_.retry.backoff(attempt, out.error(), random_);
-                if (!co_await sleep(slot, backoff)) {
-                    if (stop_ != stop_reason::none) out.result = stopped_failure(stop_);
-                    co_await reset_if_cancelled();
-                    break;
-                }
-                if (options_.progress) options_.progress->on_retry();
-            }
+            co_await run_item(slot, held, out, started);
             last_end = clock::now();
             out.elapsed = last_end - started;
             deliver(slot, held, std::move(out));
         }
         slot.running = false;
+    }
+
+    // Every attempt of one item that the retry policy allows, each admitted
+    // first (its key's permit, a rate token); leaves the last result in `out`.
+    boost::asio::awaitable<void> run_item(worker_slot& slot, typename traits::holder& held,
+                                          outcome<value_type>& out, clock::time_point started) {
+        if (options_.progress) options_.progress->on_start();
+        for (unsigned attempt = 1;; ++attempt) {
+            bool waited = attempt > 1;  // a wait before the attempt needs a fresh clock reading
+            key_permit held_key(*this);
+            if (!co_await admit(slot, held, held_key, waited)) {
+                out.result = stopped_failure(stop_);
+                co_await reset_if_cancelled();
+                break;
+            }
+            out.attempts = attempt;
+            co_await run_attempt(slot, held, out, attempt, waited ? clock::now() : started);
+            held_key.reset();
+            if (!worth_another_attempt(out, attempt)) break;
+            if (!co_await back_off(slot, out, attempt)) break;
+            if (options_.progress) options_.progress->on_retry();
+        }
+    }
+
+    // Waits for what an attempt needs before it starts: a permit of its key
+    // (with a per-key limit) and a token of the rate limiter. False when a
+    // stop cut a wait short; `waited` is set when anything was waited for.
+    boost::asio::awaitable<bool> admit(worker_slot& slot, typename traits::holder& held,
+                                       key_permit& held_key, bool& waited) {
+        if constexpr (keyed) {
+            if (options_.per_key_limit > 0) {
+                semaphore& limit = enter_key(held_key, argument(held));
+                if (!limit.try_acquire()) {
+                    waited = true;
+                    if (!co_await wait_for_permit(limit)) co_return false;
+                }
+                held_key.holds_permit = true;
+            }
+        }
+        if (options_.rate) {
+            const auto wait = options_.rate->reserve();
+            if (wait > clock::duration::zero()) {
+                waited = true;
+                if (!co_await sleep(slot, wait)) co_return false;
+            }
+        }
+        co_return true;
+    }
+
+    // Registers the item as a user of its key's entry (made on first use).
+    semaphore& enter_key(key_permit& held_key, typename traits::argument item) requires keyed {
+        auto& [key, entry] = *key_limits_.try_emplace(key_of_(item)).first;
+        if (!entry.limit)
+            entry.limit = std::make_unique<semaphore>(executor_, options_.per_key_limit);
+        ++entry.users;
+        held_key.key = &key;
+        return *entry.limit;
+    }
+
+    static boost::asio::awaitable<bool> wait_for_permit(semaphore& limit) {
+        namespace net = boost::asio;
+        auto [ec] = co_await limit.async_acquire(net::as_tuple(net::use_awaitable));
+        co_return !ec;
+    }
+
+    // One call of fn under the per-attempt timeout; its result, or why it
+    // has none (timeout, the run's stop), goes to `out`.
+    boost::asio::awaitable<void> run_attempt(worker_slot& slot, typename traits::holder& held,
+                                             outcome<value_type>& out, unsigned attempt,
+                                             clock::time_point attempt_start) {
+        namespace net = boost::asio;
+        if (options_.per_attempt_timeout) arm_timeout(slot, attempt_start);
+        co_await net::this_coro::throw_if_cancelled(true);
+        try {
+            if constexpr (std::is_void_v<awaited_type>) {
+                co_await fn_(argument(held));
+                out.result = result<void>{};
+            } else {
+                out.result = co_await fn_(argument(held));
+            }
+        } catch (...) {
+            out.result = failure::from_exception(std::current_exception());
+        }
+        co_await net::this_coro::throw_if_cancelled(false);
+        disarm_timeout(slot);
+
+        if (slot.timed_out) {
+            slot.timed_out = false;
+            out.result = failure{errc::timeout,
+                                 attempt_timed_out_message(attempt, *options_.per_attempt_timeout)};
+        } else if (!out.ok() && stop_ != stop_reason::none) {
+            out.result = stopped_failure(stop_);
+        }
+        // reset_if_cancelled(), inlined: this is the per-item path.
+        if (const auto state = co_await net::this_coro::cancellation_state;
+            state.cancelled() != net::cancellation_type::none)
+            co_await net::this_coro::reset_cancellation_state();
+    }
+
+    bool worth_another_attempt(const outcome<value_type>& out, unsigned attempt) const {
+        if (out.ok() || stop_ != stop_reason::none) return false;
+        return attempt < options_.retry.max_attempts && options_.retry.should_retry(out.error());
+    }
+
+    // The retry policy's wait after a failed attempt; false when a stop cut
+    // it short (the outcome then says why).
+    boost::asio::awaitable<bool> back_off(worker_slot& slot, outcome<value_type>& out,
+                                          unsigned attempt) {
+        const auto backoff = options_.retry.backoff(attempt, out.error(), random_);
+        if (co_await sleep(slot, backoff)) co_return true;
+        if (stop_ != stop_reason::none) out.result = stopped_failure(stop_);
+        co_await reset_if_cancelled();
+        co_return false;
     }
 
     // Clears the worker's cancelled state after an emission reached it, so
@@ -470,29 +526,6 @@ class gather_run {
             request_stop(stop_reason::fault);
         }
     }
-
-    // An item's use of its key's entry, and the permit once granted. The
-    // entry is dropped when no item uses it, so memory follows the keys in
-    // flight, not every key seen.
-    struct key_permit {
-        gather_run& run;
-        const key_type* key = nullptr;
-        bool holds_permit = false;
-
-        explicit key_permit(gather_run& owner) : run(owner) {}
-        key_permit(const key_permit&) = delete;
-        key_permit& operator=(const key_permit&) = delete;
-        ~key_permit() { reset(); }
-
-        void reset() {
-            if constexpr (keyed) {
-                if (!key) return;
-                const auto entry = run.key_limits_.find(*std::exchange(key, nullptr));
-                if (std::exchange(holds_permit, false)) entry->second.limit->release();
-                if (--entry->second.users == 0) run.key_limits_.erase(entry);
-            }
-        }
-    };
 
     View view_;
     input_cursor<View> cursor_;
