@@ -23,6 +23,13 @@ failure stopped_failure(stop_reason why) {
     return failure{errc::cancelled, "cancelled"};
 }
 
+failure circuit_open_failure(unsigned attempt) {
+    if (attempt == 1) return failure{errc::circuit_open};
+    return failure{
+        errc::circuit_open,
+        fmt::format("circuit open: attempt {} not made (its key failed too often)", attempt)};
+}
+
 failure not_started_failure(stop_reason) {
     // No message: this runs once per input left when a run stops (millions,
     // after a Ctrl-C), and the summary's stop_reason says why.

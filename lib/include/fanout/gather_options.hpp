@@ -2,6 +2,7 @@
 // What a gather is asked (gather_options) and what it reports
 // (gather_summary); see <fanout/gather.hpp>.
 
+#include <fanout/circuit_breaker.hpp>
 #include <fanout/progress.hpp>
 #include <fanout/rate_limiter.hpp>
 #include <fanout/retry.hpp>
@@ -39,13 +40,21 @@ struct gather_options {
     std::size_t per_key_limit = 0;
     /// Counters to update (started, retried, done, failed). Not owned.
     fanout::progress* progress = nullptr;
+    /// Circuit breakers by key (the key function's, which must return
+    /// something a std::string_view can view; without a key function one
+    /// breaker, of key "", serves every item). An attempt whose breaker is
+    /// open is not made: the item ends as errc::circuit_open (see
+    /// <fanout/circuit_breaker.hpp>). Not owned; may be shared by many
+    /// gathers on many loops; must outlive the gather.
+    circuit_breakers* breakers = nullptr;
 };
 
 struct gather_summary {
     std::uint64_t total = 0;  ///< outcomes delivered (== inputs read)
     std::uint64_t succeeded = 0;
-    std::uint64_t failed = 0;       ///< includes cancelled and not started
-    std::uint64_t not_started = 0;  ///< ended as cancelled with no attempt
+    std::uint64_t failed = 0;        ///< includes cancelled and not started
+    std::uint64_t not_started = 0;   ///< ended as cancelled with no attempt
+    std::uint64_t circuit_open = 0;  ///< ended as errc::circuit_open (counted in failed)
     stop_reason stopped = stop_reason::none;
 };
 

@@ -2,6 +2,7 @@
 // The machinery of gather and gather_each (see <fanout/gather.hpp>, which
 // includes this after its options; not for direct use).
 
+#include <fanout/circuit_breaker.hpp>
 #include <fanout/detail/completion_latch.hpp>
 #include <fanout/duration.hpp>
 #include <fanout/gather_options.hpp>
@@ -33,6 +34,7 @@
 #include <random>
 #include <ranges>
 #include <stdexcept>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
@@ -113,6 +115,7 @@ using gather_value_t = typename result_traits<fn_awaited_t<View, Fn>>::value_typ
 std::string attempt_timed_out_message(unsigned attempt, std::chrono::nanoseconds timeout);
 failure stopped_failure(stop_reason why);
 failure not_started_failure(stop_reason why);
+failure circuit_open_failure(unsigned attempt);
 
 template <class View, class Fn, class Sink, class KeyFn>
 class gather_run {
@@ -135,6 +138,10 @@ class gather_run {
           executor_(std::move(executor)),
           random_(std::random_device{}()) {
         if (options_.limit == 0) throw std::invalid_argument("gather: limit must be at least 1");
+        if constexpr (keyed && !std::is_convertible_v<const key_type&, std::string_view>)
+            if (options_.breakers)
+                throw std::invalid_argument(
+                    "gather: with breakers, the key function must return a string");
     }
 
     gather_run(const gather_run&) = delete;
@@ -387,6 +394,7 @@ class gather_run {
     boost::asio::awaitable<void> run_item(worker_slot& slot, typename traits::holder& held,
                                           outcome<value_type>& out, clock::time_point started) {
         if (options_.progress) options_.progress->on_start();
+        circuit_breaker* breaker = options_.breakers ? &breaker_of(held) : nullptr;
         for (unsigned attempt = 1;; ++attempt) {
             bool waited = attempt > 1;  // a wait before the attempt needs a fresh clock reading
             key_permit held_key(*this);
@@ -395,13 +403,38 @@ class gather_run {
                 co_await reset_if_cancelled();
                 break;
             }
+            auto admission = circuit_breaker::admission::admitted;
+            if (breaker) {
+                admission = breaker->admit();
+                if (admission == circuit_breaker::admission::refused) {
+                    out.result = circuit_open_failure(attempt);
+                    break;
+                }
+            }
             out.attempts = attempt;
             co_await run_attempt(slot, held, out, attempt, waited ? clock::now() : started);
             held_key.reset();
+            if (breaker) breaker->record(admission, verdict_of(*breaker, out));
             if (!worth_another_attempt(out, attempt)) break;
             if (!co_await back_off(slot, out, attempt)) break;
             if (options_.progress) options_.progress->on_retry();
         }
+    }
+
+    circuit_breaker& breaker_of(typename traits::holder& held) {
+        if constexpr (keyed && std::is_convertible_v<const key_type&, std::string_view>) {
+            const key_type key = key_of_(argument(held));
+            return options_.breakers->at(std::string_view(key));
+        } else {
+            return options_.breakers->at({});
+        }
+    }
+
+    circuit_breaker::verdict verdict_of(const circuit_breaker& breaker,
+                                        const outcome<value_type>& out) const {
+        if (out.ok()) return circuit_breaker::verdict::success;
+        if (stop_ != stop_reason::none) return circuit_breaker::verdict::none;
+        return breaker.judge(out.error());
     }
 
     // Waits for what an attempt needs before it starts: a permit of its key
@@ -512,7 +545,9 @@ class gather_run {
             ++summary_.succeeded;
         else
             ++summary_.failed;
-        if (options_.progress && out.attempts > 0) options_.progress->on_done(ok);
+        const bool refused = !ok && out.error().code == errc::circuit_open;
+        summary_.circuit_open += refused;
+        if (options_.progress && (out.attempts > 0 || refused)) options_.progress->on_done(ok);
         if (!ok && options_.on_failure == failure_mode::fail_fast && stop_ == stop_reason::none)
             request_stop(stop_reason::fail_fast, &slot);
         try {
