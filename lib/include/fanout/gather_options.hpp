@@ -3,6 +3,7 @@
 // (gather_summary); see <fanout/gather.hpp>.
 
 #include <fanout/circuit_breaker.hpp>
+#include <fanout/hedge.hpp>
 #include <fanout/progress.hpp>
 #include <fanout/rate_limiter.hpp>
 #include <fanout/retry.hpp>
@@ -47,6 +48,9 @@ struct gather_options {
     /// <fanout/circuit_breaker.hpp>). Not owned; may be shared by many
     /// gathers on many loops; must outlive the gather.
     circuit_breakers* breakers = nullptr;
+    /// Hedged attempts: a slow attempt gets a twin, the first success wins
+    /// (see <fanout/hedge.hpp>). Nothing: no hedging.
+    std::optional<hedge_policy> hedge;
 };
 
 struct gather_summary {

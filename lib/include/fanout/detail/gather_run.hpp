@@ -6,6 +6,7 @@
 #include <fanout/detail/completion_latch.hpp>
 #include <fanout/duration.hpp>
 #include <fanout/gather_options.hpp>
+#include <fanout/hedge.hpp>
 #include <fanout/outcome.hpp>
 #include <fanout/progress.hpp>
 #include <fanout/rate_limiter.hpp>
@@ -142,6 +143,13 @@ class gather_run {
             if (options_.breakers)
                 throw std::invalid_argument(
                     "gather: with breakers, the key function must return a string");
+        if (options_.hedge) {
+            latencies_ = options_.hedge->latencies;
+            if (!latencies_)
+                latencies_ = (own_latencies_ = std::make_unique<latency_tracker>()).get();
+            budget_ = options_.hedge->budget;
+            if (!budget_) budget_ = (own_budget_ = std::make_unique<hedge_budget>()).get();
+        }
     }
 
     gather_run(const gather_run&) = delete;
@@ -394,6 +402,7 @@ class gather_run {
     boost::asio::awaitable<void> run_item(worker_slot& slot, typename traits::holder& held,
                                           outcome<value_type>& out, clock::time_point started) {
         if (options_.progress) options_.progress->on_start();
+        if (budget_) budget_->on_item();
         circuit_breaker* breaker = options_.breakers ? &breaker_of(held) : nullptr;
         for (unsigned attempt = 1;; ++attempt) {
             bool waited = attempt > 1;  // a wait before the attempt needs a fresh clock reading
@@ -485,18 +494,22 @@ class gather_run {
                                              clock::time_point attempt_start) {
         namespace net = boost::asio;
         if (options_.per_attempt_timeout) arm_timeout(slot, attempt_start);
-        co_await net::this_coro::throw_if_cancelled(true);
-        try {
-            if constexpr (std::is_void_v<awaited_type>) {
-                co_await fn_(argument(held));
-                out.result = result<void>{};
-            } else {
-                out.result = co_await fn_(argument(held));
+        if (options_.hedge) {
+            co_await run_hedged(held, out);
+        } else {
+            co_await net::this_coro::throw_if_cancelled(true);
+            try {
+                if constexpr (std::is_void_v<awaited_type>) {
+                    co_await fn_(argument(held));
+                    out.result = result<void>{};
+                } else {
+                    out.result = co_await fn_(argument(held));
+                }
+            } catch (...) {
+                out.result = failure::from_exception(std::current_exception());
             }
-        } catch (...) {
-            out.result = failure::from_exception(std::current_exception());
+            co_await net::this_coro::throw_if_cancelled(false);
         }
-        co_await net::this_coro::throw_if_cancelled(false);
         disarm_timeout(slot);
 
         if (slot.timed_out) {
@@ -510,6 +523,112 @@ class gather_run {
         if (const auto state = co_await net::this_coro::cancellation_state;
             state.cancelled() != net::cancellation_type::none)
             co_await net::this_coro::reset_cancellation_state();
+    }
+
+    // An attempt and, if it is slow and the budget allows, its twin, each a
+    // coroutine of its own; the worker waits on `wake`, which each of them
+    // cancels as it ends.
+    struct hedge_race {
+        explicit hedge_race(const boost::asio::any_io_executor& executor)
+            : wake(executor, clock::time_point::max()) {}
+        boost::asio::steady_timer wake;
+        boost::asio::cancellation_signal signals[2];
+        std::optional<result<value_type>> results[2];
+        clock::duration took[2]{};
+        unsigned started = 0;
+        unsigned running = 0;
+        unsigned last_to_end = 0;
+    };
+
+    boost::asio::awaitable<result<value_type>> call_fn(typename traits::holder& held) {
+        try {
+            if constexpr (std::is_void_v<awaited_type>) {
+                co_await fn_(argument(held));
+                co_return result<void>{};
+            } else {
+                co_return co_await fn_(argument(held));
+            }
+        } catch (...) {
+            co_return failure::from_exception(std::current_exception());
+        }
+    }
+
+    boost::asio::awaitable<void> raced_attempt(hedge_race& race, typename traits::holder& held,
+                                               unsigned which) {
+        const auto began = clock::now();
+        auto ended = co_await call_fn(held);
+        race.took[which] = clock::now() - began;
+        race.results[which].emplace(std::move(ended));
+        race.last_to_end = which;
+    }
+
+    void start_raced_attempt(hedge_race& race, typename traits::holder& held, unsigned which) {
+        namespace net = boost::asio;
+        ++race.started;
+        ++race.running;
+        net::co_spawn(
+            executor_, raced_attempt(race, held, which),
+            net::bind_cancellation_slot(race.signals[which].slot(), [&race](std::exception_ptr) {
+                --race.running;
+                race.wake.cancel();
+            }));
+    }
+
+    static void cancel_unfinished(hedge_race& race) {
+        for (unsigned i = 0; i < race.started; ++i)
+            if (!race.results[i]) race.signals[i].emit(boost::asio::cancellation_type::terminal);
+    }
+
+    // One attempt, hedged (see hedge.hpp): returns once both attempts of the
+    // race have finished.
+    boost::asio::awaitable<void> run_hedged(typename traits::holder& held,
+                                            outcome<value_type>& out) {
+        namespace net = boost::asio;
+        hedge_race race(executor_);
+        const auto delay = options_.hedge->delay_for(*latencies_);
+        const auto first_started = clock::now();
+        start_raced_attempt(race, held, 0);
+        bool hedge_pending = delay.has_value();
+        bool cancelled = false;
+        int winner = -1;
+        while (race.running > 0) {
+            race.wake.expires_at(hedge_pending ? first_started + *delay : clock::time_point::max());
+            auto [ec] = co_await race.wake.async_wait(net::as_tuple(net::use_awaitable));
+            if (const auto state = co_await net::this_coro::cancellation_state;
+                state.cancelled() != net::cancellation_type::none) {
+                co_await net::this_coro::reset_cancellation_state();
+                cancelled = true;
+                hedge_pending = false;
+                cancel_unfinished(race);
+            }
+            if (winner < 0) {
+                for (unsigned i = 0; i < race.started; ++i)
+                    if (race.results[i] && race.results[i]->has_value()) {
+                        winner = static_cast<int>(i);
+                        hedge_pending = false;
+                        cancel_unfinished(race);
+                        break;
+                    }
+            }
+            if (!ec && hedge_pending) {
+                hedge_pending = false;
+                if (!race.results[0] && !cancelled && stop_ == stop_reason::none &&
+                    budget_->try_take()) {
+                    start_raced_attempt(race, held, 1);
+                    ++out.hedges;
+                }
+            }
+        }
+        if (winner >= 0) {
+            const auto which = static_cast<unsigned>(winner);
+            out.result = std::move(*race.results[which]);
+            out.hedge_won = which == 1;
+            latencies_->record(race.took[which]);
+        } else if (race.results[race.last_to_end]) {
+            out.result = std::move(*race.results[race.last_to_end]);
+        } else {
+            out.result = failure{errc::cancelled};
+        }
     }
 
     bool worth_another_attempt(const outcome<value_type>& out, unsigned attempt) const {
@@ -570,6 +689,10 @@ class gather_run {
     gather_options options_;
     boost::asio::any_io_executor executor_;
     std::mt19937_64 random_;
+    std::unique_ptr<latency_tracker> own_latencies_;
+    std::unique_ptr<hedge_budget> own_budget_;
+    latency_tracker* latencies_ = nullptr;  // with a hedge policy
+    hedge_budget* budget_ = nullptr;
 
     std::deque<worker_slot> slots_;
     completion_latch latch_;
