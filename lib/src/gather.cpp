@@ -14,6 +14,8 @@ failure stopped_failure(stop_reason why) {
             return failure{errc::deadline_exceeded, "the run's deadline passed"};
         case stop_reason::fail_fast:
             return failure{errc::cancelled, "cancelled: another item failed (fail-fast)"};
+        case stop_reason::enough:
+            return failure{errc::cancelled, "cancelled: enough items succeeded"};
         case stop_reason::fault:
             return failure{errc::cancelled, "cancelled: the run stopped on an error"};
         case stop_reason::cancelled:

@@ -21,7 +21,8 @@ enum class failure_mode {
 };
 
 /// Why a gather stopped early (none: it ran to the end of its input).
-enum class stop_reason { none, cancelled, deadline, fail_fast, fault };
+/// enough: options.enough_successes items succeeded (first_of, quorum).
+enum class stop_reason { none, cancelled, deadline, fail_fast, fault, enough };
 
 struct gather_options {
     std::size_t limit = 64;  ///< items in flight at most; must be at least 1
@@ -51,6 +52,11 @@ struct gather_options {
     /// Hedged attempts: a slow attempt gets a twin, the first success wins
     /// (see <fanout/hedge.hpp>). Nothing: no hedging.
     std::optional<hedge_policy> hedge;
+    /// Once this many items have succeeded the rest is cancelled (items in
+    /// flight end as errc::cancelled, the inputs left as not started) and
+    /// the summary says stop_reason::enough; 0: run to the end. first_of
+    /// and quorum (first_of.hpp) set it.
+    std::size_t enough_successes = 0;
 };
 
 struct gather_summary {

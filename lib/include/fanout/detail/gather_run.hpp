@@ -669,6 +669,8 @@ class gather_run {
         if (options_.progress && (out.attempts > 0 || refused)) options_.progress->on_done(ok);
         if (!ok && options_.on_failure == failure_mode::fail_fast && stop_ == stop_reason::none)
             request_stop(stop_reason::fail_fast, &slot);
+        if (ok && summary_.succeeded == options_.enough_successes)
+            request_stop(stop_reason::enough, &slot);
         try {
             if constexpr (std::is_invocable_v<Sink&, typename traits::argument,
                                               outcome<value_type>&&>)
