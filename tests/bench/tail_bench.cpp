@@ -3,7 +3,8 @@
 // request answered after 0.2-1 ms, except 1% that hiccup for 200-1,000 ms.
 // A client fans TAIL_KEYS (1,000) keys out across the fleet, TAIL_ROUNDS
 // (40) times, unhedged and then hedged at the observed p95 (a latency
-// tracker shared by the rounds, a budget of 5% of items plus 10 tokens),
+// tracker shared by the rounds, 50 ms until it holds 200 latencies; a
+// budget of 5% of items plus 10 tokens),
 // and prints `name value unit` lines: p50/p99/p99.9 of the whole fan-out's
 // latency for both, and the extra requests hedging sent. With 40 rounds the
 // p99.9 is the slowest round. Run by tests/bench/tail_bench.sh.
@@ -122,6 +123,7 @@ round_figures run_rounds(const std::vector<std::uint16_t>& ports, int keys, int 
             if (hedged) {
                 fanout::hedge_policy hedge;
                 hedge.percentile = chosen.percentile;
+                hedge.delay = 50ms;  // until 200 latencies are in
                 hedge.min_samples = 200;
                 hedge.latencies = &observed;
                 hedge.budget = &budget;
