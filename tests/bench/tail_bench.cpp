@@ -97,7 +97,9 @@ double percentile_ms(std::vector<double> values, double p) {
 
 struct round_figures {
     std::vector<double> fanout_ms;
-    long requests = 0;
+    long requests = 0;  // as the servers counted them (a loser cancelled before it was read is not)
+    long hedges = 0;    // as the outcomes counted them
+    long hedge_wins = 0;
     long failed = 0;
 };
 
@@ -133,7 +135,11 @@ round_figures run_rounds(const std::vector<std::uint16_t>& ports, int keys, int 
             const auto began = clock_type::now();
             const auto summary = co_await fanout::gather_each(
                 inputs, [&ports](int key) { return ask(ports[key % ports.size()]); },
-                [](fanout::outcome<void>&&) {}, options);
+                [&figures](fanout::outcome<void>&& out) {
+                    figures.hedges += out.hedges;
+                    figures.hedge_wins += out.hedge_won;
+                },
+                options);
             figures.fanout_ms.push_back(
                 std::chrono::duration<double, std::milli>(clock_type::now() - began).count());
             figures.requests += requests_served - before;
@@ -194,6 +200,11 @@ int main() {
     std::printf("tail_unhedged_requests_pct %.2f %%\n",
                 100.0 * (static_cast<double>(plain.requests) - sent) / sent);
     std::printf("tail_hedge_extra_requests_pct %.2f %%\n",
+                100.0 * static_cast<double>(hedged.hedges) / sent);
+    std::printf("tail_hedges_won_pct %.2f %%\n",
+                100.0 * static_cast<double>(hedged.hedge_wins) /
+                    std::max(1.0, static_cast<double>(hedged.hedges)));
+    std::printf("tail_hedged_requests_served_extra_pct %.2f %%\n",
                 100.0 * (static_cast<double>(hedged.requests) - sent) / sent);
     std::printf("tail_rounds %d rounds\n", rounds);
     return 0;
