@@ -13,6 +13,7 @@
 #include "line_input.hpp"
 #include "stdio.hpp"
 
+#include <fanout/circuit_breaker.hpp>
 #include <fanout/duration.hpp>
 #include <fanout/error.hpp>
 #include <fanout/gather.hpp>
@@ -58,6 +59,7 @@ struct sweep_settings {
     std::string input = "-";
     std::size_t limit = 1000;
     std::size_t per_host = 0;
+    unsigned max_host_errors = 0;
     double rate = 0;
     std::string timeout = "5s";
     unsigned retries = 0;
@@ -174,6 +176,24 @@ std::optional<std::string> read_duration(const std::string& flag, const std::str
     return std::nullopt;
 }
 
+// --max-host-errors N: after N failures in a row a host is not tried again
+// in this run. A failure counts when no answer came (refused, reset, timed
+// out, TLS broken...): an unexpected status, a body without its text or an
+// NXDOMAIN is the host answering. Invalid lines (key "") never count.
+circuit_breaker_policy host_error_policy(const sweep_settings& settings) {
+    circuit_breaker_policy policy;
+    policy.consecutive_failures = settings.max_host_errors;
+    policy.open_for = std::chrono::nanoseconds::max();
+    policy.counts_if = [](const failure& f) {
+        const bool answered = f.http_status || f.code == probe::errc::unexpected_status ||
+                              f.code == probe::errc::body_mismatch ||
+                              f.code == probe::errc::too_slow ||
+                              f.code == probe::errc::certificate_expired;
+        return !answered && !is_permanent(f.code) && f.code != errc::line_too_long;
+    };
+    return policy;
+}
+
 int run_sweep(const sweep_settings& settings) {
     std::optional<std::chrono::nanoseconds> timeout, deadline, max_latency;
     for (auto error : {read_duration("--timeout", settings.timeout, timeout),
@@ -233,6 +253,8 @@ int run_sweep(const sweep_settings& settings) {
     out.on_failure([&rt] { rt.cancel(); });
     std::optional<rate_limiter> rate;
     if (settings.rate > 0) rate.emplace(settings.rate);
+    std::optional<circuit_breakers> host_breakers;
+    if (settings.max_host_errors > 0) host_breakers.emplace(host_error_policy(settings));
     progress counters;
     line_source lines(rt.executor(0), rt.blocking_pool(), input.descriptor(),
                       {.max_line_length = settings.input_lines.max_line,
@@ -256,7 +278,8 @@ int run_sweep(const sweep_settings& settings) {
                                .per_attempt_timeout = *timeout,
                                .rate = rate ? &*rate : nullptr,
                                .per_key_limit = settings.per_host,
-                               .progress = &counters};
+                               .progress = &counters,
+                               .breakers = host_breakers ? &*host_breakers : nullptr};
         if (deadline) options.deadline = started + *deadline;
         options.retry.max_attempts = settings.retries + 1;
         options.retry.initial_backoff = std::chrono::milliseconds(100);
@@ -337,6 +360,11 @@ command add_sweep(CLI::App& parent) {
         ->check(CLI::Range(std::size_t{1}, std::size_t{60'000}));
     app->add_option("--per-host", settings->per_host,
                     "checks of one host:port (or DNS server) in flight at most; 0: no limit")
+        ->capture_default_str();
+    app->add_option("--max-host-errors", settings->max_host_errors,
+                    "after this many failures in a row of one host (no answer: refused, reset, "
+                    "timed out), the rest of its targets are not tried and end as circuit_open; "
+                    "0: no limit")
         ->capture_default_str();
     app->add_option("--rate", settings->rate, "attempts started per second at most; 0: no limit")
         ->capture_default_str()

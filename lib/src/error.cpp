@@ -31,6 +31,8 @@ class fanout_category final : public boost::system::error_category {
                 return "queue full";
             case errc::line_too_long:
                 return "line too long";
+            case errc::circuit_open:
+                return "circuit open: not tried";
         }
         return "unknown fanout error " + std::to_string(value);
     }
@@ -77,6 +79,8 @@ const char* error_kind(const boost::system::error_code& ec) noexcept {
                 return "queue_full";
             case errc::line_too_long:
                 return "line_too_long";
+            case errc::circuit_open:
+                return "circuit_open";
         }
         return "fanout_error";
     }

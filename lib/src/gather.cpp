@@ -14,6 +14,8 @@ failure stopped_failure(stop_reason why) {
             return failure{errc::deadline_exceeded, "the run's deadline passed"};
         case stop_reason::fail_fast:
             return failure{errc::cancelled, "cancelled: another item failed (fail-fast)"};
+        case stop_reason::enough:
+            return failure{errc::cancelled, "cancelled: enough items succeeded"};
         case stop_reason::fault:
             return failure{errc::cancelled, "cancelled: the run stopped on an error"};
         case stop_reason::cancelled:
@@ -21,6 +23,13 @@ failure stopped_failure(stop_reason why) {
             break;
     }
     return failure{errc::cancelled, "cancelled"};
+}
+
+failure circuit_open_failure(unsigned attempt) {
+    if (attempt == 1) return failure{errc::circuit_open};
+    return failure{
+        errc::circuit_open,
+        fmt::format("circuit open: attempt {} not made (its key failed too often)", attempt)};
 }
 
 failure not_started_failure(stop_reason) {

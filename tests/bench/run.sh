@@ -50,6 +50,13 @@ if ! cmake --build --preset release --target http_bench >"$out/http_build.log" 2
     tail -n 20 "$out/http_build.log" >&2
     echo "run.sh: http_bench does not build (log above): http_bench.sh measures wrk only" >&2
 fi
+# tail_bench, for tail_bench.sh (hedging, and the breaker through fanout sweep).
+tail_bench=build/release/tests/bench/tail_bench
+if ! cmake --build --preset release --target tail_bench >"$out/tail_build.log" 2>&1; then
+    tail_bench=none
+    tail -n 20 "$out/tail_build.log" >&2
+    echo "run.sh: tail_bench does not build (log above): tail_bench.sh is skipped" >&2
+fi
 have_http=1
 if [ ! -x /usr/sbin/nginx ] || ! command -v wrk >/dev/null ||
     ! timeout 10 "$python" -c 'import aiohttp' 2>/dev/null; then
@@ -111,6 +118,9 @@ if [ "$have_load" -eq 1 ]; then
 fi
 if [ "$fanout" != none ]; then
     run sweep 900 env FANOUT="$fanout" bash tests/bench/sweep_bench.sh
+fi
+if [ "$fanout" != none ] && [ "$tail_bench" != none ]; then
+    run tail 1200 env FANOUT="$fanout" TAIL_BENCH="$tail_bench" bash tests/bench/tail_bench.sh
 fi
 
 # row <target> <measured> <unit> <anchor> <ratio> <goal text> <op> <bound> [<value tested>]
@@ -293,6 +303,30 @@ if [ "$fanout" != none ]; then
         "<= 100 MB" "<=" 95.37
 else
     rows+=("sweep_bench|SKIPPED: fanout does not build|-|-|<= 1.3x ideal, >= 10x python, <= 100 MB|SKIP")
+fi
+
+# Tail: a 1,000-key fan-out over a loopback fleet with 1% hiccups, hedged at
+# the observed p95 against unhedged; a sweep with a hanging host, with and
+# without --max-host-errors 5.
+if [ "$fanout" != none ] && [ "$tail_bench" != none ]; then
+    hp=$(get tail tail_hedged_p999_ms)
+    up=$(get tail tail_unhedged_p999_ms)
+    r=$(ratio "$up" "$hp")
+    row "fan-out p99.9, hedged at p95" "$hp" ms "unhedged ${up:-n/a} ms" "$r" \
+        ">= 10x lower" ">=" 10 "$r"
+    row "  p99 hedged" "$(get tail tail_hedged_p99_ms)" ms \
+        "unhedged $(get tail tail_unhedged_p99_ms) ms" "" "-" "" ""
+    row "  p50 hedged" "$(get tail tail_hedged_p50_ms)" ms \
+        "unhedged $(get tail tail_unhedged_p50_ms) ms" "" "-" "" ""
+    row "  extra requests from hedging" "$(get tail tail_hedge_extra_requests_pct)" "%" "-" "" \
+        "<= 5%" "<=" 5
+    bs=$(get tail breaker_sweep_seconds)
+    ns=$(get tail nobreaker_sweep_seconds)
+    r=$(ratio "$ns" "$bs")
+    row "sweep 500 hanging + 100 healthy, --max-host-errors 5" "$bs" s \
+        "no breaker ${ns:-n/a} s" "$r" "faster" "" "" "$r"
+else
+    rows+=("tail_bench|SKIPPED: fanout or tail_bench does not build|-|-|p99.9 >= 10x lower, <= 5% extra|SKIP")
 fi
 
 printf '\n'

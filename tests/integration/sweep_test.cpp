@@ -323,6 +323,51 @@ TEST_CASE("a per-host limit keeps the checks of one host in flight under its lim
     CHECK(took >= 600ms);  // 12 checks of 100 ms, 2 at a time
 }
 
+TEST_CASE("after --max-host-errors failures of a hanging host its other targets are not tried") {
+    http_fault_server healthy;
+    http_fault_server hanging;  // another port: another host key
+    constexpr int hanging_targets = 60;
+    constexpr int healthy_targets = 20;
+    constexpr int limit = 6;
+    std::string text;
+    for (int i = 0; i < hanging_targets + healthy_targets; ++i)
+        text += (i % 4 == 3 ? healthy.url("/ok?n=" + std::to_string(i))
+                            : hanging.url("/hang?n=" + std::to_string(i))) +
+                "\n";
+    // The first healthy ones come after the lines of the hanging host.
+    temp_file input(text);
+    auto run = sweep(input, {"--max-host-errors", "3", "--timeout", "300ms", "-c",
+                             std::to_string(limit), "--threads", "2", "--format", "jsonl"});
+    const auto status = run.wait_for_exit(60s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 1);
+    const auto records = by_line(run.output());
+    REQUIRE(records.size() == hanging_targets + healthy_targets);
+    int timed_out = 0, refused = 0, healthy_ok = 0;
+    for (const auto& [line, r] : records) {
+        const auto kind = error_kind(r);
+        INFO("line " << line << " " << kind);
+        if (line % 4 == 0) {
+            CHECK(kind == "ok");
+            healthy_ok += kind == "ok";
+        } else if (kind == "timeout") {
+            ++timed_out;
+        } else {
+            CHECK(kind == "circuit_open");
+            CHECK(r.at("attempts").as_int64() == 0);
+            ++refused;
+        }
+    }
+    CHECK(healthy_ok == healthy_targets);
+    // Once the third timeout is in, only the checks already in flight
+    // (at most limit - 1 others) reach the hanging host.
+    CHECK(timed_out >= 3);
+    CHECK(timed_out <= 3 + limit - 1);
+    CHECK(refused == hanging_targets - timed_out);
+    CHECK(run.errors().find("circuit open") != std::string::npos);
+}
+
 TEST_CASE("fanout sweep shards 1/3, 2/3, 3/3 of stdin cover it exactly once") {
     http_fault_server http;
     std::string text;

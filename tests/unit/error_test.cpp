@@ -28,7 +28,8 @@ namespace {
 const std::vector<errc> every_errc{
     errc::timeout,       errc::deadline_exceeded, errc::cancelled,
     errc::rate_limited,  errc::retries_exhausted, errc::exception,
-    errc::invalid_input, errc::queue_full,        errc::line_too_long};
+    errc::invalid_input, errc::queue_full,        errc::line_too_long,
+    errc::circuit_open};
 
 struct not_an_exception {
     int value;
@@ -86,6 +87,7 @@ TEST_CASE("the kinds of fanout errors are their enumerator names") {
     CHECK(std::string(error_kind(errc::invalid_input)) == "invalid_input");
     CHECK(std::string(error_kind(errc::queue_full)) == "queue_full");
     CHECK(std::string(error_kind(errc::line_too_long)) == "line_too_long");
+    CHECK(std::string(error_kind(errc::circuit_open)) == "circuit_open");
 }
 
 TEST_CASE("the category is named fanout and is one object") {

@@ -52,3 +52,18 @@ TEST_CASE("a summary counts healthy, unhealthy by kind, invalid and not started"
     CHECK(text.find("not started          1") != std::string::npos);
     CHECK(first.text(1s, true).starts_with("interrupted in"));
 }
+
+TEST_CASE("targets a circuit breaker refused are unhealthy, not checked and not 'not started'") {
+    report::summary tally;
+    tally.count(make("http", false, 1, fanout::errc::timeout));
+    tally.count(make("http", false, 0, fanout::errc::circuit_open));
+    tally.count(make("http", false, 0, fanout::errc::circuit_open));
+    CHECK(tally.circuit_open() == 2);
+    CHECK(tally.not_started() == 0);
+    CHECK(tally.unhealthy() == 3);
+    CHECK(tally.unhealthy_by_kind().at("circuit_open") == 2);
+    const auto text = tally.text(1s, false);
+    CHECK(text.find("3 targets reported, 1 checked") != std::string::npos);
+    CHECK(text.find("circuit open         2   (not tried") != std::string::npos);
+    CHECK(text.find("not started") == std::string::npos);
+}

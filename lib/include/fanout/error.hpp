@@ -21,6 +21,7 @@ enum class errc {
     invalid_input,      ///< an input could not be parsed or used
     queue_full,         ///< a bounded queue refused work
     line_too_long,      ///< an input line is longer than the reader's bound
+    circuit_open,       ///< not tried: the circuit breaker of its key is open
 };
 
 /// The category of `fanout::errc`; its name is "fanout".

@@ -37,6 +37,14 @@
 #include <fanout/lines.hpp>
 #include <fanout/shard.hpp>
 
+// Taming the tail: a circuit breaker per key (per backend), shared by
+// gathers through a registry (items of an open key end as circuit_open
+// without an attempt); hedged attempts after a delay or an observed
+// percentile, within a budget; first_of and quorum(k).
+#include <fanout/circuit_breaker.hpp>
+#include <fanout/first_of.hpp>
+#include <fanout/hedge.hpp>
+
 // Off the loop: thread pools with bounded queues, and offload() to run a
 // blocking or CPU-bound call there and come back.
 #include <fanout/offload.hpp>

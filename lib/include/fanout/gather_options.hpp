@@ -2,6 +2,8 @@
 // What a gather is asked (gather_options) and what it reports
 // (gather_summary); see <fanout/gather.hpp>.
 
+#include <fanout/circuit_breaker.hpp>
+#include <fanout/hedge.hpp>
 #include <fanout/progress.hpp>
 #include <fanout/rate_limiter.hpp>
 #include <fanout/retry.hpp>
@@ -19,7 +21,8 @@ enum class failure_mode {
 };
 
 /// Why a gather stopped early (none: it ran to the end of its input).
-enum class stop_reason { none, cancelled, deadline, fail_fast, fault };
+/// enough: options.enough_successes items succeeded (first_of, quorum).
+enum class stop_reason { none, cancelled, deadline, fail_fast, fault, enough };
 
 struct gather_options {
     std::size_t limit = 64;  ///< items in flight at most; must be at least 1
@@ -39,13 +42,29 @@ struct gather_options {
     std::size_t per_key_limit = 0;
     /// Counters to update (started, retried, done, failed). Not owned.
     fanout::progress* progress = nullptr;
+    /// Circuit breakers by key (the key function's, which must return
+    /// something a std::string_view can view; without a key function one
+    /// breaker, of key "", serves every item). An attempt whose breaker is
+    /// open is not made: the item ends as errc::circuit_open (see
+    /// <fanout/circuit_breaker.hpp>). Not owned; may be shared by many
+    /// gathers on many loops; must outlive the gather.
+    circuit_breakers* breakers = nullptr;
+    /// Hedged attempts: a slow attempt gets a twin, the first success wins
+    /// (see <fanout/hedge.hpp>). Nothing: no hedging.
+    std::optional<hedge_policy> hedge;
+    /// Once this many items have succeeded the rest is cancelled (items in
+    /// flight end as errc::cancelled, the inputs left as not started) and
+    /// the summary says stop_reason::enough; 0: run to the end. first_of
+    /// and quorum (first_of.hpp) set it.
+    std::size_t enough_successes = 0;
 };
 
 struct gather_summary {
     std::uint64_t total = 0;  ///< outcomes delivered (== inputs read)
     std::uint64_t succeeded = 0;
-    std::uint64_t failed = 0;       ///< includes cancelled and not started
-    std::uint64_t not_started = 0;  ///< ended as cancelled with no attempt
+    std::uint64_t failed = 0;        ///< includes cancelled and not started
+    std::uint64_t not_started = 0;   ///< ended as cancelled with no attempt
+    std::uint64_t circuit_open = 0;  ///< ended as errc::circuit_open (counted in failed)
     stop_reason stopped = stop_reason::none;
 };
 

@@ -130,6 +130,8 @@ struct outcome {
     fanout::result<T> result = failure{errc::cancelled};
     unsigned attempts = 0;               ///< attempts started (0: never started)
     std::chrono::nanoseconds elapsed{};  ///< from first attempt to the end, backoff included
+    unsigned hedges = 0;     ///< hedged twins started, over all attempts (see hedge.hpp)
+    bool hedge_won = false;  ///< the result came from a hedged twin
 
     bool ok() const noexcept { return result.has_value(); }
     explicit operator bool() const noexcept { return ok(); }

@@ -16,7 +16,10 @@ void summary::count(const record& r) {
     // As the record says: an invalid line that a stop kept from being
     // reached comes out as cancelled, and is counted as not started.
     const bool invalid = r.kind == "invalid" && !(r.error && r.error->code == errc::cancelled);
-    if (r.attempts == 0 && !r.ok && !invalid) ++not_started_;
+    // Refused by a circuit breaker: not tried, but not for want of time.
+    const bool refused = !r.ok && r.error && r.error->code == errc::circuit_open;
+    if (refused) ++circuit_open_;
+    if (r.attempts == 0 && !r.ok && !invalid && !refused) ++not_started_;
     if (r.ok) {
         ++healthy_;
         if (r.warning) ++warnings_;
@@ -36,6 +39,7 @@ summary& summary::operator+=(const summary& other) {
     invalid_ += other.invalid_;
     warnings_ += other.warnings_;
     not_started_ += other.not_started_;
+    circuit_open_ += other.circuit_open_;
     for (const auto& [kind, n] : other.unhealthy_by_kind_) unhealthy_by_kind_[kind] += n;
     latency_ += other.latency_;
     return *this;
@@ -43,7 +47,7 @@ summary& summary::operator+=(const summary& other) {
 
 std::string summary::text(std::chrono::nanoseconds took, bool interrupted) const {
     const double seconds = std::max(std::chrono::duration<double>(took).count(), 1e-9);
-    const auto checked = total_ - not_started_ - invalid_;
+    const auto checked = total_ - not_started_ - invalid_ - circuit_open_;
     std::string out;
     auto to = std::back_inserter(out);
     fmt::format_to(
@@ -60,6 +64,9 @@ std::string summary::text(std::chrono::nanoseconds took, bool interrupted) const
     if (not_started_ > 0)
         fmt::format_to(to, "  not started  {:>9}   (reported as cancelled)\n",
                        format_count(not_started_));
+    if (circuit_open_ > 0)
+        fmt::format_to(to, "  circuit open {:>9}   (not tried: their host failed too often)\n",
+                       format_count(circuit_open_));
     if (latency_.count() > 0)
         fmt::format_to(to, "  latency      p50 {}  p90 {}  p99 {}  max {}\n",
                        format_duration(latency_.percentile(50)),

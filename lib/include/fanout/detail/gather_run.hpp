@@ -2,9 +2,11 @@
 // The machinery of gather and gather_each (see <fanout/gather.hpp>, which
 // includes this after its options; not for direct use).
 
+#include <fanout/circuit_breaker.hpp>
 #include <fanout/detail/completion_latch.hpp>
 #include <fanout/duration.hpp>
 #include <fanout/gather_options.hpp>
+#include <fanout/hedge.hpp>
 #include <fanout/outcome.hpp>
 #include <fanout/progress.hpp>
 #include <fanout/rate_limiter.hpp>
@@ -33,6 +35,7 @@
 #include <random>
 #include <ranges>
 #include <stdexcept>
+#include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <unordered_map>
@@ -113,6 +116,7 @@ using gather_value_t = typename result_traits<fn_awaited_t<View, Fn>>::value_typ
 std::string attempt_timed_out_message(unsigned attempt, std::chrono::nanoseconds timeout);
 failure stopped_failure(stop_reason why);
 failure not_started_failure(stop_reason why);
+failure circuit_open_failure(unsigned attempt);
 
 template <class View, class Fn, class Sink, class KeyFn>
 class gather_run {
@@ -135,6 +139,17 @@ class gather_run {
           executor_(std::move(executor)),
           random_(std::random_device{}()) {
         if (options_.limit == 0) throw std::invalid_argument("gather: limit must be at least 1");
+        if constexpr (keyed && !std::is_convertible_v<const key_type&, std::string_view>)
+            if (options_.breakers)
+                throw std::invalid_argument(
+                    "gather: with breakers, the key function must return a string");
+        if (options_.hedge) {
+            latencies_ = options_.hedge->latencies;
+            if (!latencies_)
+                latencies_ = (own_latencies_ = std::make_unique<latency_tracker>()).get();
+            budget_ = options_.hedge->budget;
+            if (!budget_) budget_ = (own_budget_ = std::make_unique<hedge_budget>()).get();
+        }
     }
 
     gather_run(const gather_run&) = delete;
@@ -201,6 +216,29 @@ class gather_run {
     using key_type = std::remove_cvref_t<
         std::invoke_result_t<std::conditional_t<keyed, KeyFn, int (*)(int)>&,
                              std::conditional_t<keyed, typename traits::argument, int>>>;
+
+    // An item's use of its key's entry, and the permit once granted. The
+    // entry is dropped when no item uses it, so memory follows the keys in
+    // flight, not every key seen.
+    struct key_permit {
+        gather_run& run;
+        const key_type* key = nullptr;
+        bool holds_permit = false;
+
+        explicit key_permit(gather_run& owner) : run(owner) {}
+        key_permit(const key_permit&) = delete;
+        key_permit& operator=(const key_permit&) = delete;
+        ~key_permit() { reset(); }
+
+        void reset() {
+            if constexpr (keyed) {
+                if (!key) return;
+                const auto entry = run.key_limits_.find(*std::exchange(key, nullptr));
+                if (std::exchange(holds_permit, false)) entry->second.limit->release();
+                if (--entry->second.users == 0) run.key_limits_.erase(entry);
+            }
+        }
+    };
 
     void spawn_worker() {
         namespace net = boost::asio;
@@ -316,6 +354,8 @@ class gather_run {
             return (held);
     }
 
+    // A worker takes the next input, runs it as an item and delivers its
+    // outcome, until the input ends or the run stops.
     boost::asio::awaitable<void> worker(worker_slot& slot) {
         namespace net = boost::asio;
         // The worker's own waits report cancellation as error codes; only
@@ -340,103 +380,271 @@ class gather_run {
                 taken.emplace(take());
             }
             typename traits::holder& held = *taken;
-            const std::size_t index = next_index_++;
-
             outcome<value_type> out;
-            out.index = index;
+            out.index = next_index_++;
             if (stop_ != stop_reason::none) {
                 out.result = not_started_failure(stop_);
                 ++summary_.not_started;
                 deliver(slot, held, std::move(out));
                 continue;
             }
-
             const auto started = last_end;
-            if (options_.progress) options_.progress->on_start();
-            for (unsigned attempt = 1;; ++attempt) {
-                bool waited = attempt > 1;  // a wait before the attempt needs a fresh clock reading
-                key_permit held_key(*this);
-                if constexpr (keyed) {
-                    if (options_.per_key_limit > 0) {
-                        auto& [key, entry] =
-                            *key_limits_.try_emplace(key_of_(argument(held))).first;
-                        if (!entry.limit)
-                            entry.limit =
-                                std::make_unique<semaphore>(executor_, options_.per_key_limit);
-                        ++entry.users;
-                        held_key.key = &key;
-                        semaphore* limit = entry.limit.get();
-                        if (!limit->try_acquire()) {
-                            waited = true;
-                            auto [ec] =
-                                co_await limit->async_acquire(net::as_tuple(net::use_awaitable));
-                            if (ec) {
-                                out.result = stopped_failure(stop_);
-                                co_await reset_if_cancelled();
-                                break;
-                            }
-                        }
-                        held_key.holds_permit = true;
-                    }
-                }
-                if (options_.rate) {
-                    const auto wait = options_.rate->reserve();
-                    waited = waited || wait > clock::duration::zero();
-                    if (wait > clock::duration::zero() && !co_await sleep(slot, wait)) {
-                        out.result = stopped_failure(stop_);
-                        co_await reset_if_cancelled();
-                        break;
-                    }
-                }
-
-                out.attempts = attempt;
-                if (options_.per_attempt_timeout)
-                    arm_timeout(slot, waited ? clock::now() : started);
-                co_await net::this_coro::throw_if_cancelled(true);
-                try {
-                    if constexpr (std::is_void_v<awaited_type>) {
-                        co_await fn_(argument(held));
-                        out.result = result<void>{};
-                    } else {
-                        out.result = co_await fn_(argument(held));
-                    }
-                } catch (...) {
-                    out.result = failure::from_exception(std::current_exception());
-                }
-                co_await net::this_coro::throw_if_cancelled(false);
-                disarm_timeout(slot);
-
-                if (slot.timed_out) {
-                    slot.timed_out = false;
-                    out.result =
-                        failure{errc::timeout,
-                                attempt_timed_out_message(attempt, *options_.per_attempt_timeout)};
-                } else if (!out.ok() && stop_ != stop_reason::none) {
-                    out.result = stopped_failure(stop_);
-                }
-                // reset_if_cancelled(), inlined: this is the per-item path.
-                if (const auto state = co_await net::this_coro::cancellation_state;
-                    state.cancelled() != net::cancellation_type::none)
-                    co_await net::this_coro::reset_cancellation_state();
-                held_key.reset();
-
-                if (out.ok() || stop_ != stop_reason::none) break;
-                if (attempt >= options_.retry.max_attempts ||
-                    !options_.retry.should_retry(out.error()))
-                    break;
-                const auto backoff = options_.retry.backoff(attempt, out.error(), random_);
-                if (!co_await sleep(slot, backoff)) {
-                    if (stop_ != stop_reason::none) out.result = stopped_failure(stop_);
-                    co_await reset_if_cancelled();
-                    break;
-                }
-                if (options_.progress) options_.progress->on_retry();
-            }
+            co_await run_item(slot, held, out, started);
             last_end = clock::now();
             out.elapsed = last_end - started;
             deliver(slot, held, std::move(out));
         }
         slot.running = false;
+    }
+
+    // Every attempt of one item that the retry policy allows, each admitted
+    // first (its key's permit, a rate token); leaves the last result in `out`.
+    boost::asio::awaitable<void> run_item(worker_slot& slot, typename traits::holder& held,
+                                          outcome<value_type>& out, clock::time_point started) {
+        if (options_.progress) options_.progress->on_start();
+        if (budget_) budget_->on_item();
+        circuit_breaker* breaker = options_.breakers ? &breaker_of(held) : nullptr;
+        for (unsigned attempt = 1;; ++attempt) {
+            bool waited = attempt > 1;  // a wait before the attempt needs a fresh clock reading
+            key_permit held_key(*this);
+            if (!co_await admit(slot, held, held_key, waited)) {
+                out.result = stopped_failure(stop_);
+                co_await reset_if_cancelled();
+                break;
+            }
+            auto admission = circuit_breaker::admission::admitted;
+            if (breaker) {
+                admission = breaker->admit();
+                if (admission == circuit_breaker::admission::refused) {
+                    out.result = circuit_open_failure(attempt);
+                    break;
+                }
+            }
+            out.attempts = attempt;
+            co_await run_attempt(slot, held, out, attempt, waited ? clock::now() : started);
+            held_key.reset();
+            if (breaker) breaker->record(admission, verdict_of(*breaker, out));
+            if (!worth_another_attempt(out, attempt)) break;
+            if (!co_await back_off(slot, out, attempt)) break;
+            if (options_.progress) options_.progress->on_retry();
+        }
+    }
+
+    circuit_breaker& breaker_of(typename traits::holder& held) {
+        if constexpr (keyed && std::is_convertible_v<const key_type&, std::string_view>) {
+            const key_type key = key_of_(argument(held));
+            return options_.breakers->at(std::string_view(key));
+        } else {
+            return options_.breakers->at({});
+        }
+    }
+
+    circuit_breaker::verdict verdict_of(const circuit_breaker& breaker,
+                                        const outcome<value_type>& out) const {
+        if (out.ok()) return circuit_breaker::verdict::success;
+        if (stop_ != stop_reason::none) return circuit_breaker::verdict::none;
+        return breaker.judge(out.error());
+    }
+
+    // Waits for what an attempt needs before it starts: a permit of its key
+    // (with a per-key limit) and a token of the rate limiter. False when a
+    // stop cut a wait short; `waited` is set when anything was waited for.
+    boost::asio::awaitable<bool> admit(worker_slot& slot, typename traits::holder& held,
+                                       key_permit& held_key, bool& waited) {
+        if constexpr (keyed) {
+            if (options_.per_key_limit > 0) {
+                semaphore& limit = enter_key(held_key, argument(held));
+                if (!limit.try_acquire()) {
+                    waited = true;
+                    if (!co_await wait_for_permit(limit)) co_return false;
+                }
+                held_key.holds_permit = true;
+            }
+        }
+        if (options_.rate) {
+            const auto wait = options_.rate->reserve();
+            if (wait > clock::duration::zero()) {
+                waited = true;
+                if (!co_await sleep(slot, wait)) co_return false;
+            }
+        }
+        co_return true;
+    }
+
+    // Registers the item as a user of its key's entry (made on first use).
+    semaphore& enter_key(key_permit& held_key, typename traits::argument item) requires keyed {
+        auto& [key, entry] = *key_limits_.try_emplace(key_of_(item)).first;
+        if (!entry.limit)
+            entry.limit = std::make_unique<semaphore>(executor_, options_.per_key_limit);
+        ++entry.users;
+        held_key.key = &key;
+        return *entry.limit;
+    }
+
+    static boost::asio::awaitable<bool> wait_for_permit(semaphore& limit) {
+        namespace net = boost::asio;
+        auto [ec] = co_await limit.async_acquire(net::as_tuple(net::use_awaitable));
+        co_return !ec;
+    }
+
+    // One call of fn under the per-attempt timeout; its result, or why it
+    // has none (timeout, the run's stop), goes to `out`.
+    boost::asio::awaitable<void> run_attempt(worker_slot& slot, typename traits::holder& held,
+                                             outcome<value_type>& out, unsigned attempt,
+                                             clock::time_point attempt_start) {
+        namespace net = boost::asio;
+        if (options_.per_attempt_timeout) arm_timeout(slot, attempt_start);
+        if (options_.hedge) {
+            co_await run_hedged(held, out);
+        } else {
+            co_await net::this_coro::throw_if_cancelled(true);
+            try {
+                if constexpr (std::is_void_v<awaited_type>) {
+                    co_await fn_(argument(held));
+                    out.result = result<void>{};
+                } else {
+                    out.result = co_await fn_(argument(held));
+                }
+            } catch (...) {
+                out.result = failure::from_exception(std::current_exception());
+            }
+            co_await net::this_coro::throw_if_cancelled(false);
+        }
+        disarm_timeout(slot);
+
+        if (slot.timed_out) {
+            slot.timed_out = false;
+            out.result = failure{errc::timeout,
+                                 attempt_timed_out_message(attempt, *options_.per_attempt_timeout)};
+        } else if (!out.ok() && stop_ != stop_reason::none) {
+            out.result = stopped_failure(stop_);
+        }
+        // reset_if_cancelled(), inlined: this is the per-item path.
+        if (const auto state = co_await net::this_coro::cancellation_state;
+            state.cancelled() != net::cancellation_type::none)
+            co_await net::this_coro::reset_cancellation_state();
+    }
+
+    // An attempt and, if it is slow and the budget allows, its twin, each a
+    // coroutine of its own; the worker waits on `wake`, which each of them
+    // cancels as it ends.
+    struct hedge_race {
+        explicit hedge_race(const boost::asio::any_io_executor& executor)
+            : wake(executor, clock::time_point::max()) {}
+        boost::asio::steady_timer wake;
+        boost::asio::cancellation_signal signals[2];
+        std::optional<result<value_type>> results[2];
+        clock::duration took[2]{};
+        unsigned started = 0;
+        unsigned running = 0;
+        unsigned last_to_end = 0;
+    };
+
+    boost::asio::awaitable<result<value_type>> call_fn(typename traits::holder& held) {
+        try {
+            if constexpr (std::is_void_v<awaited_type>) {
+                co_await fn_(argument(held));
+                co_return result<void>{};
+            } else {
+                co_return co_await fn_(argument(held));
+            }
+        } catch (...) {
+            co_return failure::from_exception(std::current_exception());
+        }
+    }
+
+    boost::asio::awaitable<void> raced_attempt(hedge_race& race, typename traits::holder& held,
+                                               unsigned which) {
+        const auto began = clock::now();
+        auto ended = co_await call_fn(held);
+        race.took[which] = clock::now() - began;
+        race.results[which].emplace(std::move(ended));
+        race.last_to_end = which;
+    }
+
+    void start_raced_attempt(hedge_race& race, typename traits::holder& held, unsigned which) {
+        namespace net = boost::asio;
+        ++race.started;
+        ++race.running;
+        net::co_spawn(
+            executor_, raced_attempt(race, held, which),
+            net::bind_cancellation_slot(race.signals[which].slot(), [&race](std::exception_ptr) {
+                --race.running;
+                race.wake.cancel();
+            }));
+    }
+
+    static void cancel_unfinished(hedge_race& race) {
+        for (unsigned i = 0; i < race.started; ++i)
+            if (!race.results[i]) race.signals[i].emit(boost::asio::cancellation_type::terminal);
+    }
+
+    // One attempt, hedged (see hedge.hpp): returns once both attempts of the
+    // race have finished.
+    boost::asio::awaitable<void> run_hedged(typename traits::holder& held,
+                                            outcome<value_type>& out) {
+        namespace net = boost::asio;
+        hedge_race race(executor_);
+        const auto delay = options_.hedge->delay_for(*latencies_);
+        const auto first_started = clock::now();
+        start_raced_attempt(race, held, 0);
+        bool hedge_pending = delay.has_value();
+        bool cancelled = false;
+        int winner = -1;
+        while (race.running > 0) {
+            race.wake.expires_at(hedge_pending ? first_started + *delay : clock::time_point::max());
+            auto [ec] = co_await race.wake.async_wait(net::as_tuple(net::use_awaitable));
+            if (const auto state = co_await net::this_coro::cancellation_state;
+                state.cancelled() != net::cancellation_type::none) {
+                co_await net::this_coro::reset_cancellation_state();
+                cancelled = true;
+                hedge_pending = false;
+                cancel_unfinished(race);
+            }
+            if (winner < 0) {
+                for (unsigned i = 0; i < race.started; ++i)
+                    if (race.results[i] && race.results[i]->has_value()) {
+                        winner = static_cast<int>(i);
+                        hedge_pending = false;
+                        cancel_unfinished(race);
+                        break;
+                    }
+            }
+            if (!ec && hedge_pending) {
+                hedge_pending = false;
+                if (!race.results[0] && !cancelled && stop_ == stop_reason::none &&
+                    budget_->try_take()) {
+                    start_raced_attempt(race, held, 1);
+                    ++out.hedges;
+                }
+            }
+        }
+        if (winner >= 0) {
+            const auto which = static_cast<unsigned>(winner);
+            out.result = std::move(*race.results[which]);
+            out.hedge_won = which == 1;
+            latencies_->record(race.took[which]);
+        } else if (race.results[race.last_to_end]) {
+            out.result = std::move(*race.results[race.last_to_end]);
+        } else {
+            out.result = failure{errc::cancelled};
+        }
+    }
+
+    bool worth_another_attempt(const outcome<value_type>& out, unsigned attempt) const {
+        if (out.ok() || stop_ != stop_reason::none) return false;
+        return attempt < options_.retry.max_attempts && options_.retry.should_retry(out.error());
+    }
+
+    // The retry policy's wait after a failed attempt; false when a stop cut
+    // it short (the outcome then says why).
+    boost::asio::awaitable<bool> back_off(worker_slot& slot, outcome<value_type>& out,
+                                          unsigned attempt) {
+        const auto backoff = options_.retry.backoff(attempt, out.error(), random_);
+        if (co_await sleep(slot, backoff)) co_return true;
+        if (stop_ != stop_reason::none) out.result = stopped_failure(stop_);
+        co_await reset_if_cancelled();
+        co_return false;
     }
 
     // Clears the worker's cancelled state after an emission reached it, so
@@ -456,9 +664,13 @@ class gather_run {
             ++summary_.succeeded;
         else
             ++summary_.failed;
-        if (options_.progress && out.attempts > 0) options_.progress->on_done(ok);
+        const bool refused = !ok && out.error().code == errc::circuit_open;
+        summary_.circuit_open += refused;
+        if (options_.progress && (out.attempts > 0 || refused)) options_.progress->on_done(ok);
         if (!ok && options_.on_failure == failure_mode::fail_fast && stop_ == stop_reason::none)
             request_stop(stop_reason::fail_fast, &slot);
+        if (ok && summary_.succeeded == options_.enough_successes)
+            request_stop(stop_reason::enough, &slot);
         try {
             if constexpr (std::is_invocable_v<Sink&, typename traits::argument,
                                               outcome<value_type>&&>)
@@ -471,29 +683,6 @@ class gather_run {
         }
     }
 
-    // An item's use of its key's entry, and the permit once granted. The
-    // entry is dropped when no item uses it, so memory follows the keys in
-    // flight, not every key seen.
-    struct key_permit {
-        gather_run& run;
-        const key_type* key = nullptr;
-        bool holds_permit = false;
-
-        explicit key_permit(gather_run& owner) : run(owner) {}
-        key_permit(const key_permit&) = delete;
-        key_permit& operator=(const key_permit&) = delete;
-        ~key_permit() { reset(); }
-
-        void reset() {
-            if constexpr (keyed) {
-                if (!key) return;
-                const auto entry = run.key_limits_.find(*std::exchange(key, nullptr));
-                if (std::exchange(holds_permit, false)) entry->second.limit->release();
-                if (--entry->second.users == 0) run.key_limits_.erase(entry);
-            }
-        }
-    };
-
     View view_;
     input_cursor<View> cursor_;
     Fn fn_;
@@ -502,6 +691,10 @@ class gather_run {
     gather_options options_;
     boost::asio::any_io_executor executor_;
     std::mt19937_64 random_;
+    std::unique_ptr<latency_tracker> own_latencies_;
+    std::unique_ptr<hedge_budget> own_budget_;
+    latency_tracker* latencies_ = nullptr;  // with a hedge policy
+    hedge_budget* budget_ = nullptr;
 
     std::deque<worker_slot> slots_;
     completion_latch latch_;

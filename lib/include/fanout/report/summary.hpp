@@ -1,7 +1,7 @@
 #pragma once
 // The tally of a sweep: healthy, unhealthy by error kind, invalid lines,
-// warnings, targets not started, latency of the healthy; mergeable across
-// loops, and printed as a few lines for a person.
+// warnings, targets not started, targets a circuit breaker refused, latency of the healthy;
+// mergeable across loops, and printed as a few lines for a person.
 //
 // Errors: nothing here throws except std::bad_alloc. Threads: one summary
 // per loop, merged at the end.
@@ -28,6 +28,9 @@ class summary {
     std::uint64_t invalid() const noexcept { return invalid_; }
     std::uint64_t warnings() const noexcept { return warnings_; }
     std::uint64_t not_started() const noexcept { return not_started_; }
+    /// Targets a circuit breaker refused (errc::circuit_open): counted as
+    /// unhealthy, neither checked nor "not started".
+    std::uint64_t circuit_open() const noexcept { return circuit_open_; }
     const std::map<std::string, std::uint64_t>& unhealthy_by_kind() const noexcept {
         return unhealthy_by_kind_;
     }
@@ -44,6 +47,7 @@ class summary {
     std::uint64_t invalid_ = 0;
     std::uint64_t warnings_ = 0;
     std::uint64_t not_started_ = 0;
+    std::uint64_t circuit_open_ = 0;
     std::map<std::string, std::uint64_t> unhealthy_by_kind_;
     histogram latency_;
 };
