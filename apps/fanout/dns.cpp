@@ -115,13 +115,17 @@ class lookup_input {
     std::deque<lookup> pending_;
 };
 
+net::awaitable<result<dns::answer>> too_long(const lookup& item, std::size_t max_line) {
+    co_return failure{errc::line_too_long,
+                      fmt::format("line {} is longer than {} bytes (see --max-line)", item.line,
+                                  format_count(max_line))};
+}
+
+// Not a coroutine: the resolver's awaitable is the lookup's only frame.
 net::awaitable<result<dns::answer>> ask(dns::resolver& resolver, const lookup& item,
                                         std::size_t max_line) {
-    if (item.too_long)
-        co_return failure{errc::line_too_long,
-                          fmt::format("line {} is longer than {} bytes (see --max-line)", item.line,
-                                      format_count(max_line))};
-    co_return co_await resolver.query(item.name, item.type);
+    if (item.too_long) return too_long(item, max_line);
+    return resolver.query(item.name, item.type);
 }
 
 std::string rcode_text(const outcome<dns::answer>& out);
@@ -193,7 +197,13 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
             first = false;
             replaced |= append_json_string(out, rr.name);
             fmt::format_to(to, ",\"type\":\"{}\",\"value\":", dns::to_string(rr.type));
-            replaced |= append_json_string(out, rr.text());
+            if (std::holds_alternative<net::ip::address_v4>(rr.data)) {
+                out += '"';  // digits and dots: nothing to escape
+                rr.append_text(out);
+                out += '"';
+            } else {
+                replaced |= append_json_string(out, rr.text());
+            }
             fmt::format_to(to, ",\"ttl\":{}}}", rr.ttl);
         }
     }
@@ -204,6 +214,14 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
         fmt::format_to(to, "{{\"kind\":\"{}\",\"message\":", result.error().kind());
         replaced |= append_json_string(out, result.error().text());
         out += '}';
+    }
+    if (result.ok() && !result.result->answered_by.address.empty()) {
+        // The server that answered, as -s takes it; addresses need no escaping.
+        const auto& from = result.result->answered_by;
+        const bool v6 = from.address.find(':') != std::string::npos;
+        out += v6 ? ",\"server\":\"[" : ",\"server\":\"";
+        out += from.address;
+        fmt::format_to(to, "{}:{}\"", v6 ? "]" : "", from.port);
     }
     fmt::format_to(to, ",\"attempts\":{},\"elapsed_ms\":", result.attempts);
     append_milliseconds(out, result.elapsed);

@@ -237,7 +237,8 @@ say "nsd serving $names names on 127.0.0.1:$port (pid $nsd_pid)"
 # dropped on arrival (UDP RcvbufErrors) and counted as lost.
 run_dnsperf() {
     local log=$dir/dnsperf.$1.log lost
-    if ! bounded 120 dnsperf -s 127.0.0.1 -p "$port" -d "$dir/queries.txt" \
+    if ! bounded 120 /usr/bin/time -f '%e %U %S' -o "$dir/dnsperf.$1.time" \
+        dnsperf -s 127.0.0.1 -p "$port" -d "$dir/queries.txt" \
         -q "$in_flight" -c 1 -n 1 -t 2 -b 2048 >"$log" 2>&1; then
         tail -n 20 "$log" >&2
         say "dns_bench.sh: dnsperf failed or timed out"
@@ -246,7 +247,11 @@ run_dnsperf() {
     lost=$(awk '/Queries lost:/ { print $3 }' "$log")
     [ "${lost:-0}" = 0 ] || say "dnsperf round $1: $lost queries lost"
     qps=$(awk '/Queries per second:/ { printf "%.0f", $4 }' "$log")
+    cpu=$(awk '{ print $2 + $3 }' "$dir/dnsperf.$1.time")
 }
+
+# per_query_us <cpu seconds>: microseconds of CPU (user + system) per name.
+per_query_us() { awk -v c="$1" -v n="$names" 'BEGIN { printf "%.2f", c * 1e6 / n }'; }
 
 # run_fanout <round>: sets $qps (names / wall seconds) and $cpu (user +
 # system seconds); fanout's output is left in $dir/out.<round>.jsonl.
@@ -274,11 +279,16 @@ correct=1
 for round in $(seq "$rounds"); do
     run_dnsperf "$round"
     echo "dnsperf_round${round}_queries_per_s $qps queries/s"
+    echo "dnsperf_round${round}_cpu_per_query_us $(per_query_us "$cpu") us"
+    dnsperf_cpu=$cpu
     best_dnsperf=$(max "$best_dnsperf" "$qps")
     if [ "$have_fanout" -eq 1 ]; then
         run_fanout "$round"
         echo "fanout_round${round}_queries_per_s $qps queries/s"
         echo "fanout_round${round}_cpu_s $cpu s"
+        echo "fanout_round${round}_cpu_per_query_us $(per_query_us "$cpu") us"
+        echo "fanout_round${round}_cpu_vs_dnsperf" \
+            "$(awk -v f="$cpu" -v d="$dnsperf_cpu" 'BEGIN { printf "%.3f", f / d }') x"
         best_fanout=$(max "$best_fanout" "$qps")
         bounded 60 "$python" "$dir/check.py" "$dir/out.$round.jsonl" "$names" \
             >"$dir/check.$round"

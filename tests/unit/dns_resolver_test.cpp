@@ -256,11 +256,11 @@ TEST_CASE("a cancelled lookup completes at once while the others go on") {
     REQUIRE(cancelled);
     REQUIRE_FALSE(*cancelled);
     CHECK(cancelled->error().code == net::error::operation_aborted);
-    CHECK(pending_after_cancel == 2);  // the abandoned query stays while another goes on
+    CHECK(pending_after_cancel == 1);  // the cancelled query has left; the other goes on
     REQUIRE(answered);
     REQUIRE(*answered);
     CHECK(answered->value().records.at(0).text() == "192.0.2.1");
-    CHECK(resolver.pending() == 0);  // the abandoned query was dropped with the last
+    CHECK(resolver.pending() == 0);
 }
 
 TEST_CASE("timed-out and cancelled lookups leave the channel idle") {
