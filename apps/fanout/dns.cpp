@@ -34,6 +34,7 @@
 
 #include <unistd.h>
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -59,6 +60,9 @@ struct dns_settings {
     std::string input = "-";
     std::vector<std::string> types{"A"};
     std::vector<std::string> servers;
+    std::string resolvers_file;
+    std::string server_choice = "round-robin";
+    double per_server_rate = 0;
     std::size_t limit = 1000;
     std::string timeout = "2s";
     unsigned tries = 2;
@@ -272,6 +276,37 @@ void print_summary(const gather_summary& summary, const dns_report& report,
     say("{}", input_summary(lines, first_unfinished));
 }
 
+// The servers of a --resolvers file: one a line, blank lines and '#'
+// comments skipped.
+result<std::vector<dns::server>> read_servers(const std::string& path) {
+    std::FILE* file = std::fopen(path.c_str(), "r");
+    if (file == nullptr) return failure{errc::invalid_input, fmt::format("cannot read '{}'", path)};
+    std::vector<dns::server> out;
+    char buffer[512];
+    std::size_t number = 0;
+    while (std::fgets(buffer, sizeof buffer, file) != nullptr) {
+        ++number;
+        std::string_view line(buffer);
+        if (const auto hash = line.find('#'); hash != std::string_view::npos)
+            line = line.substr(0, hash);
+        while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front())))
+            line.remove_prefix(1);
+        while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back())))
+            line.remove_suffix(1);
+        if (line.empty()) continue;
+        auto parsed = dns::parse_server(line);
+        if (!parsed) {
+            std::fclose(file);
+            return failure{errc::invalid_input,
+                           fmt::format("{} line {}: {}", path, number, parsed.error().text())};
+        }
+        out.push_back(std::move(*parsed));
+    }
+    std::fclose(file);
+    if (out.empty()) return failure{errc::invalid_input, fmt::format("'{}' names no server", path)};
+    return out;
+}
+
 int usage_error(const std::string& message) {
     say("fanout dns: {}\n", message);
     return exit_usage;
@@ -299,6 +334,16 @@ int run_dns(const dns_settings& settings) {
         if (!parsed) return usage_error("--server: " + parsed.error().text());
         resolver_options.servers.push_back(*parsed);
     }
+    if (!settings.resolvers_file.empty()) {
+        auto listed = read_servers(settings.resolvers_file);
+        if (!listed) return usage_error("--resolvers: " + listed.error().text());
+        for (auto& s : *listed) resolver_options.servers.push_back(std::move(s));
+    }
+    resolver_options.pool.choice =
+        settings.server_choice == "in-order"            ? dns::server_choice::in_order
+        : settings.server_choice == "least-outstanding" ? dns::server_choice::least_outstanding
+                                                        : dns::server_choice::round_robin;
+    // Each loop has its own resolver: the rate is shared out among them below.
     resolver_options.timeout = std::chrono::ceil<std::chrono::milliseconds>(*timeout);
     resolver_options.tries = 1;  // each attempt asks each server once; attempts are --tries
 
@@ -329,6 +374,7 @@ int run_dns(const dns_settings& settings) {
     note.lines = &names;
     lookup_input source(names, types);
     std::vector<dns_loop> per_loop(loops);
+    resolver_options.pool.per_server_rate = settings.per_server_rate / static_cast<double>(loops);
     try {
         for (std::size_t i = 0; i < loops; ++i)
             per_loop[i].resolver =
@@ -423,6 +469,16 @@ command add_dns(CLI::App& parent) {
         ->capture_default_str();
     app->add_option("-s,--server", settings->servers,
                     "name server ADDRESS[:PORT] (repeat for more; default: /etc/resolv.conf)");
+    app->add_option("--resolvers", settings->resolvers_file,
+                    "file of name servers, ADDRESS[:PORT] one a line ('#' comments), added to -s");
+    app->add_option("--server-choice", settings->server_choice,
+                    "which server a try goes to: round-robin, least-outstanding or in-order")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"round-robin", "least-outstanding", "in-order"}));
+    app->add_option("--per-server-rate", settings->per_server_rate,
+                    "tries sent to one server per second at most (0: no limit)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 10'000'000.0));
     app->add_option("-c,--limit", settings->limit, "lookups in flight at most")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{60'000}));

@@ -11,6 +11,7 @@
 #include <fanout/gather.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -431,4 +432,62 @@ TEST_CASE("with stdin closed fanout dns reads nothing rather than its own descri
     REQUIRE(status.exited);
     CHECK(status.code == 0);
     CHECK(run.output().empty());
+}
+
+TEST_CASE("fanout dns spreads a pool of nsd servers, fails over past a dead and a SERVFAIL one") {
+    constexpr std::size_t names = 3000;
+    const nsd_server first(names), second(names), third(names);
+    dns_responder failing;
+    failing.set_default_rule({behaviour::servfail});
+    // A port with nothing behind it.
+    std::string dead;
+    {
+        net::io_context io;
+        net::ip::udp::socket socket(io, {net::ip::make_address("127.0.0.1"), 0});
+        dead = "127.0.0.1:" + std::to_string(socket.local_endpoint().port());
+    }
+    temp_file resolvers("# the pool\n" + second.server() + "\n\n" + dead + "  # down\n" +
+                        failing.server() + "\n" + third.server() + "\n");
+    temp_file input(host_names(0, names));
+    child_process run({FANOUT_CLI_PATH, "dns", input.path.string(), "-s", first.server(),
+                       "--resolvers", resolvers.path.string(), "-c", "100", "--timeout", "200ms",
+                       "--tries", "1"});
+    const auto status = run.wait_for_exit(120s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    const auto records = json_lines(run.output());
+    REQUIRE(records.size() == names);
+    std::map<std::string, std::size_t> by_server;
+    std::size_t right = 0;
+    for (const auto& r : records) {
+        const auto host = std::stoul(str(r, "input").substr(4));
+        if (r.at("ok").as_bool() && str(r.at("answers").as_array().at(0).as_object(), "value") ==
+                                        nsd_server::address_of(host))
+            ++right;
+        ++by_server[str(r, "server")];
+    }
+    CHECK(right == names);
+    // Only the healthy servers answer, each about a third.
+    CHECK(by_server.size() == 3);
+    for (const auto* healthy : {&first, &second, &third}) {
+        INFO(healthy->server());
+        CHECK(by_server[healthy->server()] >= names / 3 * 8 / 10);
+        CHECK(by_server[healthy->server()] <= names / 3 * 12 / 10);
+    }
+    CHECK(failing.queries() >= 1);
+}
+
+TEST_CASE("a resolvers file with a bad line or no server exits 2 naming it") {
+    temp_file bad("127.0.0.1\nnot-an-address\n");
+    temp_file empty("# none\n");
+    temp_file input("www.fanout.test\n");
+    for (const auto* file : {&bad, &empty}) {
+        child_process run(
+            {FANOUT_CLI_PATH, "dns", input.path.string(), "--resolvers", file->path.string()});
+        const auto status = run.wait_for_exit(20s);
+        REQUIRE(status.exited);
+        CHECK(status.code == 2);
+        CHECK(run.errors().find("--resolvers") != std::string::npos);
+    }
 }

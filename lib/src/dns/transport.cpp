@@ -242,10 +242,13 @@ class transport::state : public std::enable_shared_from_this<state> {
         const auto fits = [&](std::size_t s) { return s != previous && usable(servers_[s], now); };
         std::optional<std::size_t> chosen;
         switch (options_.pool.choice) {
-            case server_choice::in_order:
-                for (std::size_t s = 0; s < count && !chosen; ++s)
-                    if (fits(s)) chosen = s;
+            case server_choice::in_order: {
+                // The first server; a retry the one after the last asked.
+                const std::size_t from = previous < count ? previous + 1 : 0;
+                for (std::size_t k = 0; k < count && !chosen; ++k)
+                    if (const auto s = (from + k) % count; fits(s)) chosen = s;
                 break;
+            }
             case server_choice::round_robin:
                 for (std::size_t k = 0; k < count && !chosen; ++k)
                     if (const auto s = (cursor_ + k) % count; fits(s)) chosen = s;
