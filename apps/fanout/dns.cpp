@@ -14,6 +14,7 @@
 #include "stdio.hpp"
 
 #include <fanout/dns/resolver.hpp>
+#include <fanout/dns/reverse.hpp>
 #include <fanout/error.hpp>
 #include <fanout/gather.hpp>
 #include <fanout/histogram.hpp>
@@ -61,6 +62,7 @@ struct dns_settings {
     std::vector<std::string> types{"A"};
     std::vector<std::string> servers;
     std::string resolvers_file;
+    std::vector<std::string> ptr_networks;
     std::string server_choice = "round-robin";
     double per_server_rate = 0;
     std::size_t limit = 1000;
@@ -78,22 +80,37 @@ struct lookup {
     std::string name;
     dns::record_type type = dns::record_type::a;
     bool too_long = false;  ///< the line was longer than --max-line
+    std::string address;    ///< for a PTR lookup of a network's address: that address
 };
 
 // The lookups of the input, for the gathers of every loop: each name read
 // with every type asked; the lookups after a name's first wait here for the
-// next worker of any loop.
+// next worker of any loop. Networks (--ptr, and lines that are addresses or
+// CIDRs when PTR is asked) become PTR lookups of their addresses, made one
+// at a time as workers take them.
 class lookup_input {
   public:
     using value_type = lookup;
 
-    lookup_input(line_source& names, std::vector<dns::record_type> types)
-        : names_(names), types_(std::move(types)) {}
+    lookup_input(line_source& names, std::vector<dns::record_type> types,
+                 std::vector<dns::address_block> networks)
+        : names_(names), types_(std::move(types)) {
+        for (auto& n : networks) networks_.push_back({std::move(n), 0, 0});
+        expand_lines_ =
+            std::find(types_.begin(), types_.end(), dns::record_type::ptr) != types_.end();
+    }
 
     net::awaitable<std::optional<lookup>> next() {
         if (auto waiting = take_pending()) co_return waiting;
         auto name = co_await names_.next();
         if (!name) co_return take_pending();  // another loop's last name may have left some
+        if (expand_lines_ && !name->too_long) {
+            if (auto network = dns::address_block::parse(name->text)) {
+                std::lock_guard lock(mutex_);
+                networks_.push_back({std::move(*network), 0, name->number});
+                co_return next_address();
+            }
+        }
         lookup first{name->number, std::move(name->text), types_.front(), name->too_long};
         std::lock_guard lock(mutex_);
         for (std::size_t i = 1; i < types_.size(); ++i) {
@@ -102,21 +119,46 @@ class lookup_input {
         }
         co_return first;
     }
-    void stop() { names_.stop(); }
+    void stop() {
+        names_.stop();
+        std::lock_guard lock(mutex_);
+        networks_.clear();  // addresses not yet taken are not read
+    }
 
   private:
+    struct network {
+        dns::address_block block;
+        std::uint64_t next = 0;
+        std::size_t line = 0;
+    };
+
     std::optional<lookup> take_pending() {
         std::lock_guard lock(mutex_);
+        if (auto address = next_address()) return address;
         if (pending_.empty()) return std::nullopt;
         std::optional<lookup> out(std::move(pending_.front()));
         pending_.pop_front();
         return out;
     }
 
+    // The PTR lookup of the next address of the first network left (the
+    // mutex held).
+    std::optional<lookup> next_address() {
+        while (!networks_.empty() && networks_.front().next == networks_.front().block.size())
+            networks_.pop_front();
+        if (networks_.empty()) return std::nullopt;
+        auto& front = networks_.front();
+        const auto ip = front.block.at(front.next++);
+        return lookup{front.line, dns::reverse_name(ip), dns::record_type::ptr, false,
+                      ip.to_string()};
+    }
+
     line_source& names_;
     std::vector<dns::record_type> types_;
+    bool expand_lines_ = false;
     std::mutex mutex_;
     std::deque<lookup> pending_;
+    std::deque<network> networks_;
 };
 
 net::awaitable<result<dns::answer>> too_long(const lookup& item, std::size_t max_line) {
@@ -186,6 +228,10 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
     auto to = std::back_inserter(out);
     fmt::format_to(to, "{{\"line\":{},\"input\":", item.line);
     bool replaced = append_json_string(out, item.name);
+    if (!item.address.empty()) {
+        out += ",\"address\":";
+        append_json_string(out, item.address);
+    }
     fmt::format_to(to, ",\"type\":\"{}\",\"ok\":{},\"rcode\":", dns::to_string(item.type),
                    result.ok());
     const auto rcode = rcode_text(result);
@@ -347,6 +393,12 @@ int run_dns(const dns_settings& settings) {
     resolver_options.timeout = std::chrono::ceil<std::chrono::milliseconds>(*timeout);
     resolver_options.tries = 1;  // each attempt asks each server once; attempts are --tries
 
+    std::vector<dns::address_block> networks;
+    for (const auto& text : settings.ptr_networks) {
+        auto parsed = dns::address_block::parse(text);
+        if (!parsed) return usage_error("--ptr: " + parsed.error().text());
+        networks.push_back(*parsed);
+    }
     if (settings.input != "-")
         if (auto why = unreadable(settings.input))
             return usage_error(fmt::format("cannot read '{}': {}", settings.input, *why));
@@ -372,7 +424,7 @@ int run_dns(const dns_settings& settings) {
                        .items_only = true,
                        .slice = *slice});
     note.lines = &names;
-    lookup_input source(names, types);
+    lookup_input source(names, types, std::move(networks));
     std::vector<dns_loop> per_loop(loops);
     resolver_options.pool.per_server_rate = settings.per_server_rate / static_cast<double>(loops);
     try {
@@ -462,8 +514,11 @@ command add_dns(CLI::App& parent) {
     auto settings = std::make_shared<dns_settings>();
     CLI::App* app = parent.add_subcommand(
         "dns", "Resolve a list of names (one a line, from a file or stdin), one record each");
-    app->add_option("input", settings->input, "file of names, or - for stdin")
-        ->capture_default_str();
+    auto* input = app->add_option("input", settings->input, "file of names, or - for stdin")
+                      ->capture_default_str();
+    app->add_option("--ptr", settings->ptr_networks,
+                    "PTR lookups of every address of a network (CIDR, e.g. 192.0.2.0/24, "
+                    "2001:db8::/120; repeat for more); no input file is read unless one is given");
     app->add_option("-t,--type", settings->types, "record types, e.g. A,AAAA,MX")
         ->delimiter(',')
         ->capture_default_str();
@@ -497,7 +552,12 @@ command add_dns(CLI::App& parent) {
     app->add_option("--shard", settings->shard, "take the K-th of N slices of the input (K/N)")
         ->capture_default_str();
     add_line_input_flags(*app, settings->input_lines);
-    return {app, [settings] { return run_dns(*settings); }};
+    return {app, [settings, input] {
+                // --ptr alone reads no names from stdin.
+                if (!settings->ptr_networks.empty() && input->count() == 0)
+                    settings->input = "/dev/null";
+                return run_dns(*settings);
+            }};
 }
 
 }  // namespace fanout::cli

@@ -491,3 +491,71 @@ TEST_CASE("a resolvers file with a bad line or no server exits 2 naming it") {
         CHECK(run.errors().find("--resolvers") != std::string::npos);
     }
 }
+
+TEST_CASE("fanout dns --ptr asks PTR for every address of a network, and -t PTR expands lines") {
+    dns_responder responder;
+    for (int i = 0; i < 4; ++i)
+        responder.add(fanout::test::dns_ptr(std::to_string(i) + ".2.0.192.in-addr.arpa",
+                                            "host" + std::to_string(i) + ".example.test"));
+    responder.add(fanout::test::dns_ptr(
+        "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa",
+        "v6.example.test"));
+    {
+        child_process run({FANOUT_CLI_PATH, "dns", "--ptr", "192.0.2.0/30", "--ptr", "2001:db8::1",
+                           "-s", responder.server()});
+        const auto status = run.wait_for_exit(60s);
+        INFO(run.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 0);
+        std::map<std::string, std::string> by_address;
+        for (const auto& r : json_lines(run.output())) {
+            CHECK(str(r, "type") == "PTR");
+            by_address[str(r, "address")] =
+                str(r.at("answers").as_array().at(0).as_object(), "value");
+        }
+        CHECK(by_address == std::map<std::string, std::string>{{"192.0.2.0", "host0.example.test"},
+                                                               {"192.0.2.1", "host1.example.test"},
+                                                               {"192.0.2.2", "host2.example.test"},
+                                                               {"192.0.2.3", "host3.example.test"},
+                                                               {"2001:db8::1", "v6.example.test"}});
+    }
+    {
+        temp_file input("192.0.2.3\n192.0.2.0/31\n");
+        child_process run(
+            {FANOUT_CLI_PATH, "dns", input.path.string(), "-t", "PTR", "-s", responder.server()});
+        const auto status = run.wait_for_exit(60s);
+        INFO(run.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 0);
+        std::set<std::pair<std::int64_t, std::string>> seen;
+        for (const auto& r : json_lines(run.output()))
+            seen.emplace(r.at("line").as_int64(), str(r, "input"));
+        CHECK(seen ==
+              std::set<std::pair<std::int64_t, std::string>>{{1, "3.2.0.192.in-addr.arpa"},
+                                                             {2, "0.2.0.192.in-addr.arpa"},
+                                                             {2, "1.2.0.192.in-addr.arpa"}});
+    }
+    child_process bad({FANOUT_CLI_PATH, "dns", "--ptr", "192.0.2.0/33"});
+    const auto status = bad.wait_for_exit(20s);
+    REQUIRE(status.exited);
+    CHECK(status.code == 2);
+    CHECK(bad.errors().find("--ptr") != std::string::npos);
+}
+
+TEST_CASE("a /16 --ptr sweep asks each of its 65,536 addresses once") {
+    dns_responder responder;  // knows none of them: NXDOMAIN
+    child_process run({FANOUT_CLI_PATH, "dns", "--ptr", "10.7.0.0/16", "-s", responder.server(),
+                       "-c", "500"});
+    const auto status = run.wait_for_exit(120s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 1);  // NXDOMAIN answers are failures
+    std::set<std::string> addresses;
+    for (const auto& r : json_lines(run.output())) {
+        CHECK(str(r, "rcode") == "NXDOMAIN");
+        addresses.insert(str(r, "address"));
+    }
+    CHECK(addresses.size() == 65536);
+    CHECK(addresses.count("10.7.255.255") == 1);
+    CHECK(responder.queries() == 65536);
+}
