@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <utility>
 
 namespace fanout::dns::detail {
@@ -47,17 +48,14 @@ result<answer> answer_of(const std::string& name, record_type type,
     if (const auto code = code_of_rcode(parsed->rcode))
         return query_failure(name, type, code,
                              code == errc::resolver_failure ? to_string(rcode{parsed->rcode}) : "");
+    // The records kept in place: the parsed vector becomes the answer's.
     answer out;
-    bool found = false;
-    for (auto& rr : parsed->answers) {
-        if (rr.type == type) {
-            found = true;
-        } else if (rr.type != record_type::cname) {
-            continue;
-        }
-        out.records.push_back(std::move(rr));
-    }
-    if (!found) return query_failure(name, type, make_error_code(errc::no_data));
+    out.records = std::move(parsed->answers);
+    std::erase_if(out.records,
+                  [type](const record& rr) { return rr.type != type && rr.type != record_type::cname; });
+    if (std::none_of(out.records.begin(), out.records.end(),
+                     [type](const record& rr) { return rr.type == type; }))
+        return query_failure(name, type, make_error_code(errc::no_data));
     return out;
 }
 
