@@ -15,6 +15,7 @@
 
 #include <fanout/dns/resolver.hpp>
 #include <fanout/dns/reverse.hpp>
+#include <fanout/dns/wildcard.hpp>
 #include <fanout/error.hpp>
 #include <fanout/gather.hpp>
 #include <fanout/histogram.hpp>
@@ -63,6 +64,7 @@ struct dns_settings {
     std::vector<std::string> servers;
     std::string resolvers_file;
     std::vector<std::string> ptr_networks;
+    bool wildcard_check = false;
     std::string server_choice = "round-robin";
     double per_server_rate = 0;
     std::size_t limit = 1000;
@@ -167,10 +169,20 @@ net::awaitable<result<dns::answer>> too_long(const lookup& item, std::size_t max
                                   format_count(max_line))};
 }
 
-// Not a coroutine: the resolver's awaitable is the lookup's only frame.
-net::awaitable<result<dns::answer>> ask(dns::resolver& resolver, const lookup& item,
-                                        std::size_t max_line) {
+net::awaitable<result<dns::answer>> ask_checked(dns::resolver& resolver,
+                                                dns::wildcard_detector& wildcards,
+                                                const lookup& item) {
+    auto got = co_await resolver.query(item.name, item.type);
+    if (got && co_await wildcards.is_wildcard(item.name, item.type, *got)) got->wildcard = true;
+    co_return got;
+}
+
+// Not a coroutine: the resolver's awaitable is the lookup's only frame
+// (unless answers are checked for wildcards).
+net::awaitable<result<dns::answer>> ask(dns::resolver& resolver, dns::wildcard_detector* wildcards,
+                                        const lookup& item, std::size_t max_line) {
     if (item.too_long) return too_long(item, max_line);
+    if (wildcards != nullptr) return ask_checked(resolver, *wildcards, item);
     return resolver.query(item.name, item.type);
 }
 
@@ -211,6 +223,7 @@ struct dns_report {
 // What one loop owns.
 struct dns_loop {
     std::unique_ptr<dns::resolver> resolver;
+    std::unique_ptr<dns::wildcard_detector> wildcards;  ///< with --wildcard-check
     dns_report report;
     std::string record;
     std::size_t first_unfinished = 0;  // the lowest line a stop cut short, 0: none
@@ -265,6 +278,7 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
         replaced |= append_json_string(out, result.error().text());
         out += '}';
     }
+    if (result.ok() && result.result->wildcard) out += ",\"wildcard\":true";
     if (result.ok() && !result.result->answered_by.address.empty()) {
         // The server that answered, as -s takes it; addresses need no escaping.
         const auto& from = result.result->answered_by;
@@ -428,9 +442,13 @@ int run_dns(const dns_settings& settings) {
     std::vector<dns_loop> per_loop(loops);
     resolver_options.pool.per_server_rate = settings.per_server_rate / static_cast<double>(loops);
     try {
-        for (std::size_t i = 0; i < loops; ++i)
+        for (std::size_t i = 0; i < loops; ++i) {
             per_loop[i].resolver =
                 std::make_unique<dns::resolver>(rt.executor(i), resolver_options);
+            if (settings.wildcard_check)
+                per_loop[i].wildcards =
+                    std::make_unique<dns::wildcard_detector>(*per_loop[i].resolver);
+        }
     } catch (const std::exception& e) {
         return usage_error(e.what());
     }
@@ -445,7 +463,7 @@ int run_dns(const dns_settings& settings) {
         return gather_each(
             source,
             [&state, max_line = settings.input_lines.max_line](const lookup& item) {
-                return ask(*state.resolver, item, max_line);
+                return ask(*state.resolver, state.wildcards.get(), item, max_line);
             },
             [&state, &out, jsonl](const lookup& item, outcome<dns::answer>&& done) {
                 state.record.clear();
@@ -534,6 +552,9 @@ command add_dns(CLI::App& parent) {
                     "tries sent to one server per second at most (0: no limit)")
         ->capture_default_str()
         ->check(CLI::Range(0.0, 10'000'000.0));
+    app->add_flag("--wildcard-check", settings->wildcard_check,
+                  "ask a random name of each parent zone once; mark answers equal to its "
+                  "\"wildcard\": true");
     app->add_option("-c,--limit", settings->limit, "lookups in flight at most")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{60'000}));

@@ -544,8 +544,8 @@ TEST_CASE("fanout dns --ptr asks PTR for every address of a network, and -t PTR 
 
 TEST_CASE("a /16 --ptr sweep asks each of its 65,536 addresses once") {
     dns_responder responder;  // knows none of them: NXDOMAIN
-    child_process run({FANOUT_CLI_PATH, "dns", "--ptr", "10.7.0.0/16", "-s", responder.server(),
-                       "-c", "500"});
+    child_process run(
+        {FANOUT_CLI_PATH, "dns", "--ptr", "10.7.0.0/16", "-s", responder.server(), "-c", "500"});
     const auto status = run.wait_for_exit(120s);
     INFO(run.errors());
     REQUIRE(status.exited);
@@ -558,4 +558,24 @@ TEST_CASE("a /16 --ptr sweep asks each of its 65,536 addresses once") {
     CHECK(addresses.size() == 65536);
     CHECK(addresses.count("10.7.255.255") == 1);
     CHECK(responder.queries() == 65536);
+}
+
+TEST_CASE("fanout dns --wildcard-check marks the answers a zone's wildcard gives") {
+    dns_responder responder;
+    responder.add(fanout::test::dns_a("*.wild.example.test", "192.0.2.99"));
+    responder.add(fanout::test::dns_a("real.wild.example.test", "192.0.2.1"));
+    temp_file input("a.wild.example.test\nreal.wild.example.test\nb.wild.example.test\n");
+    child_process run({FANOUT_CLI_PATH, "dns", input.path.string(), "--wildcard-check", "-s",
+                       responder.server(), "--threads", "1"});
+    const auto status = run.wait_for_exit(60s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    std::map<std::string, bool> wildcard;
+    for (const auto& r : json_lines(run.output()))
+        wildcard[str(r, "input")] = r.contains("wildcard") && r.at("wildcard").as_bool();
+    CHECK(wildcard == std::map<std::string, bool>{{"a.wild.example.test", true},
+                                                  {"real.wild.example.test", false},
+                                                  {"b.wild.example.test", true}});
+    CHECK(responder.queries() == 3 + 1);  // one probe for the zone
 }

@@ -354,9 +354,17 @@ class authority {
 
     bytes from_zone(const query& asked, bool over_tcp) const {
         if (asked.flags & opcode_mask) return response(asked, rcode::notimp);
-        if (!zone_.contains(asked.name)) return response(asked, rcode::nxdomain);
-        std::vector<const dns_rr*> answers;
         std::string name = asked.name;
+        if (!zone_.contains(name)) {
+            // A wildcard of the parent zone ("*.example.test") answers for
+            // names under it that the zone lacks (RFC 4592, one level).
+            const auto dot = name.find('.');
+            const auto wildcard = dot == std::string::npos ? std::string() : "*" + name.substr(dot);
+            if (wildcard.empty() || !zone_.contains(wildcard))
+                return response(asked, rcode::nxdomain);
+            name = wildcard;
+        }
+        std::vector<const dns_rr*> answers;
         for (int depth = 0; depth < max_cname_chain; ++depth) {
             const auto found = zone_.find(name);
             if (found == zone_.end()) break;

@@ -60,6 +60,7 @@
 #include <fanout/dns/resolver.hpp>
 #include <fanout/dns/reverse.hpp>
 #include <fanout/dns/server.hpp>
+#include <fanout/dns/wildcard.hpp>
 
 // HTTP/1.1 on Beast: pooled keep-alive connections per origin, TLS with
 // verification, timeouts per phase, redirects, and expect_success() to turn

@@ -88,6 +88,9 @@ struct record {
 struct answer {
     std::vector<record> records;
     server answered_by;  ///< the server whose response this is
+    /// The records equal those of a random name of the zone: they come from
+    /// its wildcard (set by callers that ask a wildcard_detector).
+    bool wildcard = false;
 };
 
 /// One address of a name, with the TTL of its record.
