@@ -51,8 +51,9 @@ result<answer> answer_of(const std::string& name, record_type type,
     // The records kept in place: the parsed vector becomes the answer's.
     answer out;
     out.records = std::move(parsed->answers);
-    std::erase_if(out.records,
-                  [type](const record& rr) { return rr.type != type && rr.type != record_type::cname; });
+    std::erase_if(out.records, [type](const record& rr) {
+        return rr.type != type && rr.type != record_type::cname;
+    });
     if (std::none_of(out.records.begin(), out.records.end(),
                      [type](const record& rr) { return rr.type == type; }))
         return query_failure(name, type, make_error_code(errc::no_data));
