@@ -14,6 +14,8 @@
 #include "stdio.hpp"
 
 #include <fanout/dns/resolver.hpp>
+#include <fanout/dns/reverse.hpp>
+#include <fanout/dns/wildcard.hpp>
 #include <fanout/error.hpp>
 #include <fanout/gather.hpp>
 #include <fanout/histogram.hpp>
@@ -34,6 +36,7 @@
 
 #include <unistd.h>
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -59,6 +62,11 @@ struct dns_settings {
     std::string input = "-";
     std::vector<std::string> types{"A"};
     std::vector<std::string> servers;
+    std::string resolvers_file;
+    std::vector<std::string> ptr_networks;
+    bool wildcard_check = false;
+    std::string server_choice = "round-robin";
+    double per_server_rate = 0;
     std::size_t limit = 1000;
     std::string timeout = "2s";
     unsigned tries = 2;
@@ -74,22 +82,37 @@ struct lookup {
     std::string name;
     dns::record_type type = dns::record_type::a;
     bool too_long = false;  ///< the line was longer than --max-line
+    std::string address;    ///< for a PTR lookup of a network's address: that address
 };
 
 // The lookups of the input, for the gathers of every loop: each name read
 // with every type asked; the lookups after a name's first wait here for the
-// next worker of any loop.
+// next worker of any loop. Networks (--ptr, and lines that are addresses or
+// CIDRs when PTR is asked) become PTR lookups of their addresses, made one
+// at a time as workers take them.
 class lookup_input {
   public:
     using value_type = lookup;
 
-    lookup_input(line_source& names, std::vector<dns::record_type> types)
-        : names_(names), types_(std::move(types)) {}
+    lookup_input(line_source& names, std::vector<dns::record_type> types,
+                 std::vector<dns::address_block> networks)
+        : names_(names), types_(std::move(types)) {
+        for (auto& n : networks) networks_.push_back({std::move(n), 0, 0});
+        expand_lines_ =
+            std::find(types_.begin(), types_.end(), dns::record_type::ptr) != types_.end();
+    }
 
     net::awaitable<std::optional<lookup>> next() {
         if (auto waiting = take_pending()) co_return waiting;
         auto name = co_await names_.next();
         if (!name) co_return take_pending();  // another loop's last name may have left some
+        if (expand_lines_ && !name->too_long) {
+            if (auto network = dns::address_block::parse(name->text)) {
+                std::lock_guard lock(mutex_);
+                networks_.push_back({std::move(*network), 0, name->number});
+                co_return next_address();
+            }
+        }
         lookup first{name->number, std::move(name->text), types_.front(), name->too_long};
         std::lock_guard lock(mutex_);
         for (std::size_t i = 1; i < types_.size(); ++i) {
@@ -98,30 +121,69 @@ class lookup_input {
         }
         co_return first;
     }
-    void stop() { names_.stop(); }
+    void stop() {
+        names_.stop();
+        std::lock_guard lock(mutex_);
+        networks_.clear();  // addresses not yet taken are not read
+    }
 
   private:
+    struct network {
+        dns::address_block block;
+        std::uint64_t next = 0;
+        std::size_t line = 0;
+    };
+
     std::optional<lookup> take_pending() {
         std::lock_guard lock(mutex_);
+        if (auto address = next_address()) return address;
         if (pending_.empty()) return std::nullopt;
         std::optional<lookup> out(std::move(pending_.front()));
         pending_.pop_front();
         return out;
     }
 
+    // The PTR lookup of the next address of the first network left (the
+    // mutex held).
+    std::optional<lookup> next_address() {
+        while (!networks_.empty() && networks_.front().next == networks_.front().block.size())
+            networks_.pop_front();
+        if (networks_.empty()) return std::nullopt;
+        auto& front = networks_.front();
+        const auto ip = front.block.at(front.next++);
+        return lookup{front.line, dns::reverse_name(ip), dns::record_type::ptr, false,
+                      ip.to_string()};
+    }
+
     line_source& names_;
     std::vector<dns::record_type> types_;
+    bool expand_lines_ = false;
     std::mutex mutex_;
     std::deque<lookup> pending_;
+    std::deque<network> networks_;
 };
 
-net::awaitable<result<dns::answer>> ask(dns::resolver& resolver, const lookup& item,
-                                        std::size_t max_line) {
-    if (item.too_long)
-        co_return failure{errc::line_too_long,
-                          fmt::format("line {} is longer than {} bytes (see --max-line)", item.line,
-                                      format_count(max_line))};
-    co_return co_await resolver.query(item.name, item.type);
+net::awaitable<result<dns::answer>> too_long(const lookup& item, std::size_t max_line) {
+    co_return failure{errc::line_too_long,
+                      fmt::format("line {} is longer than {} bytes (see --max-line)", item.line,
+                                  format_count(max_line))};
+}
+
+net::awaitable<result<dns::answer>> ask_checked(dns::resolver& resolver,
+                                                dns::wildcard_detector& wildcards,
+                                                const lookup& item) {
+    auto got = co_await resolver.query(item.name, item.type);
+    if (got && co_await wildcards.is_wildcard(item.name, item.type, *got)) got->wildcard = true;
+    co_return got;
+}
+
+// Not a coroutine: the resolver's awaitable is the lookup's only frame
+// (unless answers are checked for wildcards).
+net::awaitable<result<dns::answer>> ask(dns::resolver& resolver, dns::wildcard_detector* wildcards,
+                                        const lookup& item, std::size_t max_line) {
+    if (item.too_long) return too_long(item, max_line);
+    if (wildcards != nullptr) return ask_checked(resolver, *wildcards, item);
+    return resolver.query(item.name, item.type);
 }
 
 std::string rcode_text(const outcome<dns::answer>& out);
@@ -161,6 +223,7 @@ struct dns_report {
 // What one loop owns.
 struct dns_loop {
     std::unique_ptr<dns::resolver> resolver;
+    std::unique_ptr<dns::wildcard_detector> wildcards;  ///< with --wildcard-check
     dns_report report;
     std::string record;
     std::size_t first_unfinished = 0;  // the lowest line a stop cut short, 0: none
@@ -178,6 +241,10 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
     auto to = std::back_inserter(out);
     fmt::format_to(to, "{{\"line\":{},\"input\":", item.line);
     bool replaced = append_json_string(out, item.name);
+    if (!item.address.empty()) {
+        out += ",\"address\":";
+        append_json_string(out, item.address);
+    }
     fmt::format_to(to, ",\"type\":\"{}\",\"ok\":{},\"rcode\":", dns::to_string(item.type),
                    result.ok());
     const auto rcode = rcode_text(result);
@@ -193,7 +260,13 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
             first = false;
             replaced |= append_json_string(out, rr.name);
             fmt::format_to(to, ",\"type\":\"{}\",\"value\":", dns::to_string(rr.type));
-            replaced |= append_json_string(out, rr.text());
+            if (std::holds_alternative<net::ip::address_v4>(rr.data)) {
+                out += '"';  // digits and dots: nothing to escape
+                rr.append_text(out);
+                out += '"';
+            } else {
+                replaced |= append_json_string(out, rr.text());
+            }
             fmt::format_to(to, ",\"ttl\":{}}}", rr.ttl);
         }
     }
@@ -204,6 +277,15 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
         fmt::format_to(to, "{{\"kind\":\"{}\",\"message\":", result.error().kind());
         replaced |= append_json_string(out, result.error().text());
         out += '}';
+    }
+    if (result.ok() && result.result->wildcard) out += ",\"wildcard\":true";
+    if (result.ok() && !result.result->answered_by.address.empty()) {
+        // The server that answered, as -s takes it; addresses need no escaping.
+        const auto& from = result.result->answered_by;
+        const bool v6 = from.address.find(':') != std::string::npos;
+        out += v6 ? ",\"server\":\"[" : ",\"server\":\"";
+        out += from.address;
+        fmt::format_to(to, "{}:{}\"", v6 ? "]" : "", from.port);
     }
     fmt::format_to(to, ",\"attempts\":{},\"elapsed_ms\":", result.attempts);
     append_milliseconds(out, result.elapsed);
@@ -254,6 +336,37 @@ void print_summary(const gather_summary& summary, const dns_report& report,
     say("{}", input_summary(lines, first_unfinished));
 }
 
+// The servers of a --resolvers file: one a line, blank lines and '#'
+// comments skipped.
+result<std::vector<dns::server>> read_servers(const std::string& path) {
+    std::FILE* file = std::fopen(path.c_str(), "r");
+    if (file == nullptr) return failure{errc::invalid_input, fmt::format("cannot read '{}'", path)};
+    std::vector<dns::server> out;
+    char buffer[512];
+    std::size_t number = 0;
+    while (std::fgets(buffer, sizeof buffer, file) != nullptr) {
+        ++number;
+        std::string_view line(buffer);
+        if (const auto hash = line.find('#'); hash != std::string_view::npos)
+            line = line.substr(0, hash);
+        while (!line.empty() && std::isspace(static_cast<unsigned char>(line.front())))
+            line.remove_prefix(1);
+        while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back())))
+            line.remove_suffix(1);
+        if (line.empty()) continue;
+        auto parsed = dns::parse_server(line);
+        if (!parsed) {
+            std::fclose(file);
+            return failure{errc::invalid_input,
+                           fmt::format("{} line {}: {}", path, number, parsed.error().text())};
+        }
+        out.push_back(std::move(*parsed));
+    }
+    std::fclose(file);
+    if (out.empty()) return failure{errc::invalid_input, fmt::format("'{}' names no server", path)};
+    return out;
+}
+
 int usage_error(const std::string& message) {
     say("fanout dns: {}\n", message);
     return exit_usage;
@@ -281,9 +394,25 @@ int run_dns(const dns_settings& settings) {
         if (!parsed) return usage_error("--server: " + parsed.error().text());
         resolver_options.servers.push_back(*parsed);
     }
+    if (!settings.resolvers_file.empty()) {
+        auto listed = read_servers(settings.resolvers_file);
+        if (!listed) return usage_error("--resolvers: " + listed.error().text());
+        for (auto& s : *listed) resolver_options.servers.push_back(std::move(s));
+    }
+    resolver_options.pool.choice =
+        settings.server_choice == "in-order"            ? dns::server_choice::in_order
+        : settings.server_choice == "least-outstanding" ? dns::server_choice::least_outstanding
+                                                        : dns::server_choice::round_robin;
+    // Each loop has its own resolver: the rate is shared out among them below.
     resolver_options.timeout = std::chrono::ceil<std::chrono::milliseconds>(*timeout);
     resolver_options.tries = 1;  // each attempt asks each server once; attempts are --tries
 
+    std::vector<dns::address_block> networks;
+    for (const auto& text : settings.ptr_networks) {
+        auto parsed = dns::address_block::parse(text);
+        if (!parsed) return usage_error("--ptr: " + parsed.error().text());
+        networks.push_back(*parsed);
+    }
     if (settings.input != "-")
         if (auto why = unreadable(settings.input))
             return usage_error(fmt::format("cannot read '{}': {}", settings.input, *why));
@@ -309,12 +438,17 @@ int run_dns(const dns_settings& settings) {
                        .items_only = true,
                        .slice = *slice});
     note.lines = &names;
-    lookup_input source(names, types);
+    lookup_input source(names, types, std::move(networks));
     std::vector<dns_loop> per_loop(loops);
+    resolver_options.pool.per_server_rate = settings.per_server_rate / static_cast<double>(loops);
     try {
-        for (std::size_t i = 0; i < loops; ++i)
+        for (std::size_t i = 0; i < loops; ++i) {
             per_loop[i].resolver =
                 std::make_unique<dns::resolver>(rt.executor(i), resolver_options);
+            if (settings.wildcard_check)
+                per_loop[i].wildcards =
+                    std::make_unique<dns::wildcard_detector>(*per_loop[i].resolver);
+        }
     } catch (const std::exception& e) {
         return usage_error(e.what());
     }
@@ -329,7 +463,7 @@ int run_dns(const dns_settings& settings) {
         return gather_each(
             source,
             [&state, max_line = settings.input_lines.max_line](const lookup& item) {
-                return ask(*state.resolver, item, max_line);
+                return ask(*state.resolver, state.wildcards.get(), item, max_line);
             },
             [&state, &out, jsonl](const lookup& item, outcome<dns::answer>&& done) {
                 state.record.clear();
@@ -398,13 +532,29 @@ command add_dns(CLI::App& parent) {
     auto settings = std::make_shared<dns_settings>();
     CLI::App* app = parent.add_subcommand(
         "dns", "Resolve a list of names (one a line, from a file or stdin), one record each");
-    app->add_option("input", settings->input, "file of names, or - for stdin")
-        ->capture_default_str();
+    auto* input = app->add_option("input", settings->input, "file of names, or - for stdin")
+                      ->capture_default_str();
+    app->add_option("--ptr", settings->ptr_networks,
+                    "PTR lookups of every address of a network (CIDR, e.g. 192.0.2.0/24, "
+                    "2001:db8::/120; repeat for more); no input file is read unless one is given");
     app->add_option("-t,--type", settings->types, "record types, e.g. A,AAAA,MX")
         ->delimiter(',')
         ->capture_default_str();
     app->add_option("-s,--server", settings->servers,
                     "name server ADDRESS[:PORT] (repeat for more; default: /etc/resolv.conf)");
+    app->add_option("--resolvers", settings->resolvers_file,
+                    "file of name servers, ADDRESS[:PORT] one a line ('#' comments), added to -s");
+    app->add_option("--server-choice", settings->server_choice,
+                    "which server a try goes to: round-robin, least-outstanding or in-order")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"round-robin", "least-outstanding", "in-order"}));
+    app->add_option("--per-server-rate", settings->per_server_rate,
+                    "tries sent to one server per second at most (0: no limit)")
+        ->capture_default_str()
+        ->check(CLI::Range(0.0, 10'000'000.0));
+    app->add_flag("--wildcard-check", settings->wildcard_check,
+                  "ask a random name of each parent zone once; mark answers equal to its "
+                  "\"wildcard\": true");
     app->add_option("-c,--limit", settings->limit, "lookups in flight at most")
         ->capture_default_str()
         ->check(CLI::Range(std::size_t{1}, std::size_t{60'000}));
@@ -423,7 +573,12 @@ command add_dns(CLI::App& parent) {
     app->add_option("--shard", settings->shard, "take the K-th of N slices of the input (K/N)")
         ->capture_default_str();
     add_line_input_flags(*app, settings->input_lines);
-    return {app, [settings] { return run_dns(*settings); }};
+    return {app, [settings, input] {
+                // --ptr alone reads no names from stdin.
+                if (!settings->ptr_networks.empty() && input->count() == 0)
+                    settings->input = "/dev/null";
+                return run_dns(*settings);
+            }};
 }
 
 }  // namespace fanout::cli

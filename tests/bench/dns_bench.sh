@@ -2,7 +2,9 @@
 # DNS throughput against a local authoritative server: 100,000 distinct A
 # queries to nsd on 127.0.0.1, sent by dnsperf (the anchor) and by
 # `fanout dns` with 1,000 in flight, in two alternating rounds (dnsperf,
-# fanout, dnsperf, fanout). Every fanout answer is checked against the zone.
+# fanout, dnsperf, fanout), then a pool round: dnsperf to the one nsd, fanout
+# spread over three. Every fanout answer is checked against the zone; each
+# run's CPU (user + system) per query is printed for both tools.
 #
 #   bash tests/bench/dns_bench.sh      (from the repository root; run.sh calls it)
 #
@@ -43,21 +45,32 @@ fi
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/fanout-dns-bench.XXXXXX")
 nsd_pid=
+nsd_pids=()
 child=
-stop_nsd() {
-    [ -n "$nsd_pid" ] || return 0
-    kill -TERM "$nsd_pid" 2>/dev/null || true
-    for _ in $(seq 50); do # up to 5 s, then SIGKILL
-        kill -0 "$nsd_pid" 2>/dev/null || break
+# stop_pid <pid>: SIGTERM, up to 5 s, then SIGKILL.
+stop_pid() {
+    kill -TERM "$1" 2>/dev/null || true
+    for _ in $(seq 50); do
+        kill -0 "$1" 2>/dev/null || break
         sleep 0.1
     done
-    kill -KILL "$nsd_pid" 2>/dev/null || true
-    wait "$nsd_pid" 2>/dev/null || true
+    kill -KILL "$1" 2>/dev/null || true
+    wait "$1" 2>/dev/null || true
+}
+stop_nsd() {
+    [ -n "$nsd_pid" ] || return 0
+    stop_pid "$nsd_pid"
     nsd_pid=
+}
+stop_all_nsd() {
+    stop_nsd
+    local pid
+    for pid in "${nsd_pids[@]}"; do stop_pid "$pid"; done
+    nsd_pids=()
 }
 cleanup() {
     [ -z "$child" ] || kill -TERM "$child" 2>/dev/null || true
-    stop_nsd
+    stop_all_nsd
     [ -n "${DNS_BENCH_KEEP:-}" ] || rm -rf "$dir"
 }
 trap cleanup EXIT
@@ -179,10 +192,11 @@ for p in problems:
 print(0 if problems else 1)
 EOF
 
-# nsd.conf for <port>: everything nsd writes stays in $dir; it runs as the
-# current user, with no database file and no remote control.
+# nsd.<instance>.conf for <port> <instance>: everything nsd writes stays in
+# $dir; it runs as the current user, with no database file and no remote
+# control.
 write_config() {
-    cat >"$dir/nsd.conf" <<EOF
+    cat >"$dir/nsd.$2.conf" <<EOF
 server:
     ip-address: 127.0.0.1
     port: $1
@@ -197,11 +211,11 @@ server:
     rrl-whitelist-ratelimit: 0
     database: ""
     zonesdir: "$dir"
-    zonelistfile: "$dir/zone.list"
-    xfrdfile: "$dir/xfrd.state"
+    zonelistfile: "$dir/zone.$2.list"
+    xfrdfile: "$dir/xfrd.$2.state"
     xfrdir: "$dir"
-    pidfile: "$dir/nsd.pid"
-    cookie-secret-file: "$dir/cookiesecrets.txt"
+    pidfile: "$dir/nsd.$2.pid"
+    cookie-secret-file: "$dir/cookiesecrets.$2.txt"
 remote-control:
     control-enable: no
 zone:
@@ -210,25 +224,29 @@ zone:
 EOF
 }
 
-port=
-for attempt in 1 2 3 4 5; do
-    candidate=$(bounded 10 "$python" "$dir/free_port.py")
-    write_config "$candidate"
-    "$nsd" -d -c "$dir/nsd.conf" 2>"$dir/nsd.err" &
-    nsd_pid=$!
-    if bounded 15 "$python" "$dir/ready.py" "$candidate" "$nsd_pid"; then
-        port=$candidate
-        break
-    fi
-    stop_nsd
-    grep -q "can't bind" "$dir/nsd.err" || break
-    say "dns_bench.sh: port $candidate was taken (attempt $attempt), trying another"
-done
-if [ -z "$port" ]; then
-    cat "$dir/nsd.err" >&2
+# start_instance <instance>: starts nsd on a free port; sets $port and
+# $nsd_pid, or fails.
+start_instance() {
+    local candidate attempt
+    port=
+    for attempt in 1 2 3 4 5; do
+        candidate=$(bounded 10 "$python" "$dir/free_port.py")
+        write_config "$candidate" "$1"
+        "$nsd" -d -c "$dir/nsd.$1.conf" 2>"$dir/nsd.$1.err" &
+        nsd_pid=$!
+        if bounded 15 "$python" "$dir/ready.py" "$candidate" "$nsd_pid"; then
+            port=$candidate
+            return 0
+        fi
+        stop_nsd
+        grep -q "can't bind" "$dir/nsd.$1.err" || break
+        say "dns_bench.sh: port $candidate was taken (attempt $attempt), trying another"
+    done
+    cat "$dir/nsd.$1.err" >&2
     say "dns_bench.sh: nsd did not come up"
     exit 1
-fi
+}
+start_instance 0
 say "nsd serving $names names on 127.0.0.1:$port (pid $nsd_pid)"
 
 # run_dnsperf <round>: sets $qps. Each query is sent once (-n 1), 1,000
@@ -237,7 +255,8 @@ say "nsd serving $names names on 127.0.0.1:$port (pid $nsd_pid)"
 # dropped on arrival (UDP RcvbufErrors) and counted as lost.
 run_dnsperf() {
     local log=$dir/dnsperf.$1.log lost
-    if ! bounded 120 dnsperf -s 127.0.0.1 -p "$port" -d "$dir/queries.txt" \
+    if ! bounded 120 /usr/bin/time -f '%e %U %S' -o "$dir/dnsperf.$1.time" \
+        dnsperf -s 127.0.0.1 -p "$port" -d "$dir/queries.txt" \
         -q "$in_flight" -c 1 -n 1 -t 2 -b 2048 >"$log" 2>&1; then
         tail -n 20 "$log" >&2
         say "dns_bench.sh: dnsperf failed or timed out"
@@ -246,23 +265,30 @@ run_dnsperf() {
     lost=$(awk '/Queries lost:/ { print $3 }' "$log")
     [ "${lost:-0}" = 0 ] || say "dnsperf round $1: $lost queries lost"
     qps=$(awk '/Queries per second:/ { printf "%.0f", $4 }' "$log")
+    cpu=$(awk '{ print $2 + $3 }' "$dir/dnsperf.$1.time")
 }
 
-# run_fanout <round>: sets $qps (names / wall seconds) and $cpu (user +
-# system seconds); fanout's output is left in $dir/out.<round>.jsonl.
+# per_query_us <cpu seconds>: microseconds of CPU (user + system) per name.
+per_query_us() { awk -v c="$1" -v n="$names" 'BEGIN { printf "%.2f", c * 1e6 / n }'; }
+
+# run_fanout <round> [-s server...]: sets $qps (names / wall seconds) and
+# $cpu (user + system seconds); fanout's output is left in
+# $dir/out.<round>.jsonl. Without servers it asks the first nsd.
 run_fanout() {
-    local start end user sys
+    local start end user sys round=$1
+    shift
+    [ $# -gt 0 ] || set -- -s "127.0.0.1:$port"
     start=$(date +%s.%N)
-    if ! bounded 120 /usr/bin/time -f '%e %U %S' -o "$dir/fanout.$1.time" \
-        "$fanout" dns "$dir/names.txt" -s "127.0.0.1:$port" -c "$in_flight" --timeout 2s \
-        --format jsonl >"$dir/out.$1.jsonl" 2>"$dir/fanout.$1.err"; then
-        tail -n 20 "$dir/fanout.$1.err" >&2
+    if ! bounded 120 /usr/bin/time -f '%e %U %S' -o "$dir/fanout.$round.time" \
+        "$fanout" dns "$dir/names.txt" "$@" -c "$in_flight" --timeout 2s \
+        --format jsonl >"$dir/out.$round.jsonl" 2>"$dir/fanout.$round.err"; then
+        tail -n 20 "$dir/fanout.$round.err" >&2
         say "dns_bench.sh: fanout dns failed or timed out"
         exit 1
     fi
     end=$(date +%s.%N)
     qps=$(awk -v s="$start" -v e="$end" -v n="$names" 'BEGIN { printf "%.0f", n / (e - s) }')
-    read -r _ user sys <"$dir/fanout.$1.time"
+    read -r _ user sys <"$dir/fanout.$round.time"
     cpu=$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')
 }
 
@@ -274,17 +300,64 @@ correct=1
 for round in $(seq "$rounds"); do
     run_dnsperf "$round"
     echo "dnsperf_round${round}_queries_per_s $qps queries/s"
+    echo "dnsperf_round${round}_cpu_per_query_us $(per_query_us "$cpu") us"
+    dnsperf_cpu=$cpu
     best_dnsperf=$(max "$best_dnsperf" "$qps")
     if [ "$have_fanout" -eq 1 ]; then
         run_fanout "$round"
         echo "fanout_round${round}_queries_per_s $qps queries/s"
         echo "fanout_round${round}_cpu_s $cpu s"
+        echo "fanout_round${round}_cpu_per_query_us $(per_query_us "$cpu") us"
+        echo "fanout_round${round}_cpu_vs_dnsperf" \
+            "$(awk -v f="$cpu" -v d="$dnsperf_cpu" 'BEGIN { printf "%.3f", f / d }') x"
         best_fanout=$(max "$best_fanout" "$qps")
         bounded 60 "$python" "$dir/check.py" "$dir/out.$round.jsonl" "$names" \
             >"$dir/check.$round"
         [ "$(cat "$dir/check.$round")" = 1 ] || correct=0
     fi
 done
+
+# The pool round: fanout spreads the same names over 3 nsd instances (the
+# first and two more), after one more dnsperf round against the first as
+# this round's anchor.
+pool_correct=1
+if [ "$have_fanout" -eq 1 ]; then
+    first_port=$port
+    first_pid=$nsd_pid
+    pool=(-s "127.0.0.1:$first_port")
+    for instance in 1 2; do
+        nsd_pid=
+        start_instance "$instance"
+        nsd_pids+=("$nsd_pid")
+        pool+=(-s "127.0.0.1:$port")
+    done
+    port=$first_port
+    nsd_pid=$first_pid
+    run_dnsperf pool
+    echo "dnsperf_pool_round_queries_per_s $qps queries/s"
+    echo "dnsperf_pool_round_cpu_per_query_us $(per_query_us "$cpu") us"
+    pool_dnsperf=$qps
+    dnsperf_cpu=$cpu
+    run_fanout pool "${pool[@]}"
+    echo "fanout_pool_queries_per_s $qps queries/s"
+    echo "fanout_pool_cpu_per_query_us $(per_query_us "$cpu") us"
+    echo "fanout_pool_cpu_vs_dnsperf" \
+        "$(awk -v f="$cpu" -v d="$dnsperf_cpu" 'BEGIN { printf "%.3f", f / d }') x"
+    echo "fanout_pool_vs_dnsperf" \
+        "$(awk -v f="$qps" -v d="$pool_dnsperf" 'BEGIN { printf "%.3f", f / d }') x"
+    bounded 60 "$python" "$dir/check.py" "$dir/out.pool.jsonl" "$names" >"$dir/check.pool"
+    [ "$(cat "$dir/check.pool")" = 1 ] || pool_correct=0
+    echo "fanout_pool_correct $pool_correct bool"
+    # How the answers spread: the smallest and largest share of one server.
+    bounded 60 "$python" -c '
+import collections, json, sys
+count = collections.Counter(json.loads(l).get("server") for l in open(sys.argv[1]))
+total = sum(count.values())
+print("fanout_pool_servers", len(count), "servers")
+print("fanout_pool_share_min", "%.3f" % (min(count.values()) / total), "fraction")
+print("fanout_pool_share_max", "%.3f" % (max(count.values()) / total), "fraction")
+' "$dir/out.pool.jsonl"
+fi
 
 echo "dnsperf_queries_per_s $best_dnsperf queries/s"
 if [ "$have_fanout" -eq 1 ]; then

@@ -11,6 +11,7 @@
 #include <fanout/gather.hpp>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -431,4 +432,150 @@ TEST_CASE("with stdin closed fanout dns reads nothing rather than its own descri
     REQUIRE(status.exited);
     CHECK(status.code == 0);
     CHECK(run.output().empty());
+}
+
+TEST_CASE("fanout dns spreads a pool of nsd servers, fails over past a dead and a SERVFAIL one") {
+    constexpr std::size_t names = 3000;
+    const nsd_server first(names), second(names), third(names);
+    dns_responder failing;
+    failing.set_default_rule({behaviour::servfail});
+    // A port with nothing behind it.
+    std::string dead;
+    {
+        net::io_context io;
+        net::ip::udp::socket socket(io, {net::ip::make_address("127.0.0.1"), 0});
+        dead = "127.0.0.1:" + std::to_string(socket.local_endpoint().port());
+    }
+    temp_file resolvers("# the pool\n" + second.server() + "\n\n" + dead + "  # down\n" +
+                        failing.server() + "\n" + third.server() + "\n");
+    temp_file input(host_names(0, names));
+    child_process run({FANOUT_CLI_PATH, "dns", input.path.string(), "-s", first.server(),
+                       "--resolvers", resolvers.path.string(), "-c", "100", "--timeout", "200ms",
+                       "--tries", "1"});
+    const auto status = run.wait_for_exit(120s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    const auto records = json_lines(run.output());
+    REQUIRE(records.size() == names);
+    std::map<std::string, std::size_t> by_server;
+    std::size_t right = 0;
+    for (const auto& r : records) {
+        const auto host = std::stoul(str(r, "input").substr(4));
+        if (r.at("ok").as_bool() && str(r.at("answers").as_array().at(0).as_object(), "value") ==
+                                        nsd_server::address_of(host))
+            ++right;
+        ++by_server[str(r, "server")];
+    }
+    CHECK(right == names);
+    // Only the healthy servers answer, each about a third.
+    CHECK(by_server.size() == 3);
+    for (const auto* healthy : {&first, &second, &third}) {
+        INFO(healthy->server());
+        CHECK(by_server[healthy->server()] >= names / 3 * 8 / 10);
+        CHECK(by_server[healthy->server()] <= names / 3 * 12 / 10);
+    }
+    CHECK(failing.queries() >= 1);
+}
+
+TEST_CASE("a resolvers file with a bad line or no server exits 2 naming it") {
+    temp_file bad("127.0.0.1\nnot-an-address\n");
+    temp_file empty("# none\n");
+    temp_file input("www.fanout.test\n");
+    for (const auto* file : {&bad, &empty}) {
+        child_process run(
+            {FANOUT_CLI_PATH, "dns", input.path.string(), "--resolvers", file->path.string()});
+        const auto status = run.wait_for_exit(20s);
+        REQUIRE(status.exited);
+        CHECK(status.code == 2);
+        CHECK(run.errors().find("--resolvers") != std::string::npos);
+    }
+}
+
+TEST_CASE("fanout dns --ptr asks PTR for every address of a network, and -t PTR expands lines") {
+    dns_responder responder;
+    for (int i = 0; i < 4; ++i)
+        responder.add(fanout::test::dns_ptr(std::to_string(i) + ".2.0.192.in-addr.arpa",
+                                            "host" + std::to_string(i) + ".example.test"));
+    responder.add(fanout::test::dns_ptr(
+        "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa",
+        "v6.example.test"));
+    {
+        child_process run({FANOUT_CLI_PATH, "dns", "--ptr", "192.0.2.0/30", "--ptr", "2001:db8::1",
+                           "-s", responder.server()});
+        const auto status = run.wait_for_exit(60s);
+        INFO(run.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 0);
+        std::map<std::string, std::string> by_address;
+        for (const auto& r : json_lines(run.output())) {
+            CHECK(str(r, "type") == "PTR");
+            by_address[str(r, "address")] =
+                str(r.at("answers").as_array().at(0).as_object(), "value");
+        }
+        CHECK(by_address == std::map<std::string, std::string>{{"192.0.2.0", "host0.example.test"},
+                                                               {"192.0.2.1", "host1.example.test"},
+                                                               {"192.0.2.2", "host2.example.test"},
+                                                               {"192.0.2.3", "host3.example.test"},
+                                                               {"2001:db8::1", "v6.example.test"}});
+    }
+    {
+        temp_file input("192.0.2.3\n192.0.2.0/31\n");
+        child_process run(
+            {FANOUT_CLI_PATH, "dns", input.path.string(), "-t", "PTR", "-s", responder.server()});
+        const auto status = run.wait_for_exit(60s);
+        INFO(run.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 0);
+        std::set<std::pair<std::int64_t, std::string>> seen;
+        for (const auto& r : json_lines(run.output()))
+            seen.emplace(r.at("line").as_int64(), str(r, "input"));
+        CHECK(seen ==
+              std::set<std::pair<std::int64_t, std::string>>{{1, "3.2.0.192.in-addr.arpa"},
+                                                             {2, "0.2.0.192.in-addr.arpa"},
+                                                             {2, "1.2.0.192.in-addr.arpa"}});
+    }
+    child_process bad({FANOUT_CLI_PATH, "dns", "--ptr", "192.0.2.0/33"});
+    const auto status = bad.wait_for_exit(20s);
+    REQUIRE(status.exited);
+    CHECK(status.code == 2);
+    CHECK(bad.errors().find("--ptr") != std::string::npos);
+}
+
+TEST_CASE("a /16 --ptr sweep asks each of its 65,536 addresses once") {
+    dns_responder responder;  // knows none of them: NXDOMAIN
+    child_process run(
+        {FANOUT_CLI_PATH, "dns", "--ptr", "10.7.0.0/16", "-s", responder.server(), "-c", "500"});
+    const auto status = run.wait_for_exit(120s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 1);  // NXDOMAIN answers are failures
+    std::set<std::string> addresses;
+    for (const auto& r : json_lines(run.output())) {
+        CHECK(str(r, "rcode") == "NXDOMAIN");
+        addresses.insert(str(r, "address"));
+    }
+    CHECK(addresses.size() == 65536);
+    CHECK(addresses.count("10.7.255.255") == 1);
+    CHECK(responder.queries() == 65536);
+}
+
+TEST_CASE("fanout dns --wildcard-check marks the answers a zone's wildcard gives") {
+    dns_responder responder;
+    responder.add(fanout::test::dns_a("*.wild.example.test", "192.0.2.99"));
+    responder.add(fanout::test::dns_a("real.wild.example.test", "192.0.2.1"));
+    temp_file input("a.wild.example.test\nreal.wild.example.test\nb.wild.example.test\n");
+    child_process run({FANOUT_CLI_PATH, "dns", input.path.string(), "--wildcard-check", "-s",
+                       responder.server(), "--threads", "1"});
+    const auto status = run.wait_for_exit(60s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    std::map<std::string, bool> wildcard;
+    for (const auto& r : json_lines(run.output()))
+        wildcard[str(r, "input")] = r.contains("wildcard") && r.at("wildcard").as_bool();
+    CHECK(wildcard == std::map<std::string, bool>{{"a.wild.example.test", true},
+                                                  {"real.wild.example.test", false},
+                                                  {"b.wild.example.test", true}});
+    CHECK(responder.queries() == 3 + 1);  // one probe for the zone
 }

@@ -382,6 +382,18 @@ class authority {
         };
         std::string name = asked.name;
         const std::vector<dns_rr>* records = records_of(name);
+        if (records == nullptr) {
+            // A wildcard of the parent zone ("*.example.test") answers for
+            // names under it that the zone lacks (RFC 4592, one level).
+            const auto dot = name.find('.');
+            if (dot != std::string::npos) {
+                const auto found = zone_.find("*" + name.substr(dot));
+                if (found != zone_.end()) {
+                    name = found->first;
+                    records = &found->second;
+                }
+            }
+        }
         if (records == nullptr) return response(asked, rcode::nxdomain);
         std::vector<const dns_rr*> answers;
         for (int depth = 0; records != nullptr && depth < max_cname_chain; ++depth) {

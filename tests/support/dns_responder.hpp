@@ -107,7 +107,8 @@ class dns_responder {
     /// "127.0.0.1:<port>", as c-ares' ares_set_servers_ports_csv takes it.
     std::string server() const;
 
-    /// Adds a record to the zone.
+    /// Adds a record to the zone. A record of "*.<zone>" answers for the
+    /// names under <zone> (one label more) that have no record of their own.
     void add(dns_rr record);
     /// The behaviour for queries of `name`, any type. Names are compared
     /// case-insensitively, without a trailing dot.

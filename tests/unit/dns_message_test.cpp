@@ -7,6 +7,7 @@
 
 #include <fanout/dns/error.hpp>
 #include <fanout/dns/record.hpp>
+#include <fanout/dns/reverse.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -184,4 +185,37 @@ TEST_CASE("every DNS error has a message, a report kind and a response code wher
     CHECK_FALSE(dns::rcode_of(fanout::make_error_code(fanout::errc::timeout)));
     CHECK(dns::to_string(dns::rcode::servfail) == "SERVFAIL");
     CHECK(dns::to_string(static_cast<dns::rcode>(14)) == "RCODE14");
+}
+
+TEST_CASE("reverse names of IPv4 and IPv6 addresses") {
+    CHECK(dns::reverse_name(boost::asio::ip::make_address("192.0.2.1")) ==
+          "1.2.0.192.in-addr.arpa");
+    CHECK(dns::reverse_name(boost::asio::ip::make_address("2001:db8::1")) ==
+          "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa");
+}
+
+TEST_CASE("a network gives its addresses one by one, host bits ignored") {
+    auto block = dns::address_block::parse("192.0.2.77/24").value();
+    CHECK(block.size() == 256);
+    CHECK(block.at(0).to_string() == "192.0.2.0");
+    CHECK(block.at(255).to_string() == "192.0.2.255");
+    auto wide = dns::address_block::parse("10.1.0.0/15").value();
+    CHECK(wide.size() == 131072);
+    CHECK(wide.at(65536 + 258).to_string() == "10.1.1.2");
+    CHECK(dns::address_block::parse("10.0.0.0/8").value().at(16777215).to_string() ==
+          "10.255.255.255");
+    auto v6 = dns::address_block::parse("2001:db8::/120").value();
+    CHECK(v6.size() == 256);
+    CHECK(v6.at(255).to_string() == "2001:db8::ff");
+    CHECK(dns::address_block::parse("2001:db8::/96").value().at(65536).to_string() ==
+          "2001:db8::1:0");
+    auto one = dns::address_block::parse("192.0.2.9").value();
+    CHECK(one.size() == 1);
+    CHECK(one.at(0).to_string() == "192.0.2.9");
+    for (const char* bad : {"192.0.2.0/33", "192.0.2.0/", "300.0.0.0/8", "2001:db8::/64", "x/1"}) {
+        INFO(bad);
+        const auto parsed = dns::address_block::parse(bad);
+        REQUIRE_FALSE(parsed);
+        CHECK(parsed.error().text().find(bad) != std::string::npos);
+    }
 }

@@ -3,6 +3,7 @@
 #include "dns_responder.hpp"
 #include "test_loop.hpp"
 
+#include <fanout/dns/wildcard.hpp>
 #include <fanout/gather.hpp>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -256,11 +257,11 @@ TEST_CASE("a cancelled lookup completes at once while the others go on") {
     REQUIRE(cancelled);
     REQUIRE_FALSE(*cancelled);
     CHECK(cancelled->error().code == net::error::operation_aborted);
-    CHECK(pending_after_cancel == 2);  // the abandoned query stays while another goes on
+    CHECK(pending_after_cancel == 1);  // the cancelled query has left; the other goes on
     REQUIRE(answered);
     REQUIRE(*answered);
     CHECK(answered->value().records.at(0).text() == "192.0.2.1");
-    CHECK(resolver.pending() == 0);  // the abandoned query was dropped with the last
+    CHECK(resolver.pending() == 0);
 }
 
 TEST_CASE("timed-out and cancelled lookups leave the channel idle") {
@@ -449,4 +450,31 @@ TEST_CASE("a resolver made in a coroutine in the forms g++ 12 handles works") {
     net::io_context io;
     const auto addr = dns::parse_server(responder.server()).value();
     CHECK(fanout::test::run_bounded(io, resolve_with_natural_forms(addr)) == 1);
+}
+
+TEST_CASE("a wildcard detector asks one random name per zone and type, and marks equal answers") {
+    dns_responder responder;
+    responder.add(fanout::test::dns_a("*.wild.example.test", "192.0.2.99"));
+    responder.add(fanout::test::dns_a("real.wild.example.test", "192.0.2.1"));
+    responder.add(fanout::test::dns_a("www.tame.example.test", "192.0.2.2"));
+    net::io_context io;
+    dns::resolver resolver(io.get_executor(), options_for(responder));
+    dns::wildcard_detector detect(resolver);
+    auto check = [&](std::string name) -> net::awaitable<std::pair<bool, bool>> {
+        auto got = co_await resolver.query(name, dns::record_type::a);
+        if (!got) co_return std::pair{false, false};
+        co_return std::pair{true, co_await detect.is_wildcard(name, dns::record_type::a, *got)};
+    };
+    auto all =
+        fanout::test::run_bounded(io, [&]() -> net::awaitable<std::vector<std::pair<bool, bool>>> {
+            std::vector<std::pair<bool, bool>> out;
+            for (const char* name : {"anything.wild.example.test", "real.wild.example.test",
+                                     "other.wild.example.test", "www.tame.example.test"})
+                out.push_back(co_await check(name));
+            co_return out;
+        }());
+    CHECK(all == std::vector<std::pair<bool, bool>>{
+                     {true, true}, {true, false}, {true, true}, {true, false}});
+    CHECK(detect.probes() == 2);  // wild.example.test and tame.example.test, once each
+    CHECK(responder.queries() == 4 + 2);
 }

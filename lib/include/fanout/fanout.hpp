@@ -60,11 +60,15 @@
 #include <fanout/on_each_loop.hpp>
 #include <fanout/runtime.hpp>
 
-// DNS on c-ares, driven by the loop: typed record queries and address
-// lookups with timeouts, tries, cancellation and a TTL cache.
+// DNS driven by the loop (batched UDP of its own, c-ares for resolv.conf):
+// typed record queries and address lookups with timeouts, tries,
+// cancellation, a TTL cache, a pool of servers, and reverse names.
 #include <fanout/dns/error.hpp>
 #include <fanout/dns/record.hpp>
 #include <fanout/dns/resolver.hpp>
+#include <fanout/dns/reverse.hpp>
+#include <fanout/dns/server.hpp>
+#include <fanout/dns/wildcard.hpp>
 
 // HTTP/1.1: pooled keep-alive connections per origin, TLS with
 // verification, timeouts per phase, redirects, and expect_success() to turn

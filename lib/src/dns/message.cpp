@@ -53,6 +53,8 @@ class reader {
 
     std::string name(const char* what) {
         if (!need(1, what)) return {};
+        std::string out;
+        if (plain_name(out)) return out;
         char* expanded = nullptr;
         long length = 0;
         const int status = ares_expand_name(message_.data() + position_, message_.data(),
@@ -64,6 +66,46 @@ class reader {
         std::unique_ptr<char, void (*)(void*)> owner(expanded, ares_free_string);
         position_ += static_cast<std::size_t>(length);
         return expanded;
+    }
+
+    // Expands the name at the cursor into `out` when it is made of letters,
+    // digits, '-' and '_' with compression pointers that point back (what
+    // nearly every answer holds): one string, no c-ares allocation. False,
+    // with the cursor unmoved, for anything else, which c-ares then reads
+    // (its escapes, its loop checks).
+    bool plain_name(std::string& out) {
+        std::size_t at = position_;
+        std::size_t after = 0;  // where the record goes on: past the name's first part
+        for (;;) {
+            if (at >= message_.size()) return false;
+            const std::uint8_t length = message_[at];
+            if ((length & 0xc0) == 0xc0) {
+                if (at + 1 >= message_.size()) return false;
+                const std::size_t target = (length & 0x3fu) << 8 | message_[at + 1];
+                if (target >= at) return false;  // only backwards: every jump ends
+                if (after == 0) after = at + 2;
+                at = target;
+                continue;
+            }
+            if ((length & 0xc0) != 0) return false;
+            if (length == 0) {
+                if (after == 0) after = at + 1;
+                break;
+            }
+            if (message_.size() - at - 1 < length) return false;
+            if (!out.empty()) out += '.';
+            for (std::size_t i = at + 1; i <= at + length; ++i) {
+                const unsigned char c = message_[i];
+                const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                                   (c >= '0' && c <= '9') || c == '-' || c == '_';
+                if (!plain) return false;
+                out += static_cast<char>(c);
+            }
+            if (out.size() > 255) return false;
+            at += 1 + length;
+        }
+        position_ = after;
+        return true;
     }
 
     // Steps over a name without reading it (questions are not returned).

@@ -1,6 +1,9 @@
 #include <fanout/dns/record.hpp>
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
+
+#include <iterator>
 
 #include <algorithm>
 #include <array>
@@ -39,31 +42,54 @@ void append_quoted(std::string& out, const std::string& text) {
     out += '"';
 }
 
-struct text_of {
-    std::string operator()(const boost::asio::ip::address_v4& a) const { return a.to_string(); }
-    std::string operator()(const boost::asio::ip::address_v6& a) const { return a.to_string(); }
-    std::string operator()(const std::string& name) const { return name; }
-    std::string operator()(const mx_data& mx) const {
-        return fmt::format("{} {}", mx.preference, mx.exchange);
+// Writes a record's data in presentation form at the end of a string.
+struct append_data {
+    std::string& out;
+
+    void operator()(const boost::asio::ip::address_v4& a) const {
+        // Dotted quad by hand: to_string() allocates a string per record.
+        const auto bytes = a.to_bytes();
+        char text[16];
+        char* at = text;
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+            unsigned value = bytes[i];
+            if (i != 0) *at++ = '.';
+            if (value >= 100) *at++ = static_cast<char>('0' + value / 100);
+            if (value >= 10) *at++ = static_cast<char>('0' + value / 10 % 10);
+            *at++ = static_cast<char>('0' + value % 10);
+        }
+        out.append(text, at);
     }
-    std::string operator()(const txt_data& txt) const {
-        std::string out;
+    void operator()(const boost::asio::ip::address_v6& a) const {
+        char text[64];
+        boost::system::error_code ec;
+        const auto bytes = a.to_bytes();
+        if (::inet_ntop(AF_INET6, bytes.data(), text, sizeof text) != nullptr)
+            out += text;
+        else
+            out += a.to_string(ec);
+    }
+    void operator()(const std::string& name) const { out += name; }
+    void operator()(const mx_data& mx) const {
+        fmt::format_to(std::back_inserter(out), "{} {}", mx.preference, mx.exchange);
+    }
+    void operator()(const txt_data& txt) const {
+        bool first = true;
         for (const auto& s : txt.strings) {
-            if (!out.empty()) out += ' ';
+            if (!first) out += ' ';
+            first = false;
             append_quoted(out, s);
         }
-        return out;
     }
-    std::string operator()(const soa_data& soa) const {
-        return fmt::format("{} {} {} {} {} {} {}", soa.mname, soa.rname, soa.serial, soa.refresh,
-                           soa.retry, soa.expire, soa.minimum);
+    void operator()(const soa_data& soa) const {
+        fmt::format_to(std::back_inserter(out), "{} {} {} {} {} {} {}", soa.mname, soa.rname,
+                       soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum);
     }
-    std::string operator()(const raw_data& raw) const {
+    void operator()(const raw_data& raw) const {
         // RFC 3597's generic form.
-        std::string out = fmt::format("\\# {}", raw.bytes.size());
+        fmt::format_to(std::back_inserter(out), "\\# {}", raw.bytes.size());
         if (!raw.bytes.empty()) out += ' ';
-        for (const auto byte : raw.bytes) out += fmt::format("{:02x}", byte);
-        return out;
+        for (const auto byte : raw.bytes) fmt::format_to(std::back_inserter(out), "{:02x}", byte);
     }
 };
 
@@ -86,7 +112,13 @@ std::optional<record_type> parse_record_type(std::string_view name) {
 }
 
 std::string record::text() const {
-    return std::visit(text_of{}, data);
+    std::string out;
+    append_text(out);
+    return out;
+}
+
+void record::append_text(std::string& out) const {
+    std::visit(append_data{out}, data);
 }
 
 }  // namespace fanout::dns

@@ -1,9 +1,11 @@
 #include <fanout/dns/resolver.hpp>
 
 #include "dns/address_cache.hpp"
+#include "dns/answer.hpp"
 #include "dns/hosts_file.hpp"
 #include "dns/message.hpp"
 #include "dns/name.hpp"
+#include "dns/transport.hpp"
 #include "executor_check.hpp"
 
 #include <fanout/duration.hpp>
@@ -43,14 +45,9 @@ using clock = std::chrono::steady_clock;
 
 namespace {
 
-using answer_handler = net::any_completion_handler<void(result<answer>)>;
-
-failure query_failure(const std::string& name, record_type type, boost::system::error_code code,
-                      std::string_view detail = {}) {
-    auto message = fmt::format("{} {}: {}", name, to_string(type), code.message());
-    if (!detail.empty()) message += fmt::format(" ({})", detail);
-    return {code, std::move(message)};
-}
+using detail::answer_handler;
+using detail::answer_of;
+using detail::query_failure;
 
 // What c-ares reported, when it brought no message to read.
 boost::system::error_code code_of_status(int status) {
@@ -81,51 +78,6 @@ boost::system::error_code code_of_status(int status) {
         default:
             return make_error_code(errc::resolver_failure);
     }
-}
-
-boost::system::error_code code_of_rcode(std::uint8_t code) {
-    switch (static_cast<rcode>(code)) {
-        case rcode::noerror:
-            return {};
-        case rcode::formerr:
-            return make_error_code(errc::formerr);
-        case rcode::servfail:
-            return make_error_code(errc::servfail);
-        case rcode::nxdomain:
-            return make_error_code(errc::nxdomain);
-        case rcode::notimp:
-            return make_error_code(errc::notimp);
-        case rcode::refused:
-            return make_error_code(errc::refused);
-    }
-    return make_error_code(errc::resolver_failure);
-}
-
-// The result a response stands for: the records of the type asked (and the
-// CNAMEs that led there), or why there are none.
-result<answer> answer_of(const std::string& name, record_type type,
-                         std::span<const unsigned char> message) {
-    auto parsed = detail::parse_response(message);
-    if (!parsed) {
-        auto error = std::move(parsed.error());
-        error.message = fmt::format("{} {}: {}", name, to_string(type), error.message);
-        return error;
-    }
-    if (const auto code = code_of_rcode(parsed->rcode))
-        return query_failure(name, type, code,
-                             code == errc::resolver_failure ? to_string(rcode{parsed->rcode}) : "");
-    answer out;
-    bool found = false;
-    for (auto& rr : parsed->answers) {
-        if (rr.type == type) {
-            found = true;
-        } else if (rr.type != record_type::cname) {
-            continue;
-        }
-        out.records.push_back(std::move(rr));
-    }
-    if (!found) return query_failure(name, type, make_error_code(errc::no_data));
-    return out;
 }
 
 }  // namespace
@@ -169,6 +121,17 @@ class resolver::channel : public std::enable_shared_from_this<channel> {
         }
         if (!options_.servers.empty()) set_servers();
         if (options_.use_hosts_file) hosts_ = detail::hosts_file::read("/etc/hosts");
+        // Queries go through fanout's own transport (batched UDP, a pool of
+        // servers); c-ares keeps what needs resolv.conf's search domains.
+        if (!options_.search_domains) {
+            detail::transport_options own{.servers = options_.servers,
+                                          .timeout = options_.timeout,
+                                          .tries = options_.tries,
+                                          .tcp_only = options_.tcp_only,
+                                          .pool = options_.pool};
+            if (own.servers.empty()) own.servers = configured_servers();
+            transport_.emplace(executor_, std::move(own));
+        }
     }
 
     ~channel() {
@@ -179,6 +142,7 @@ class resolver::channel : public std::enable_shared_from_this<channel> {
     // Ends every lookup (operation_aborted) and lets go of the sockets and
     // the timer; outstanding waits finish and drop their hold on the channel.
     void shutdown() {
+        if (transport_) transport_->shutdown();
         if (!ares_) return;
         ares_destroy(std::exchange(ares_, nullptr));
         for (auto& [fd, watch] : watchers_) watch->close();
@@ -187,6 +151,17 @@ class resolver::channel : public std::enable_shared_from_this<channel> {
     }
 
     void start(std::string name, record_type type, answer_handler handler) {
+        if (transport_ && ares_) {
+            if (const auto bad = detail::validate_name(name)) {
+                auto failed = query_failure(name, type, make_error_code(errc::bad_name), *bad);
+                net::post(executor_, [h = std::move(handler), v = std::move(failed)]() mutable {
+                    std::move(h)(result<answer>(std::move(v)));
+                });
+                return;
+            }
+            transport_->start(std::move(name), type, std::move(handler));
+            return;
+        }
         auto* lookup = new pending_lookup{this, std::move(name), type, std::move(handler)};
         if (!ares_) {
             complete(lookup, query_failure(lookup->name, type, net::error::operation_aborted));
@@ -211,7 +186,9 @@ class resolver::channel : public std::enable_shared_from_this<channel> {
         keep_time(clock::now() + options_.timeout);
     }
 
-    std::size_t pending() const noexcept { return pending_; }
+    std::size_t pending() const noexcept {
+        return pending_ + (transport_ ? transport_->pending() : 0);
+    }
     detail::address_cache& cache() noexcept { return cache_; }
     const detail::hosts_file& hosts() const noexcept { return hosts_; }
     const executor_type& executor() const noexcept { return executor_; }
@@ -311,10 +288,7 @@ class resolver::channel : public std::enable_shared_from_this<channel> {
     // What a lookup that timed out waited for: c-ares waits `timeout` for
     // the first round of tries over the servers and doubles it each round.
     std::string timeout_detail() const {
-        return fmt::format(
-            "{} {} per server: {} for the first round, twice as long for each later one",
-            options_.tries, options_.tries == 1 ? "try" : "tries",
-            format_duration(options_.timeout));
+        return detail::timeout_detail(options_.tries, options_.timeout);
     }
 
     // When only abandoned queries are left, drops them (from the loop: this
@@ -412,6 +386,23 @@ class resolver::channel : public std::enable_shared_from_this<channel> {
         });
     }
 
+    // The servers c-ares read from resolv.conf (127.0.0.1 when it names none).
+    std::vector<server> configured_servers() {
+        std::vector<server> out;
+        ares_addr_port_node* nodes = nullptr;
+        if (ares_get_servers_ports(ares_, &nodes) == ARES_SUCCESS) {
+            for (auto* node = nodes; node != nullptr; node = node->next) {
+                char text[INET6_ADDRSTRLEN] = {};
+                if (::inet_ntop(node->family, &node->addr, text, sizeof text) == nullptr) continue;
+                out.push_back(
+                    {text, static_cast<std::uint16_t>(node->udp_port != 0 ? node->udp_port : 53)});
+            }
+            ares_free_data(nodes);
+        }
+        if (out.empty()) out.push_back({"127.0.0.1", 53});
+        return out;
+    }
+
     void set_servers() {
         std::vector<ares_addr_port_node> nodes(options_.servers.size());
         for (std::size_t i = 0; i < nodes.size(); ++i) {
@@ -449,6 +440,7 @@ class resolver::channel : public std::enable_shared_from_this<channel> {
     bool drop_posted_ = false;
     detail::address_cache cache_;
     detail::hosts_file hosts_;
+    std::optional<detail::transport> transport_;
 };
 
 resolver::resolver(executor_type executor) : resolver(std::move(executor), resolver_options{}) {}
@@ -474,13 +466,17 @@ const resolver_options& resolver::options() const noexcept {
 }
 
 net::awaitable<result<answer>> resolver::query(std::string name, record_type type) {
-    FANOUT_ASSERT_ON_EXECUTOR(channel_->executor());
-    co_return co_await net::async_initiate<const net::use_awaitable_t<>&, void(result<answer>)>(
+    // Not a coroutine of its own: the awaitable async_initiate makes is the
+    // lookup's only frame (and it starts the lookup when awaited, so the
+    // executor is checked there).
+    if (name.size() > 1 && name.back() == '.') name.pop_back();
+    return net::async_initiate<const net::use_awaitable_t<>&, void(result<answer>)>(
         [](auto handler, std::shared_ptr<channel> target, std::string query_name,
            record_type query_type) {
+            FANOUT_ASSERT_ON_EXECUTOR(target->executor());
             target->start(std::move(query_name), query_type, std::move(handler));
         },
-        net::use_awaitable, channel_, detail::without_final_dot(name), type);
+        net::use_awaitable, channel_, std::move(name), type);
 }
 
 namespace {

@@ -5,6 +5,8 @@
 // Errors: parse_record_type returns nothing for an unknown name; nothing here
 // throws except std::bad_alloc.
 
+#include <fanout/dns/server.hpp>
+
 #include <boost/asio/ip/address.hpp>
 
 #include <cstdint>
@@ -77,12 +79,18 @@ struct record {
     /// The data in presentation form: "192.0.2.1", "mail.example.com",
     /// "10 mail.example.com", "\"v=spf1\" \"-all\"", "ns1 admin 1 7200 ...".
     std::string text() const;
+    /// The same text, appended to `out` (no allocation for an address).
+    void append_text(std::string& out) const;
 };
 
 /// The answer section of a NOERROR response with at least one record of the
 /// type asked; CNAME records that led there come first, as the server sent them.
 struct answer {
     std::vector<record> records;
+    server answered_by;  ///< the server whose response this is
+    /// The records equal those of a random name of the zone: they come from
+    /// its wildcard (set by callers that ask a wildcard_detector).
+    bool wildcard = false;
 };
 
 /// One address of a name, with the TTL of its record.

@@ -1,12 +1,17 @@
 #pragma once
-// fanout::dns::resolver: DNS lookups on c-ares, driven by the loop's reactor.
+// fanout::dns::resolver: DNS lookups driven by the loop's reactor.
 //
 //   query(name, type) -> awaitable<result<answer>>        records of one type
 //   resolve(host)     -> awaitable<result<std::vector<address>>>   A and AAAA
 //
-// One resolver is one c-ares channel on one loop: no thread per query and no
-// polling; its sockets are watched by the loop and its timeouts kept by one
-// timer. Threads: not thread-safe; use a resolver from one thread or one
+// One resolver is one transport on one loop: no thread per query and no
+// polling. Queries are encoded once and sent in batches on a few UDP sockets
+// of its own, answers read in batches and matched by id, source address and
+// question (anything else is ignored), TCP used when an answer is
+// truncated; one timer keeps every timeout. With several servers the pool
+// policy spreads the tries and fails over (resolver_options::pool). c-ares
+// reads /etc/resolv.conf and does the lookups that use its search domains.
+// Threads: not thread-safe; use a resolver from one thread or one
 // strand, the one its executor names (debug builds assert it): one per loop
 // thread, or a strand's executor on an io_context that several threads run.
 // Errors: a lookup's failure is a value whose code is a dns::errc
@@ -14,13 +19,13 @@
 // timed out, and whose message names the query. Constructing a resolver with
 // unusable options throws system_error (an infrastructure fault).
 // Cancellation: a cancelled lookup completes at once with operation_aborted;
-// its query is abandoned (its answer, if one comes, is dropped) and the
-// channel's other queries go on. When every query left is abandoned, the
-// channel drops them all, so it is idle afterwards. Destroying the resolver
-// completes every pending lookup with operation_aborted.
+// its query leaves the resolver (an answer that still comes is ignored) and
+// the other queries go on. Destroying the resolver completes every pending
+// lookup with operation_aborted.
 
 #include <fanout/dns/error.hpp>
 #include <fanout/dns/record.hpp>
+#include <fanout/dns/server.hpp>
 #include <fanout/outcome.hpp>
 
 #include <boost/asio/any_io_executor.hpp>
@@ -36,31 +41,21 @@
 
 namespace fanout::dns {
 
-/// A name server to ask.
-struct server {
-    std::string address;  ///< an IPv4 or IPv6 address
-    std::uint16_t port = 53;
-    friend bool operator==(const server&, const server&) = default;
-};
-
-/// "127.0.0.1", "127.0.0.1:5353", "::1", "[::1]:5353"; a failure with
-/// errc::invalid_input naming the text when it is none of those.
-result<server> parse_server(std::string_view text);
-
-/// "127.0.0.1:5353", "[::1]:53".
-std::string to_string(const server& s);
-
 struct resolver_options {
-    /// Servers to ask, in order; empty: those of /etc/resolv.conf.
+    /// Servers to ask; empty: those of /etc/resolv.conf.
     std::vector<server> servers;
-    /// How long one try waits for an answer. c-ares doubles it for each
+    /// How queries spread over the servers, fail over and set a failing
+    /// server aside (see server_pool_policy).
+    server_pool_policy pool;
+    /// How long one try waits for an answer. It doubles for each
     /// round after all servers were tried once, so with one server a lookup
     /// that gets no answer ends after timeout * (2^tries - 1) (2 s and 2
     /// tries: 6 s), as fanout::errc::timeout whose message says the tries
     /// and the timeout. A caller's shorter limit (the HTTP client's
     /// resolve_timeout, gather's per-attempt timeout) ends it first.
     std::chrono::milliseconds timeout{2000};
-    /// Tries per server before a lookup times out.
+    /// Tries per server before a lookup times out: a lookup makes up to
+    /// tries * servers.size() tries, each to the server the pool chooses.
     unsigned tries = 2;
     /// Apply resolv.conf's search domains to names with few dots (off: every
     /// name is taken as fully qualified).
@@ -100,7 +95,7 @@ class resolver {
     /// Succeeds when either finds an address.
     boost::asio::awaitable<result<std::vector<address>>> resolve(std::string host);
 
-    /// Queries the channel still holds, abandoned ones included (0: idle).
+    /// Lookups not yet completed (0: idle).
     std::size_t pending() const noexcept;
 
     /// Names held by resolve()'s cache.
