@@ -11,6 +11,7 @@
 
 #include <fanout/duration.hpp>
 #include <fanout/http/message.hpp>
+#include <fanout/load/hgrm.hpp>
 #include <fanout/load/run.hpp>
 #include <fanout/load/threshold.hpp>
 #include <fanout/progress.hpp>
@@ -51,6 +52,8 @@ struct load_settings {
     std::string body_file;
     std::string timeout = "2s";
     std::string json_file;
+    std::string hgrm_file;
+    std::string hgrm_uncorrected_file;
     std::vector<std::string> fail_if;
     bool insecure = false;
     std::string ca_file;
@@ -142,10 +145,12 @@ int run_load(const load_settings& settings) {
     if (!opts) return usage_error(opts.error().text());
     const auto thresholds = load::parse_thresholds(settings.fail_if);
     if (!thresholds) return usage_error("--fail-if: " + thresholds.error().text());
-    if (!settings.json_file.empty())
-        if (auto why = unwritable(settings.json_file))
-            return usage_error(
-                fmt::format("--json: cannot write '{}': {}", settings.json_file, *why));
+    for (const auto& [flag, path] :
+         {std::pair{"--json", &settings.json_file}, std::pair{"--hgrm", &settings.hgrm_file},
+          std::pair{"--hgrm-uncorrected", &settings.hgrm_uncorrected_file}})
+        if (!path->empty())
+            if (auto why = unwritable(*path))
+                return usage_error(fmt::format("{}: cannot write '{}': {}", flag, *path, *why));
 
     const std::size_t threads =
         std::max<std::size_t>(1, std::min(settings.threads, opts->connections));
@@ -194,6 +199,17 @@ int run_load(const load_settings& settings) {
             return exit_io_error;
         }
     }
+    // Corrected latency in open loop (the only one in closed loop), as wrk2 --latency.
+    const std::pair<const std::string*, const histogram*> distributions[] = {
+        {&settings.hgrm_file, &measured.honest_latency()},
+        {&settings.hgrm_uncorrected_file, &measured.latency}};
+    for (const auto& [path, latency] : distributions) {
+        if (path->empty()) continue;
+        if (auto why = replace_file(*path, load::to_hgrm(*latency))) {
+            say("fanout load: cannot write the percentile distribution to '{}': {}\n", *path, *why);
+            return exit_io_error;
+        }
+    }
     if (rt.interrupted()) return exit_interrupted;
     const auto failed = load::failed_thresholds(*thresholds, measured);
     for (const auto& message : failed) say("fanout load: threshold {}\n", message);
@@ -235,6 +251,11 @@ command add_load(CLI::App& parent) {
         ->capture_default_str();
     app->add_option("--json", settings->json_file,
                     "write the full result (histograms included) to this file, for fanout merge");
+    app->add_option("--hgrm", settings->hgrm_file,
+                    "write the latency percentile distribution in HdrHistogram's text format "
+                    "(corrected in open loop) to this file");
+    app->add_option("--hgrm-uncorrected", settings->hgrm_uncorrected_file,
+                    "the same, of the latency from each request's actual send");
     app->add_option("--fail-if", settings->fail_if,
                     "exit 1 when this holds: 'p99>50ms', 'errors>1%', 'rps<1000' (repeatable)")
         ->allow_extra_args(false);

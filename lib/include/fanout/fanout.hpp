@@ -67,11 +67,14 @@
 
 // Load generation on the loops: what to send and how hard (closed loop, or a
 // fixed rate with latency corrected for coordinated omission), what a run
-// measured (mergeable, JSON), the run itself, and pass/fail thresholds.
+// measured (mergeable, JSON) and interval by interval, the run itself,
+// pass/fail thresholds, and HdrHistogram's percentile-distribution text.
+#include <fanout/load/hgrm.hpp>
 #include <fanout/load/options.hpp>
 #include <fanout/load/result.hpp>
 #include <fanout/load/run.hpp>
 #include <fanout/load/threshold.hpp>
+#include <fanout/load/time_series.hpp>
 
 // Health checks: targets parsed from lines (http://, https://, tcp://,
 // dns://), the probe's own error kinds, and a prober per loop that checks a
