@@ -12,6 +12,7 @@
 #include <fanout/duration.hpp>
 #include <fanout/http/message.hpp>
 #include <fanout/load/hgrm.hpp>
+#include <fanout/load/html_report.hpp>
 #include <fanout/load/run.hpp>
 #include <fanout/load/threshold.hpp>
 #include <fanout/progress.hpp>
@@ -20,6 +21,7 @@
 #include <boost/json/serialize.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <unistd.h>
 #include <algorithm>
@@ -53,6 +55,7 @@ struct load_settings {
     std::string timeout = "2s";
     std::string json_file;
     std::string hgrm_file;
+    std::string html_file;
     std::string hgrm_uncorrected_file;
     std::vector<std::string> fail_if;
     bool insecure = false;
@@ -147,7 +150,8 @@ int run_load(const load_settings& settings) {
     if (!thresholds) return usage_error("--fail-if: " + thresholds.error().text());
     for (const auto& [flag, path] :
          {std::pair{"--json", &settings.json_file}, std::pair{"--hgrm", &settings.hgrm_file},
-          std::pair{"--hgrm-uncorrected", &settings.hgrm_uncorrected_file}})
+          std::pair{"--hgrm-uncorrected", &settings.hgrm_uncorrected_file},
+          std::pair{"--html", &settings.html_file}})
         if (!path->empty())
             if (auto why = unwritable(*path))
                 return usage_error(fmt::format("{}: cannot write '{}': {}", flag, *path, *why));
@@ -177,6 +181,7 @@ int run_load(const load_settings& settings) {
         out.write(banner);
         out.flush();
     };
+    const auto opts_urls = opts->urls;
     auto outcome = rt.run(load::run(rt, std::move(*opts), std::move(hooks)));
     if (drawing) say("\r\x1b[K");
     if (!outcome) {
@@ -207,6 +212,15 @@ int run_load(const load_settings& settings) {
         if (path->empty()) continue;
         if (auto why = replace_file(*path, load::to_hgrm(*latency))) {
             say("fanout load: cannot write the percentile distribution to '{}': {}\n", *path, *why);
+            return exit_io_error;
+        }
+    }
+    if (!settings.html_file.empty()) {
+        load::report_about about;
+        about.command = command_line();
+        about.target = fmt::format("{}", fmt::join(opts_urls, " "));
+        if (auto why = replace_file(settings.html_file, load::to_html(measured, about))) {
+            say("fanout load: cannot write the report to '{}': {}\n", settings.html_file, *why);
             return exit_io_error;
         }
     }
@@ -256,6 +270,9 @@ command add_load(CLI::App& parent) {
                     "(corrected in open loop) to this file");
     app->add_option("--hgrm-uncorrected", settings->hgrm_uncorrected_file,
                     "the same, of the latency from each request's actual send");
+    app->add_option("--html", settings->html_file,
+                    "write a self-contained HTML report (latency and throughput over time, "
+                    "percentile spectrum, status codes and errors) to this file");
     app->add_option("--fail-if", settings->fail_if,
                     "exit 1 when this holds: 'p99>50ms', 'errors>1%', 'rps<1000' (repeatable)")
         ->allow_extra_args(false);

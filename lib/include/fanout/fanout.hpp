@@ -68,8 +68,10 @@
 // Load generation on the loops: what to send and how hard (closed loop, or a
 // fixed rate with latency corrected for coordinated omission), what a run
 // measured (mergeable, JSON) and interval by interval, the run itself,
-// pass/fail thresholds, and HdrHistogram's percentile-distribution text.
+// pass/fail thresholds, HdrHistogram's percentile-distribution text and a
+// self-contained HTML report with charts.
 #include <fanout/load/hgrm.hpp>
+#include <fanout/load/html_report.hpp>
 #include <fanout/load/options.hpp>
 #include <fanout/load/result.hpp>
 #include <fanout/load/run.hpp>

@@ -394,4 +394,33 @@ std::string render(const bar_chart& chart) {
     return out;
 }
 
+std::string page_start(std::string_view title) {
+    return fmt::format(R"(<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{}</title>
+<style>
+body {{ font: 14px/1.4 sans-serif; color: #222; margin: 1.5em auto; max-width: 800px; padding: 0 1em; }}
+h1 {{ font-size: 1.4em; }} h2 {{ font-size: 1.1em; margin-top: 1.6em; }}
+table {{ border-collapse: collapse; margin: 0.5em 0; }}
+th, td {{ border-bottom: 1px solid #ddd; padding: 2px 10px 2px 0; text-align: left; }}
+td.n, th.n {{ text-align: right; font-variant-numeric: tabular-nums; }}
+dl {{ display: grid; grid-template-columns: max-content auto; gap: 2px 14px; }}
+dt {{ font-weight: bold; }} dd {{ margin: 0; font-family: monospace; word-break: break-all; }}
+.warning {{ border-left: 4px solid #d55e00; padding: 4px 10px; background: #fff4ec; }}
+.note {{ color: #555; font-size: 0.9em; }}
+svg {{ display: block; max-width: 100%; height: auto; margin: 0.6em 0; }}
+svg text {{ font: 11px sans-serif; fill: #222; }}
+svg text.title {{ font-size: 13px; font-weight: bold; }}
+svg .grid {{ stroke: #e3e3e3; }} svg .frame {{ stroke: #888; }}
+th[data-sort] {{ cursor: pointer; text-decoration: underline dotted; }}
+</style></head><body>
+)",
+                       escape(title));
+}
+
+std::string page_end() {
+    return "</body></html>\n";
+}
+
 }  // namespace fanout::chart

@@ -104,7 +104,13 @@ struct bar_chart {
 std::string render(const line_chart& chart);
 std::string render(const bar_chart& chart);
 
-/// Text made safe inside HTML and SVG (&, <, >, ", ').
+/// Text made safe inside HTML and SVG (&, <, >, ", '), as valid UTF-8.
 std::string escape(std::string_view text);
+
+/// The start of a self-contained page (doctype, charset, title, the inline
+/// style of the charts and tables) up to and including <body>.
+std::string page_start(std::string_view title);
+/// </body></html>.
+std::string page_end();
 
 }  // namespace fanout::chart
