@@ -260,3 +260,44 @@ TEST_CASE("fanout demo --html writes the report of its load part") {
     REQUIRE(charts.size() == 5);
     CHECK(charts.at("latency").series.size() == 6);  // open loop: corrected and uncorrected
 }
+
+TEST_CASE(
+    "fanout sweep --html puts the unhealthy first, lists certificates, and its script runs "
+    "in Chromium") {
+    nginx_server nginx({.https = true});
+    scratch_directory dir("fanout-report-test");
+    const auto targets = dir.path() + "/targets.txt";
+    std::ofstream(targets) << nginx.url("/ok") << "\n"
+                           << nginx.url("/missing") << "\n"
+                           << nginx.https_url("/ok") << "\n"
+                           << nginx.url("/ok.txt") << "\n";
+    const auto page = dir.path() + "/sweep.html";
+    child_process cli({FANOUT_CLI_PATH, "sweep", targets, "--format", "jsonl", "--ca-file",
+                       nginx.pki().ca_certificate, "--html", page});
+    const auto status = cli.wait_for_exit(60s);
+    INFO(cli.output() << cli.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 1);                                    // one unhealthy target
+    CHECK(cli.output().find("\"line\"") != std::string::npos);  // jsonl as asked, beside the page
+    const auto html = read_text(page);
+    check_self_contained(html);
+    const auto unhealthy_row = html.find("<tr class=\"unhealthy\">");
+    const auto healthy_row = html.find("<tr class=\"healthy\">");
+    REQUIRE(unhealthy_row != std::string::npos);
+    REQUIRE(healthy_row != std::string::npos);
+    CHECK(unhealthy_row < healthy_row);
+    CHECK(html.find("/missing", unhealthy_row) < healthy_row);
+    CHECK(html.find("The 1 soonest to expire of 1 https targets") != std::string::npos);
+    const auto charts = charts_of(html);
+    CHECK(charts.at("unhealthy").bars == 1);
+    CHECK(charts.at("latency").series == std::vector<std::string>{"healthy"});
+
+    const auto opened = open_in_chromium(page, dir);
+    if (!opened.started) {
+        WARN("skipped the browser part: " << opened.why_not);
+        return;
+    }
+    INFO(opened.log);
+    CHECK(console_messages(opened.log).empty());
+    CHECK(opened.dom.find(R"(data-sortable="ready")") != std::string::npos);
+}

@@ -88,8 +88,10 @@
 // Reporting results: text made safe for an output (valid UTF-8, no terminal
 // controls), JSON pieces written field by field, a periodic flush of
 // a buffered stream, one record per input line, writers (table, JSON lines,
-// CSV, Prometheus text) and a mergeable summary.
+// CSV, Prometheus text), a mergeable summary, and an HTML page of a sweep
+// kept in bounded memory.
 #include <fanout/report/escape.hpp>
+#include <fanout/report/html_page.hpp>
 #include <fanout/report/json.hpp>
 #include <fanout/report/periodic_flush.hpp>
 #include <fanout/report/record.hpp>
