@@ -146,3 +146,16 @@ TEST_CASE("a bar chart draws one bar per entry") {
     CHECK(occurrences(svg, R"(class="bar")") == 2);
     CHECK(svg.find(">990<") != std::string::npos);
 }
+
+TEST_CASE("a gap in a series breaks its line instead of joining across it") {
+    chart::line_chart c;
+    c.id = "gaps";
+    c.lines.push_back({"p50", {{0, 1}, {1, 2}, {2, chart::gap}, {3, 2}, {4, 1}}, 0});
+    const auto svg = chart::render(c);
+    const auto d = svg.find(R"(class="series")");
+    REQUIRE(d != std::string::npos);
+    const auto path = svg.substr(d, svg.find("/>", d) - d);
+    CHECK(occurrences(path, "M") == 2);
+    CHECK(occurrences(path, "L") == 2);
+    CHECK(svg.find("nan") == std::string::npos);
+}

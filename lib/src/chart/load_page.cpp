@@ -31,7 +31,9 @@ chart::series latency_line(const time_series& s, bool corrected, double p, std::
     chart::series out{std::move(name), {}, style};
     for (std::size_t k = 0; k < s.intervals.size(); ++k) {
         const auto& h = corrected ? s.intervals[k].corrected_latency : s.intervals[k].latency;
-        if (h.count() > 0) out.points.push_back({midpoint_s(s, k), in_ms(h.percentile(p))});
+        // An interval with no answer is a gap in the line, not a slope across it.
+        out.points.push_back(
+            {midpoint_s(s, k), h.count() > 0 ? in_ms(h.percentile(p)) : chart::gap});
     }
     return out;
 }

@@ -245,17 +245,27 @@ std::string render(const line_chart& chart) {
     double y_low = x_low;
     double y_high = -x_low;
     for (const auto& s : chart.lines) {
-        series kept{s.name, {}, s.style};
+        // Runs of points between gaps (a NaN y), each downsampled on its own.
+        std::vector<std::vector<point>> runs(1);
+        std::size_t total = 0;
         for (const auto& p : s.points) {
+            if (std::isnan(p.y) && !runs.back().empty()) runs.emplace_back();
             if (!std::isfinite(p.x) || !std::isfinite(p.y)) continue;
             if ((chart.log_x && p.x <= 0) || (chart.log_y && p.y <= 0)) continue;
-            kept.points.push_back(p);
+            runs.back().push_back(p);
+            ++total;
             x_low = std::min(x_low, p.x);
             x_high = std::max(x_high, p.x);
             y_low = std::min(y_low, p.y);
             y_high = std::max(y_high, p.y);
         }
-        kept.points = downsample(kept.points, chart.max_points);
+        series kept{s.name, {}, s.style};
+        for (const auto& run : runs) {
+            if (run.empty()) continue;
+            if (!kept.points.empty()) kept.points.push_back({run.front().x, gap});
+            const auto budget = chart.max_points * run.size() / std::max<std::size_t>(total, 1);
+            for (const auto& p : downsample(run, budget)) kept.points.push_back(p);
+        }
         lines.push_back(std::move(kept));
     }
     const bool empty = !(x_low <= x_high);
@@ -335,15 +345,22 @@ std::string render(const line_chart& chart) {
                        R"(stroke-width="1.6" stroke-dasharray="{}" d=")",
                        escape(s.name), l.colour, l.dash);
         char command = 'M';
+        std::size_t drawn = 0;
         for (const auto& p : s.points) {
+            if (std::isnan(p.y)) {
+                command = 'M';
+                continue;
+            }
             fmt::format_to(to, "{}{:.1f} {:.1f}", command, x(p.x), y(p.y));
             command = 'L';
+            ++drawn;
         }
         out += "\"/>";
         // Few points: mark each one, so that a short run still shows.
-        if (s.points.size() <= 30) {
+        if (drawn <= 30) {
             fmt::format_to(to, R"(<g class="markers" fill="{}">)", l.colour);
-            for (const auto& p : s.points) append_marker(out, l, x(p.x), y(p.y));
+            for (const auto& p : s.points)
+                if (!std::isnan(p.y)) append_marker(out, l, x(p.x), y(p.y));
             out += "</g>";
         }
     }

@@ -9,10 +9,12 @@
 // <path class="series" data-series="..."> per line series (or one
 // <rect class="bar"> per bar), so a browser test can count them.
 //
-// Errors: only std::bad_alloc. Non-finite points are dropped; an empty
+// Errors: only std::bad_alloc. Non-finite points are dropped (a NaN y is a
+// gap in the line); an empty
 // chart draws its axes and says "no data". Cancellation: not applicable.
 
 #include <cstddef>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -65,6 +67,9 @@ struct point {
 /// in x order, so spikes and dips survive. Returns `points` when already
 /// short enough. Precondition: points ordered by x.
 std::vector<point> downsample(std::span<const point> points, std::size_t max_points);
+
+/// A y of gap breaks a line: the points before and after it are not joined.
+inline constexpr double gap = std::numeric_limits<double>::quiet_NaN();
 
 /// A line series; style picks the colour, dash pattern and marker.
 struct series {
