@@ -214,13 +214,14 @@ net::awaitable<void> loop_driver::run_connection(connection& c) {
             continue;
         }
 
+        const auto now = clock::now();
         if (draining_)
             c.writes.clear();
         else
-            queue_requests(c, clock::now());
+            queue_requests(c, now);
         if (!c.writes.empty()) {
             counts_.sent += c.writes.size();
-            interval_at(clock::now()).sent += c.writes.size();
+            interval_at(now).sent += c.writes.size();
             // Written at once when the socket takes it all (the usual case:
             // no suspension, no trip through the scheduler), else the rest
             // when it can.

@@ -84,33 +84,30 @@ void interval_histogram::record(std::chrono::nanoseconds value, std::uint64_t co
     if (count == 0) return;
     const auto ns = static_cast<std::uint64_t>(std::max<std::int64_t>(value.count(), 0));
     const auto index = static_cast<std::uint16_t>(bucket_index(ns));
-    auto it =
-        std::lower_bound(buckets_.begin(), buckets_.end(), index,
-                         [](const auto& bucket, std::uint16_t i) { return bucket.first < i; });
-    if (it == buckets_.end() || it->first != index) it = buckets_.insert(it, {index, 0});
-    it->second += count;
+    if (counts_.empty()) {
+        first_ = index;
+        counts_.assign(1, 0);
+    } else if (index < first_) {
+        counts_.insert(counts_.begin(), first_ - index, 0);
+        first_ = index;
+    } else if (index - first_ >= counts_.size()) {
+        counts_.resize(index - first_ + 1u, 0);
+    }
+    counts_[index - first_] += count;
     count_ += count;
     max_ns_ = std::max(max_ns_, ns);
 }
 
 interval_histogram& interval_histogram::operator+=(const interval_histogram& other) {
     if (other.count_ == 0) return *this;
-    std::vector<std::pair<std::uint16_t, std::uint64_t>> merged;
-    merged.reserve(buckets_.size() + other.buckets_.size());
-    auto a = buckets_.begin();
-    auto b = other.buckets_.begin();
-    while (a != buckets_.end() || b != other.buckets_.end()) {
-        if (b == other.buckets_.end() || (a != buckets_.end() && a->first < b->first)) {
-            merged.push_back(*a++);
-        } else if (a == buckets_.end() || b->first < a->first) {
-            merged.push_back(*b++);
-        } else {
-            merged.emplace_back(a->first, a->second + b->second);
-            ++a;
-            ++b;
-        }
-    }
-    buckets_ = std::move(merged);
+    if (count_ == 0) return *this = other;
+    const auto low = std::min(first_, other.first_);
+    const auto high = std::max(first_ + counts_.size(), other.first_ + other.counts_.size());
+    if (low < first_) counts_.insert(counts_.begin(), first_ - low, 0);
+    first_ = low;
+    counts_.resize(high - low, 0);
+    for (std::size_t i = 0; i < other.counts_.size(); ++i)
+        counts_[other.first_ - first_ + i] += other.counts_[i];
     count_ += other.count_;
     max_ns_ = std::max(max_ns_, other.max_ns_);
     return *this;
@@ -128,12 +125,12 @@ std::chrono::nanoseconds interval_histogram::percentile(double p) const noexcept
     const std::uint64_t rank =
         std::clamp<std::uint64_t>(static_cast<std::uint64_t>(wanted), 1, count_);
     std::uint64_t seen = 0;
-    for (const auto& [index, count] : buckets_) {
-        seen += count;
+    for (std::size_t i = 0; i < counts_.size(); ++i) {
+        seen += counts_[i];
         if (seen >= rank)
             return std::min(
                 std::chrono::nanoseconds(static_cast<std::int64_t>(std::min<std::uint64_t>(
-                    bucket_highest(index), std::numeric_limits<std::int64_t>::max()))),
+                    bucket_highest(first_ + i), std::numeric_limits<std::int64_t>::max()))),
                 max());
     }
     return max();
@@ -141,10 +138,10 @@ std::chrono::nanoseconds interval_histogram::percentile(double p) const noexcept
 
 json::value interval_histogram::to_json() const {
     json::array flat;
-    flat.reserve(buckets_.size() * 2);
-    for (const auto& [index, count] : buckets_) {
-        flat.emplace_back(index);
-        flat.emplace_back(count);
+    for (std::size_t i = 0; i < counts_.size(); ++i) {
+        if (counts_[i] == 0) continue;
+        flat.emplace_back(first_ + i);
+        flat.emplace_back(counts_[i]);
     }
     return json::object{{"count", count_}, {"max_ns", max_ns_}, {"buckets", std::move(flat)}};
 }
@@ -160,19 +157,27 @@ interval_histogram interval_histogram::from_json(const json::value& input) {
         const auto index = as_count(flat[i], "a bucket index");
         const auto count = as_count(flat[i + 1], "a bucket count");
         if (index > max_bucket_index) malformed("a bucket index is out of range");
-        if (!out.buckets_.empty() && out.buckets_.back().first >= index)
+        if (out.count_ > 0 && out.first_ + out.counts_.size() > index)
             malformed("bucket indexes must ascend");
         if (count == 0) malformed("a bucket count is 0");
         if (out.count_ + count < out.count_) malformed("the bucket counts overflow");
-        out.buckets_.emplace_back(static_cast<std::uint16_t>(index), count);
+        // Recorded at the bucket's own lowest value's index: the same bucket.
+        const auto at = static_cast<std::uint16_t>(index);
+        if (out.count_ == 0) {
+            out.first_ = at;
+            out.counts_.assign(1, 0);
+        } else {
+            out.counts_.resize(at - out.first_ + 1u, 0);
+        }
+        out.counts_.back() = count;
         out.count_ += count;
     }
     if (count_field(object, "count") != out.count_)
         malformed("field \"count\" is not the sum of the bucket counts");
     out.max_ns_ = count_field(object, "max_ns");
-    if (!out.buckets_.empty() && bucket_index(out.max_ns_) != out.buckets_.back().first)
+    if (out.count_ > 0 && bucket_index(out.max_ns_) != out.first_ + out.counts_.size() - 1)
         malformed("field \"max_ns\" is not in the top bucket");
-    if (out.buckets_.empty() && out.max_ns_ != 0) malformed("an empty histogram has a max");
+    if (out.count_ == 0 && out.max_ns_ != 0) malformed("an empty histogram has a max");
     return out;
 }
 

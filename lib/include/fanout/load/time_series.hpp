@@ -27,7 +27,8 @@ namespace fanout::load {
 
 /// A small latency histogram for one interval: 32 buckets per octave, so a
 /// percentile is reported within 3.2% of the true value (the run's full
-/// histograms hold 0.1%); exact below 64 ns; exact count and max.
+/// histograms hold 0.1%); exact below 64 ns; exact count and max. It holds
+/// the buckets from its lowest value's to its highest's (8 bytes each).
 class interval_histogram {
   public:
     static constexpr unsigned sub_bucket_bits = 5;
@@ -49,8 +50,11 @@ class interval_histogram {
     friend bool operator==(const interval_histogram&, const interval_histogram&) = default;
 
   private:
-    // Non-empty buckets, ascending by index.
-    std::vector<std::pair<std::uint16_t, std::uint64_t>> buckets_;
+    // The counts of buckets first_ .. first_ + counts_.size() - 1: dense
+    // between the lowest and the highest bucket recorded (a few hundred at
+    // most for real latencies), so a record is an index and an add.
+    std::uint16_t first_ = 0;
+    std::vector<std::uint64_t> counts_;
     std::uint64_t count_ = 0;
     std::uint64_t max_ns_ = 0;
 };
