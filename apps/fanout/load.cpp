@@ -18,12 +18,12 @@
 #include <fanout/progress.hpp>
 #include <fanout/runtime.hpp>
 
+#include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include <unistd.h>
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -164,26 +164,28 @@ int run_load(const load_settings& settings) {
     auto& out = standard_output();
     // The report cannot be written: the load stops.
     const auto stop_on_failure = out.on_failure([&rt] { rt.cancel(); });
-    const bool drawing = ::isatty(STDERR_FILENO) == 1;
+    // The progress line counts from the start of the load (after the checks).
+    std::optional<progress> counters;
+    std::optional<progress_line> line;
     load::run_hooks hooks;
-    if (drawing) {
-        hooks.on_tick = [](const load::live_counts& live) {
-            progress_snapshot snapshot;
-            snapshot.total = live.total;
-            snapshot.started = live.sent;
-            snapshot.done = live.responses + live.errors;
-            snapshot.failed = live.errors;
-            snapshot.elapsed = live.elapsed;
-            say("\r{}\x1b[K", render_progress_line(snapshot, "load"));
-        };
-    }
-    hooks.on_start = [&out, banner = describe(*opts, threads)] {
-        out.write(banner);
-        out.flush();
+    hooks.on_tick = [&counters](const load::live_counts& live) {
+        if (live.total) counters->set_total(*live.total);
+        counters->set_counts(live.sent, live.responses + live.errors, live.errors);
     };
     const auto opts_urls = opts->urls;
-    auto outcome = rt.run(load::run(rt, std::move(*opts), std::move(hooks)));
-    if (drawing) say("\r\x1b[K");
+    auto outcome = rt.run([&](load::options opts) -> net::awaitable<fanout::result<load::result>> {
+        const auto executor = co_await net::this_coro::executor;
+        hooks.on_start = [&, executor, banner = describe(opts, threads)] {
+            out.write(banner);
+            out.flush();
+            counters.emplace();
+            line.emplace(executor, *counters, "load");
+            line->start();
+        };
+        auto measured = co_await load::run(rt, std::move(opts), std::move(hooks));
+        if (line) line->stop();
+        co_return measured;
+    }(std::move(*opts)));
     if (!outcome) {
         if (rt.interrupted()) {
             say("fanout load: interrupted before the load started\n");
