@@ -90,7 +90,7 @@ void interval_histogram::record(std::chrono::nanoseconds value, std::uint64_t co
     } else if (index < first_) {
         counts_.insert(counts_.begin(), first_ - index, 0);
         first_ = index;
-    } else if (index - first_ >= counts_.size()) {
+    } else if (static_cast<std::size_t>(index - first_) >= counts_.size()) {
         counts_.resize(index - first_ + 1u, 0);
     }
     counts_[index - first_] += count;
