@@ -3,7 +3,8 @@
 # only those missing (nsd and nginx: the real servers of the tests, openssl
 # to make their certificates; dnsperf, wrk, h2load and python3-aiohttp: the
 # benchmarks' anchors; clang-14, libfuzzer-14-dev and libclang-rt-14-dev: the
-# fuzz preset; prometheus for promtool, which checks the metrics exposition).
+# fuzz preset; prometheus for promtool, which checks the metrics exposition;
+# chromium, headless, opens the HTML reports in the browser test).
 # Quiet when nothing is missing. Runs as root or via sudo.
 set -euo pipefail
 
@@ -15,6 +16,7 @@ packages=(
     nsd nginx openssl dnsperf wrk nghttp2-client python3-aiohttp time
     clang-14 libfuzzer-14-dev libclang-rt-14-dev
     prometheus
+    chromium
 )
 
 missing=()

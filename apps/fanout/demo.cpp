@@ -24,6 +24,7 @@
 #include <fanout/gather.hpp>
 #include <fanout/histogram.hpp>
 #include <fanout/http/client.hpp>
+#include <fanout/load/html_report.hpp>
 #include <fanout/load/run.hpp>
 #include <fanout/offload.hpp>
 #include <fanout/progress.hpp>
@@ -69,6 +70,7 @@ struct demo_settings {
     std::size_t dns_names = 5'000;      // 0: no DNS part
     std::size_t http_requests = 5'000;  // 0: no HTTP part
     unsigned load_ms = 1'000;           // 0: no load part
+    std::string html_file;              // the load part's HTML report
 };
 
 // What the simulated operations share: the random source (one loop thread,
@@ -412,7 +414,8 @@ net::awaitable<void> run_http_part(std::size_t requests, runtime& rt) {
 // http_fault_server, open loop at a fixed rate, with the latency from each
 // request's intended start beside the one from its send. The item it asks
 // for is never faulty. Interrupted before it starts, it sends nothing.
-net::awaitable<void> run_load_part(std::chrono::milliseconds duration, runtime& rt) {
+net::awaitable<void> run_load_part(std::chrono::milliseconds duration, const std::string& html_file,
+                                   runtime& rt) {
     standard_output().print("\n");
     if (rt.interrupted()) {
         standard_output().print("load: not started (interrupted before the load part)\n");
@@ -425,12 +428,22 @@ net::awaitable<void> run_load_part(std::chrono::milliseconds duration, runtime& 
         "load: {} of GET {} through fanout::load, 16 connections, open loop at 2,000/s\n",
         format_duration(duration), options.urls.front());
     standard_output().flush();
+    const auto url = options.urls.front();
     auto measured = co_await load::run(rt, std::move(options));
     if (!measured) {
         standard_output().print("load: {}\n", measured.error().text());
         co_return;
     }
     standard_output().print("load: done\n{}", load::to_text(*measured));
+    if (html_file.empty()) co_return;
+    load::report_about about;
+    about.title = "fanout demo: load part";
+    about.command = command_line();
+    about.target = url;
+    if (auto why = replace_file(html_file, load::to_html(*measured, about)))
+        say("fanout demo: cannot write the report to '{}': {}\n", html_file, *why);
+    else
+        standard_output().print("load: report written to {}\n", html_file);
 }
 
 int run_demo(const demo_settings& settings) {
@@ -454,7 +467,8 @@ int run_demo(const demo_settings& settings) {
         if (settings.dns_names > 0) co_await run_dns_part(settings.dns_names, rt);
         if (settings.http_requests > 0) co_await run_http_part(settings.http_requests, rt);
         if (settings.load_ms > 0)
-            co_await run_load_part(std::chrono::milliseconds(settings.load_ms), rt);
+            co_await run_load_part(std::chrono::milliseconds(settings.load_ms), settings.html_file,
+                                   rt);
     }(settings, *timeout, rt));
     return rt.interrupted() ? exit_interrupted : exit_ok;
 }
@@ -493,6 +507,8 @@ command add_demo(CLI::App& parent) {
                     "milliseconds of load in the load part (0: no load part)")
         ->capture_default_str()
         ->check(CLI::Range(0u, 600'000u));
+    app->add_option("--html", settings->html_file,
+                    "write the load part's HTML report (as fanout load --html) to this file");
     app->add_option("--http-requests", settings->http_requests,
                     "GETs to send in the HTTP part (0: no HTTP part)")
         ->capture_default_str()

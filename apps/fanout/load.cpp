@@ -11,16 +11,19 @@
 
 #include <fanout/duration.hpp>
 #include <fanout/http/message.hpp>
+#include <fanout/load/hgrm.hpp>
+#include <fanout/load/html_report.hpp>
 #include <fanout/load/run.hpp>
 #include <fanout/load/threshold.hpp>
 #include <fanout/progress.hpp>
 #include <fanout/runtime.hpp>
 
+#include <boost/asio/this_coro.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
-#include <unistd.h>
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -51,6 +54,9 @@ struct load_settings {
     std::string body_file;
     std::string timeout = "2s";
     std::string json_file;
+    std::string hgrm_file;
+    std::string html_file;
+    std::string hgrm_uncorrected_file;
     std::vector<std::string> fail_if;
     bool insecure = false;
     std::string ca_file;
@@ -142,10 +148,13 @@ int run_load(const load_settings& settings) {
     if (!opts) return usage_error(opts.error().text());
     const auto thresholds = load::parse_thresholds(settings.fail_if);
     if (!thresholds) return usage_error("--fail-if: " + thresholds.error().text());
-    if (!settings.json_file.empty())
-        if (auto why = unwritable(settings.json_file))
-            return usage_error(
-                fmt::format("--json: cannot write '{}': {}", settings.json_file, *why));
+    for (const auto& [flag, path] :
+         {std::pair{"--json", &settings.json_file}, std::pair{"--hgrm", &settings.hgrm_file},
+          std::pair{"--hgrm-uncorrected", &settings.hgrm_uncorrected_file},
+          std::pair{"--html", &settings.html_file}})
+        if (!path->empty())
+            if (auto why = unwritable(*path))
+                return usage_error(fmt::format("{}: cannot write '{}': {}", flag, *path, *why));
 
     const std::size_t threads =
         std::max<std::size_t>(1, std::min(settings.threads, opts->connections));
@@ -155,25 +164,28 @@ int run_load(const load_settings& settings) {
     auto& out = standard_output();
     // The report cannot be written: the load stops.
     const auto stop_on_failure = out.on_failure([&rt] { rt.cancel(); });
-    const bool drawing = ::isatty(STDERR_FILENO) == 1;
+    // The progress line counts from the start of the load (after the checks).
+    std::optional<progress> counters;
+    std::optional<progress_line> line;
     load::run_hooks hooks;
-    if (drawing) {
-        hooks.on_tick = [](const load::live_counts& live) {
-            progress_snapshot snapshot;
-            snapshot.total = live.total;
-            snapshot.started = live.sent;
-            snapshot.done = live.responses + live.errors;
-            snapshot.failed = live.errors;
-            snapshot.elapsed = live.elapsed;
-            say("\r{}\x1b[K", render_progress_line(snapshot, "load"));
-        };
-    }
-    hooks.on_start = [&out, banner = describe(*opts, threads)] {
-        out.write(banner);
-        out.flush();
+    hooks.on_tick = [&counters](const load::live_counts& live) {
+        if (live.total) counters->set_total(*live.total);
+        counters->set_counts(live.sent, live.responses + live.errors, live.errors);
     };
-    auto outcome = rt.run(load::run(rt, std::move(*opts), std::move(hooks)));
-    if (drawing) say("\r\x1b[K");
+    const auto opts_urls = opts->urls;
+    auto outcome = rt.run([&](load::options opts) -> net::awaitable<fanout::result<load::result>> {
+        const auto executor = co_await net::this_coro::executor;
+        hooks.on_start = [&, executor, banner = describe(opts, threads)] {
+            out.write(banner);
+            out.flush();
+            counters.emplace();
+            line.emplace(executor, *counters, "load");
+            line->start();
+        };
+        auto measured = co_await load::run(rt, std::move(opts), std::move(hooks));
+        if (line) line->stop();
+        co_return measured;
+    }(std::move(*opts)));
     if (!outcome) {
         if (rt.interrupted()) {
             say("fanout load: interrupted before the load started\n");
@@ -191,6 +203,26 @@ int run_load(const load_settings& settings) {
         if (auto why = replace_file(settings.json_file,
                                     boost::json::serialize(measured.to_json()) + '\n')) {
             say("fanout load: cannot write the result to '{}': {}\n", settings.json_file, *why);
+            return exit_io_error;
+        }
+    }
+    // Corrected latency in open loop (the only one in closed loop), as wrk2 --latency.
+    const std::pair<const std::string*, const histogram*> distributions[] = {
+        {&settings.hgrm_file, &measured.honest_latency()},
+        {&settings.hgrm_uncorrected_file, &measured.latency}};
+    for (const auto& [path, latency] : distributions) {
+        if (path->empty()) continue;
+        if (auto why = replace_file(*path, load::to_hgrm(*latency))) {
+            say("fanout load: cannot write the percentile distribution to '{}': {}\n", *path, *why);
+            return exit_io_error;
+        }
+    }
+    if (!settings.html_file.empty()) {
+        load::report_about about;
+        about.command = command_line();
+        about.target = fmt::format("{}", fmt::join(opts_urls, " "));
+        if (auto why = replace_file(settings.html_file, load::to_html(measured, about))) {
+            say("fanout load: cannot write the report to '{}': {}\n", settings.html_file, *why);
             return exit_io_error;
         }
     }
@@ -235,6 +267,14 @@ command add_load(CLI::App& parent) {
         ->capture_default_str();
     app->add_option("--json", settings->json_file,
                     "write the full result (histograms included) to this file, for fanout merge");
+    app->add_option("--hgrm", settings->hgrm_file,
+                    "write the latency percentile distribution in HdrHistogram's text format "
+                    "(corrected in open loop) to this file");
+    app->add_option("--hgrm-uncorrected", settings->hgrm_uncorrected_file,
+                    "the same, of the latency from each request's actual send");
+    app->add_option("--html", settings->html_file,
+                    "write a self-contained HTML report (latency and throughput over time, "
+                    "percentile spectrum, status codes and errors) to this file");
     app->add_option("--fail-if", settings->fail_if,
                     "exit 1 when this holds: 'p99>50ms', 'errors>1%', 'rps<1000' (repeatable)")
         ->allow_extra_args(false);

@@ -8,6 +8,7 @@
 #include "commands.hpp"
 #include "stdio.hpp"
 
+#include <fanout/load/html_report.hpp>
 #include <fanout/load/result.hpp>
 #include <fanout/load/threshold.hpp>
 
@@ -31,6 +32,7 @@ namespace {
 struct merge_settings {
     std::vector<std::string> inputs;
     std::string json_file;
+    std::string html_file;
     std::vector<std::string> fail_if;
     bool allow_duplicate = false;
 };
@@ -47,7 +49,13 @@ int run_merge(const merge_settings& settings) {
         if (auto why = unwritable(settings.json_file))
             return usage_error(
                 fmt::format("--json: cannot write '{}': {}", settings.json_file, *why));
+    if (!settings.html_file.empty())
+        if (auto why = unwritable(settings.html_file))
+            return usage_error(
+                fmt::format("--html: cannot write '{}': {}", settings.html_file, *why));
     std::optional<load::result> merged;
+    // Each input, for the report's spectrum (kept only when a report is asked for).
+    std::vector<std::pair<std::string, load::result>> inputs;
     std::map<std::string, std::string> merged_from;  // run id -> the file that had it
     // Results written before run ids: the same file given twice is still seen.
     std::map<std::pair<dev_t, ino_t>, std::string> files_without_ids;
@@ -78,6 +86,7 @@ int run_merge(const merge_settings& settings) {
                         "twice; --allow-duplicate merges it anyway)",
                         path, id, first->second));
             }
+            if (!settings.html_file.empty()) inputs.emplace_back(path, one);
             if (merged)
                 *merged += one;
             else
@@ -97,6 +106,16 @@ int run_merge(const merge_settings& settings) {
             return exit_io_error;
         }
     }
+    if (!settings.html_file.empty()) {
+        load::report_about about;
+        about.title = "fanout merge report";
+        about.command = command_line();
+        for (const auto& [path, one] : inputs) about.inputs.push_back({path, &one});
+        if (auto why = replace_file(settings.html_file, load::to_html(*merged, about))) {
+            say("fanout merge: cannot write the report to '{}': {}\n", settings.html_file, *why);
+            return exit_io_error;
+        }
+    }
     const auto failed = load::failed_thresholds(*thresholds, *merged);
     for (const auto& message : failed) say("fanout merge: threshold {}\n", message);
     return failed.empty() ? exit_ok : exit_some_failed;
@@ -111,6 +130,9 @@ command add_merge(CLI::App& parent) {
     app->add_option("results", settings->inputs, "result files written by fanout load --json")
         ->required();
     app->add_option("--json", settings->json_file, "write the merged result to this file");
+    app->add_option("--html", settings->html_file,
+                    "write a self-contained HTML report of the merged runs (each run's "
+                    "percentile spectrum overlaid) to this file");
     app->add_flag("--allow-duplicate", settings->allow_duplicate,
                   "merge a run given more than once (its counts are added each time)");
     app->add_option("--fail-if", settings->fail_if,

@@ -183,4 +183,26 @@ std::optional<std::string> replace_file(const std::string& path, std::string_vie
     return std::nullopt;
 }
 
+std::string command_line() {
+    std::string raw;
+    if (read_file("/proc/self/cmdline", raw)) return {};
+    std::string out;
+    std::size_t begin = 0;
+    while (begin < raw.size()) {
+        auto end = raw.find('\0', begin);
+        if (end == std::string::npos) end = raw.size();
+        std::string arg = raw.substr(begin, end - begin);
+        if (!out.empty()) out += ' ';
+        if (arg.empty() || arg.find_first_of(" \t\n'\"\\$`*?&|;<>()") != std::string::npos) {
+            out += '\'';
+            for (const char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+            out += '\'';
+        } else {
+            out += arg;
+        }
+        begin = end + 1;
+    }
+    return out;
+}
+
 }  // namespace fanout::cli

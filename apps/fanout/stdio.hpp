@@ -108,4 +108,8 @@ std::optional<std::string> unwritable(const std::string& path);
 /// directly. On failure, why not; the temporary file is removed.
 std::optional<std::string> replace_file(const std::string& path, std::string_view text);
 
+/// This process's command line (from /proc/self/cmdline), arguments with
+/// spaces or quotes in single quotes; empty when it cannot be read.
+std::string command_line();
+
 }  // namespace fanout::cli

@@ -25,6 +25,7 @@
 #include <fanout/probe/target.hpp>
 #include <fanout/progress.hpp>
 #include <fanout/rate_limiter.hpp>
+#include <fanout/report/html_page.hpp>
 #include <fanout/report/periodic_flush.hpp>
 #include <fanout/report/record.hpp>
 #include <fanout/report/record_output.hpp>
@@ -65,6 +66,7 @@ struct sweep_settings {
     unsigned retries = 0;
     std::string deadline;
     std::string format;  // empty: table on a terminal, jsonl otherwise
+    std::string html_file;
     std::string expect_status = "200-399";
     std::string body_contains;
     std::string max_body = "1MiB";
@@ -115,6 +117,7 @@ struct sweep_input {
 struct sweep_loop {
     std::unique_ptr<probe::prober> prober;
     report::summary tally;
+    std::optional<report::html_page> page;  // with --html
     std::string text;
     std::size_t first_unfinished = 0;  // the lowest line a stop cut short, 0: none
 };
@@ -209,6 +212,10 @@ int run_sweep(const sweep_settings& settings) {
                                                                            : report::format::jsonl)
                                                 : report::parse_format(settings.format);
     if (!format) return usage_error(fmt::format("--format: unknown format '{}'", settings.format));
+    if (!settings.html_file.empty())
+        if (auto why = unwritable(settings.html_file))
+            return usage_error(
+                fmt::format("--html: cannot write '{}': {}", settings.html_file, *why));
 
     probe::check_options check;
     check.timeout = std::chrono::ceil<std::chrono::milliseconds>(*timeout);
@@ -268,6 +275,8 @@ int run_sweep(const sweep_settings& settings) {
     try {
         for (std::size_t i = 0; i < loops; ++i)
             per_loop[i].prober = std::make_unique<probe::prober>(rt.executor(i), check);
+        if (!settings.html_file.empty())
+            for (auto& part : per_loop) part.page.emplace();
     } catch (const std::exception& e) {
         return usage_error(e.what());
     }
@@ -299,6 +308,7 @@ int run_sweep(const sweep_settings& settings) {
                 writer->append(state.text, r);
                 out.write(state.text);
                 state.tally.count(r);
+                if (state.page) state.page->add(r);
                 if (r.error && unfinished(*r.error) &&
                     (state.first_unfinished == 0 || item.line < state.first_unfinished))
                     state.first_unfinished = item.line;
@@ -336,6 +346,14 @@ int run_sweep(const sweep_settings& settings) {
             first_unfinished = part.first_unfinished;
     }
     say("{}{}", tally.text(took, rt.interrupted()), input_summary(lines, first_unfinished));
+    if (!settings.html_file.empty()) {
+        report::html_page page;
+        for (const auto& part : per_loop) page += *part.page;
+        if (auto why = replace_file(settings.html_file, page.render(tally, command_line()))) {
+            say("fanout sweep: cannot write the report to '{}': {}\n", settings.html_file, *why);
+            return exit_io_error;
+        }
+    }
     if (rt.interrupted()) return interrupted_exit_code(rt);
     if (const auto error = lines.error())
         return usage_error(fmt::format("reading '{}' failed: {}", settings.input, error.message()));
@@ -380,6 +398,9 @@ command add_sweep(CLI::App& parent) {
     app->add_option("--format", settings->format,
                     "table, jsonl, csv or prometheus (default: table on a terminal, else jsonl)")
         ->check(CLI::IsMember({"table", "jsonl", "csv", "prometheus"}));
+    app->add_option("--html", settings->html_file,
+                    "also write an HTML page (counts, unhealthy targets first, the slowest, "
+                    "latency chart, certificate days) to this file");
     app->add_option("--expect-status", settings->expect_status,
                     "HTTP statuses that are healthy, e.g. 200-399 or 200,204")
         ->capture_default_str();

@@ -235,6 +235,18 @@ std::chrono::nanoseconds histogram::highest_equivalent(std::chrono::nanoseconds 
     return std::chrono::nanoseconds(static_cast<std::int64_t>(slot_highest_value(slot)));
 }
 
+std::vector<histogram::bucket> histogram::buckets() const {
+    std::vector<bucket> out;
+    for (std::size_t slot = 0; slot < detail::histogram_slot_count; ++slot) {
+        if (counts_[slot] == 0) continue;
+        out.push_back(
+            {std::chrono::nanoseconds(static_cast<std::int64_t>(slot_lowest_value(slot))),
+             std::chrono::nanoseconds(static_cast<std::int64_t>(slot_highest_value(slot))),
+             counts_[slot]});
+    }
+    return out;
+}
+
 json::value histogram::to_json() const {
     json::array buckets;
     for (std::size_t slot = 0; slot < detail::histogram_slot_count; ++slot) {

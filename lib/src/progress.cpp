@@ -89,6 +89,13 @@ void progress::on_done(bool ok) noexcept {
     done_.fetch_add(1, relaxed);
 }
 
+void progress::set_counts(std::uint64_t started, std::uint64_t done,
+                          std::uint64_t failed) noexcept {
+    started_.store(started, relaxed);
+    done_.store(done, relaxed);
+    failed_.store(failed, relaxed);
+}
+
 progress_snapshot progress::snapshot() const noexcept {
     progress_snapshot s;
     // Read in the reverse order of the updates, so started >= done and

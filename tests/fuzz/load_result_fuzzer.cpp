@@ -28,6 +28,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     auto merged = one;
     merged += one;
+    (void)merged.series.total();
     (void)fanout::load::to_text(one);
     (void)fanout::load::to_text(merged);
     for (const auto* metric : {"p99>1ms", "mean>1ms", "max>1s", "errors>1%", "rps<10"})
@@ -38,7 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (again.sent != one.sent || again.responses != one.responses || again.errors != one.errors ||
         again.status_counts != one.status_counts || again.errors_by_kind != one.errors_by_kind ||
         again.duration != one.duration || !(again.latency == one.latency) ||
-        !(again.corrected_latency == one.corrected_latency))
+        !(again.corrected_latency == one.corrected_latency) || !(again.series == one.series))
         std::abort();
     return 0;
 }

@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 
 #include <fmt/format.h>
 
@@ -273,11 +274,76 @@ TEST_CASE("fanout merge of two --json results gives the combined counts and hist
     CHECK(merged.responses == 500);
     CHECK(merged.status_counts.at(200) == 500);
     CHECK(merged.runs == 2);
+    CHECK(merged.series.total().answered == 500);
+    CHECK(merged.series.total().latency.count() == 500);
     fanout::histogram combined = a.latency;
     combined += b.latency;
     CHECK(merged.latency == combined);
     for (double p : {50.0, 90.0, 99.0, 99.9, 99.99})
         CHECK(merged.latency.percentile(p) == combined.percentile(p));
+}
+
+// The rows of an hgrm file: {percentile, total count}, as plotters read them.
+std::vector<std::pair<double, std::uint64_t>> hgrm_rows(const std::string& path) {
+    std::ifstream in(path);
+    std::vector<std::pair<double, std::uint64_t>> rows;
+    std::string line;
+    std::getline(in, line);  // the column names
+    while (std::getline(in, line)) {
+        if (line.empty() || line[0] == '#') continue;
+        std::istringstream fields(line);
+        double value = 0;
+        double percentile = 0;
+        std::uint64_t count = 0;
+        fields >> value >> percentile >> count;
+        if (fields) rows.emplace_back(percentile, count);
+    }
+    return rows;
+}
+
+TEST_CASE("fanout load --hgrm writes the corrected and uncorrected percentile distributions") {
+    http_fault_server server;
+    scratch files;
+    child_process cli(load_command({server.url("/ok"), "-R", "400", "-d", "1s", "-c", "2", "--json",
+                                    files.file("run.json"), "--hgrm", files.file("c.hgrm"),
+                                    "--hgrm-uncorrected", files.file("u.hgrm")}));
+    const auto status = cli.wait_for_exit(60s);
+    INFO(cli.output() << cli.errors());
+    REQUIRE(status.exited);
+    REQUIRE(status.code == 0);
+    const auto measured = read_result(files.file("run.json"));
+    for (const auto& [name, expected] : {std::pair{"c.hgrm", measured.corrected_latency.count()},
+                                         std::pair{"u.hgrm", measured.latency.count()}}) {
+        INFO(name);
+        const auto rows = hgrm_rows(files.file(name));
+        REQUIRE(rows.size() > 10);
+        for (std::size_t i = 1; i < rows.size(); ++i) CHECK(rows[i].first >= rows[i - 1].first);
+        CHECK(rows.back().first == 1.0);
+        CHECK(rows.back().second == expected);
+    }
+    CHECK(measured.corrected_latency.count() > 300);
+}
+
+TEST_CASE("fanout merge reads a result of format version 1 beside a new one") {
+    http_fault_server server;
+    scratch files;
+    child_process cli(load_command(
+        {server.url("/ok"), "-n", "100", "-c", "2", "--json", files.file("new.json")}));
+    REQUIRE(cli.wait_for_exit(60s).code == 0);
+    auto old = read_result(files.file("new.json")).to_json();
+    old.as_object()["version"] = 1;
+    old.as_object().erase("series");
+    old.as_object()["run_ids"] = boost::json::array{"0123456789abcdef0123456789abcdef"};
+    std::ofstream(files.file("old.json")) << boost::json::serialize(old);
+    child_process merge({FANOUT_CLI_PATH, "merge", files.file("new.json"), files.file("old.json"),
+                         "--json", files.file("merged.json")});
+    const auto status = merge.wait_for_exit(30s);
+    INFO(merge.output() << merge.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    const auto merged = read_result(files.file("merged.json"));
+    CHECK(merged.responses == 200);
+    CHECK(merged.series.total().answered == 100);  // the old file has no series
 }
 
 TEST_CASE("fanout merge refuses a file that is not a load result") {

@@ -41,3 +41,10 @@ add_dependencies(load_test fanout_cli)
 fanout_test(integration cli_stdio fanout_child_process fanout_nginx_server fanout_http_fault_server)
 target_compile_definitions(cli_stdio_test PRIVATE FANOUT_CLI_PATH="$<TARGET_FILE:fanout_cli>")
 add_dependencies(cli_stdio_test fanout_cli)
+
+# The HTML reports from real runs against nginx, opened in headless Chromium
+# when it is installed (cmake/setup.sh); skipped with a warning when not.
+fanout_test(integration report fanout_child_process fanout_nginx_server)
+target_compile_definitions(report_test PRIVATE FANOUT_CLI_PATH="$<TARGET_FILE:fanout_cli>"
+    FANOUT_PNG_COLOURS="${CMAKE_CURRENT_SOURCE_DIR}/support/png_colours.py")
+add_dependencies(report_test fanout_cli)

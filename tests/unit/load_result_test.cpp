@@ -193,3 +193,30 @@ TEST_CASE(
     CHECK(old.unanswered == 0);
     CHECK(old.malformed_reasons.empty());
 }
+
+TEST_CASE("a result carries its time series through JSON and merges it") {
+    auto one = sample(10, 1ms, true);
+    one.series.start_unix_ns = 1'700'000'000'000'000'000;
+    one.series.at(50ms).sent = 12;
+    one.series.at(50ms).latency.record(3ms);
+    const auto again = result::from_json(boost::json::parse(boost::json::serialize(one.to_json())));
+    CHECK(again.series == one.series);
+    auto merged = one;
+    merged += again;
+    CHECK(merged.series.total().sent == 24);
+}
+
+TEST_CASE("a result of format version 1 still reads, with no series; a newer one is refused") {
+    auto old = sample(10, 1ms, false).to_json();
+    old.as_object()["version"] = 1;
+    old.as_object().erase("series");
+    const auto read = result::from_json(old);
+    CHECK(read.responses == 10);
+    CHECK(read.series.intervals.empty());
+    auto newer = sample(10, 1ms, false).to_json();
+    newer.as_object()["version"] = result::json_version + 1;
+    CHECK_THROWS_WITH(result::from_json(newer), Catch::Contains("version 3 is not supported"));
+    auto missing = sample(10, 1ms, false).to_json();
+    missing.as_object().erase("series");
+    CHECK_THROWS_WITH(result::from_json(missing), Catch::Contains("series"));
+}

@@ -439,3 +439,59 @@ TEST_CASE("a rate too slow for the clock to hold is paced, never sent at full sp
         CHECK(server.requests_served() - before <= 1);
     }
 }
+
+TEST_CASE("a run's time series adds up to its counts, interval by interval") {
+    http_fault_server server;
+    const auto before = std::chrono::system_clock::now();
+    const auto r = run(timed(server.url("/ok"), 500ms, 4));
+    REQUIRE(r);
+    const auto& series = r->series;
+    CHECK(series.interval == 100ms);
+    CHECK(series.intervals.size() >= 5);
+    CHECK(series.start_unix_ns >=
+          std::chrono::duration_cast<std::chrono::nanoseconds>(before.time_since_epoch()).count());
+    const auto total = series.total();
+    CHECK(total.sent == r->sent);
+    CHECK(total.answered == r->responses);
+    CHECK(total.errors == r->errors);
+    CHECK(total.latency.count() == r->latency.count());
+    CHECK(total.latency.max() == r->latency.max());
+    CHECK(total.corrected_latency.count() == 0);  // closed loop
+}
+
+TEST_CASE("a timeout counts in the series by kind, with its latency") {
+    http_fault_server server;
+    auto opts = count_of(2, server.url("/hang"), 2);
+    opts.timeout = 200ms;
+    const auto r = run(opts);
+    REQUIRE(r);
+    const auto total = r->series.total();
+    CHECK(total.errors == 2);
+    CHECK(total.errors_by_kind.at("timeout") == 2);
+    CHECK(total.latency.count() == 2);
+    CHECK(total.latency.max() >= 200ms);
+}
+
+TEST_CASE(
+    "an open-loop series shows a server stall as intervals with no answers, then a jump in "
+    "corrected latency") {
+    http_fault_server server;
+    auto opts = timed(server.url("/ok"), 1500ms, 2);
+    opts.rate = 200;
+    std::jthread staller([&server] {
+        std::this_thread::sleep_for(400ms);
+        server.stall_for(500ms);
+    });
+    const auto r = run(opts);
+    REQUIRE(r);
+    const auto& intervals = r->series.intervals;
+    std::size_t peak = 0;
+    for (std::size_t i = 0; i < intervals.size(); ++i)
+        if (intervals[i].corrected_latency.max() > intervals[peak].corrected_latency.max())
+            peak = i;
+    INFO("peak interval " << peak);
+    CHECK(intervals[peak].corrected_latency.max() >= 400ms);
+    REQUIRE(peak >= 3);
+    for (std::size_t i = peak - 3; i < peak; ++i) CHECK(intervals[i].answered == 0);
+    CHECK(r->series.total().corrected_latency.count() == r->corrected_latency.count());
+}

@@ -92,6 +92,17 @@ TEST_CASE("counters updated from two threads add up exactly") {
     CHECK(s.elapsed > 0ns);
 }
 
+TEST_CASE("counts set from a run's own counters replace the ones before") {
+    fanout::progress p;
+    p.on_start();
+    p.set_counts(10, 7, 2);
+    const auto s = p.snapshot();
+    CHECK(s.started == 10);
+    CHECK(s.done == 7);
+    CHECK(s.failed == 2);
+    CHECK(s.in_flight() == 3);
+}
+
 TEST_CASE("the total is unknown until it is set or added to") {
     fanout::progress counters;
     CHECK_FALSE(counters.snapshot().total.has_value());

@@ -82,11 +82,16 @@
 
 // Load generation on the loops: what to send and how hard (closed loop, or a
 // fixed rate with latency corrected for coordinated omission), what a run
-// measured (mergeable, JSON), the run itself, and pass/fail thresholds.
+// measured (mergeable, JSON) and interval by interval, the run itself,
+// pass/fail thresholds, HdrHistogram's percentile-distribution text and a
+// self-contained HTML report with charts.
+#include <fanout/load/hgrm.hpp>
+#include <fanout/load/html_report.hpp>
 #include <fanout/load/options.hpp>
 #include <fanout/load/result.hpp>
 #include <fanout/load/run.hpp>
 #include <fanout/load/threshold.hpp>
+#include <fanout/load/time_series.hpp>
 
 // Health checks: targets parsed from lines (http://, https://, tcp://,
 // dns://), the probe's own error kinds, and a prober per loop that checks a
@@ -98,8 +103,10 @@
 // Reporting results: text made safe for an output (valid UTF-8, no terminal
 // controls), JSON pieces written field by field, a periodic flush of
 // a buffered stream, one record per input line, writers (table, JSON lines,
-// CSV, Prometheus text) and a mergeable summary.
+// CSV, Prometheus text), a mergeable summary, and an HTML page of a sweep
+// kept in bounded memory.
 #include <fanout/report/escape.hpp>
+#include <fanout/report/html_page.hpp>
 #include <fanout/report/json.hpp>
 #include <fanout/report/periodic_flush.hpp>
 #include <fanout/report/record.hpp>

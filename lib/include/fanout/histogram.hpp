@@ -119,6 +119,15 @@ class histogram {
     std::vector<std::uint64_t> cumulative_counts(
         std::span<const std::chrono::nanoseconds> upper_bounds) const;
 
+    /// A non-empty bucket: the values it counts and how many it holds.
+    struct bucket {
+        std::chrono::nanoseconds lowest;
+        std::chrono::nanoseconds highest;
+        std::uint64_t count;
+    };
+    /// The non-empty buckets, lowest first (for writers of other formats).
+    std::vector<bucket> buckets() const;
+
     /// The smallest and the largest value counted in the same bucket as
     /// `value` (after clamping to the trackable range).
     static std::chrono::nanoseconds lowest_equivalent(std::chrono::nanoseconds value) noexcept;

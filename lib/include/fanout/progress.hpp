@@ -56,6 +56,9 @@ class progress {
     void on_retry() noexcept;
     /// One item ended; `ok` false counts it as failed too.
     void on_done(bool ok) noexcept;
+    /// Makes the counts these, for a run that keeps counters of its own
+    /// and publishes their sums now and then (fanout::load's loops).
+    void set_counts(std::uint64_t started, std::uint64_t done, std::uint64_t failed) noexcept;
 
     progress_snapshot snapshot() const noexcept;
 

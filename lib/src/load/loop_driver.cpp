@@ -219,12 +219,14 @@ net::awaitable<void> loop_driver::run_connection(connection& c) {
             continue;
         }
 
+        const auto now = clock::now();
         if (draining_)
             c.writes.clear();
         else
-            queue_requests(c, clock::now());
+            queue_requests(c, now);
         if (!c.writes.empty()) {
             counts_.sent += c.writes.size();
+            interval_at(now).sent += c.writes.size();
             // Written at once when the socket takes it all (the usual case:
             // no suspension, no trip through the scheduler), else the rest
             // when it can.
@@ -354,6 +356,7 @@ net::awaitable<bool> loop_driver::connect(connection& c) {
         if (!sending_over() && !claim()) c.exhausted = true;
         if (!sending_over() && !c.exhausted) {
             ++counts_.sent;
+            ++interval_at(clock::now()).sent;
             ++counts_.connect_errors;
             count_errors(c.timed_out ? make_error_code(errc::timeout) : ec, 1);
         }
@@ -435,6 +438,10 @@ void loop_driver::count_answer(connection& c, clock::time_point now) {
     const auto& answered = c.oldest();
     counts_.latency.record(now - answered.sent);
     if (opts_.rate) counts_.corrected_latency.record(now - answered.intended);
+    auto& interval = interval_at(now);
+    interval.latency.record(now - answered.sent);
+    if (opts_.rate) interval.corrected_latency.record(now - answered.intended);
+    ++interval.answered;
     ++status_counts_[c.parser.status()];
     ++counts_.responses;
     c.pop();
@@ -447,10 +454,13 @@ void loop_driver::fail(connection& c, error_code ec) {
             // A request that timed out took at least this long: latency
             // percentiles must not pass a server that never answers.
             const auto now = clock::now();
+            auto& interval = interval_at(now);
             for (std::size_t i = 0; i < c.in_flight; ++i) {
                 const auto& r = c.ring[(c.ring_head + i) % c.ring.size()];
                 counts_.latency.record(now - r.sent);
                 if (opts_.rate) counts_.corrected_latency.record(now - r.intended);
+                interval.latency.record(now - r.sent);
+                if (opts_.rate) interval.corrected_latency.record(now - r.intended);
             }
         } else if (ec == net::error::eof) {
             ec = make_error_code(http::errc::connection_closed);
@@ -464,7 +474,11 @@ void loop_driver::fail(connection& c, error_code ec) {
 void loop_driver::count_errors(const error_code& ec, std::uint64_t n) {
     if (n == 0) return;
     counts_.errors += n;
-    counts_.errors_by_kind[error_kind(ec)] += n;
+    const auto kind = error_kind(ec);
+    counts_.errors_by_kind[kind] += n;
+    auto& interval = interval_at(clock::now());
+    interval.errors += n;
+    interval.errors_by_kind[kind] += n;
 }
 
 void loop_driver::close(connection& c) {

@@ -105,6 +105,10 @@ class loop_driver : public std::enable_shared_from_this<loop_driver> {
     void count_errors(const boost::system::error_code& ec, std::uint64_t n);
     void close(connection& c);
     void publish() noexcept;
+    // The loop's time-series interval of `t`.
+    interval_counts& interval_at(clock::time_point t) {
+        return counts_.series.at(t - shared_.start);
+    }
     boost::asio::awaitable<void> watch();
     void ended(std::exception_ptr e, bool was_connection);
 

@@ -141,6 +141,7 @@ result& result::operator+=(const result& other) {
     run_ids.insert(run_ids.end(), other.run_ids.begin(), other.run_ids.end());
     latency += other.latency;
     corrected_latency += other.corrected_latency;
+    series += other.series;
     return *this;
 }
 
@@ -178,6 +179,7 @@ json::value result::to_json() const {
         {"run_ids", std::move(ids)},
         {"latency", latency.to_json()},
         {"corrected_latency", corrected_latency.to_json()},
+        {"series", series.to_json()},
     };
 }
 
@@ -187,8 +189,10 @@ result result::from_json(const json::value& input) {
     const json::value* format = object->if_contains("format");
     if (format == nullptr || !format->is_string() || format->get_string() != "fanout.load.result")
         malformed("field \"format\" must be \"fanout.load.result\"");
-    if (const auto version = count_field(*object, "version"); version != json_version)
-        malformed(fmt::format("version {} is not supported (expected {})", version, json_version));
+    const auto version = count_field(*object, "version");
+    if (version < oldest_json_version || version > json_version)
+        malformed(fmt::format("version {} is not supported (expected {} to {})", version,
+                              oldest_json_version, json_version));
 
     result out;
     out.sent = count_field(*object, "sent");
@@ -237,6 +241,13 @@ result result::from_json(const json::value& input) {
     }
     out.latency = histogram_field(*object, "latency");
     out.corrected_latency = histogram_field(*object, "corrected_latency");
+    if (version >= 2) {
+        try {
+            out.series = time_series::from_json(member(*object, "series"));
+        } catch (const std::invalid_argument& e) {
+            malformed(fmt::format("field \"series\": {}", e.what()));
+        }
+    }
     return out;
 }
 

@@ -81,6 +81,7 @@ net::awaitable<fanout::result<result>> run(runtime& rt, options opts, run_hooks 
     net::steady_timer wake(executor);
     std::size_t running = loops;
     shared.start = clock::now();
+    const auto wall_start = std::chrono::system_clock::now();
     for (auto& d : drivers) {
         net::post(d->executor(), [d, executor, &running, &wake] {
             d->start([executor, &running, &wake] {
@@ -137,6 +138,8 @@ net::awaitable<fanout::result<result>> run(runtime& rt, options opts, run_hooks 
     total.pipeline = o.pipeline;
     total.duration = *ended_at - shared.start;
     total.interrupted = interrupted;
+    total.series.start_unix_ns =
+        std::chrono::duration_cast<std::chrono::nanoseconds>(wall_start.time_since_epoch()).count();
     co_return total;
 }
 

@@ -12,6 +12,7 @@
 // value-or-failure template is spelled fanout::result<T> there.
 
 #include <fanout/histogram.hpp>
+#include <fanout/load/time_series.hpp>
 
 #include <boost/json/value.hpp>
 
@@ -26,7 +27,9 @@ namespace fanout::load {
 
 struct result {
     /// Format version written by to_json() and accepted by from_json().
-    static constexpr int json_version = 1;
+    static constexpr int json_version = 2;
+    /// The oldest version from_json() still reads (version 1: no series).
+    static constexpr int oldest_json_version = 1;
 
     // Every request sent ends as exactly one of answered, error or
     // unanswered: sent == responses + errors + unanswered.
@@ -73,6 +76,9 @@ struct result {
     /// Open loop only: latency from each request's intended start (corrected
     /// for coordinated omission); empty in closed loop.
     histogram corrected_latency;
+    /// The run interval by interval (empty in results of format version 1);
+    /// a merge aligns the runs' series by wall-clock start.
+    time_series series;
 
     /// responses per second of duration; 0 when duration is 0.
     double requests_per_second() const noexcept;
