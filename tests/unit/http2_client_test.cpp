@@ -111,6 +111,10 @@ TEST_CASE("with the automatic version, ALPN picks h2 on https and the response s
     CHECK(answer->body == "ok");
     CHECK(answer->http_version == "2");
     CHECK(answer->certificate_expiry.has_value());
+    CHECK(answer->timing.connect.count() > 0);
+    CHECK(answer->timing.tls.count() > 0);
+    CHECK(answer->timing.first_byte.count() > 0);
+    CHECK(answer->timing.total >= answer->timing.first_byte);
 }
 
 TEST_CASE("h2c by prior knowledge speaks HTTP/2 on plain TCP") {
@@ -371,4 +375,19 @@ TEST_CASE("a pooled HTTP/2 connection leaves its loop without work and is reused
     CHECK(!first->timing.reused_connection);
     CHECK(second->timing.reused_connection);
     CHECK(client.connections_opened() == 1);
+}
+
+TEST_CASE("a redirect over HTTP/2 is followed on the same connection") {
+    fanout::test::nginx_server server({.https = true, .http2 = true});
+    auto options = quick_options();
+    options.tls.ca_file = server.pki().ca_certificate;
+    h2_client c(options);
+    const auto answer = c.get(server.https_url("/redirect"));
+    REQUIRE(kind_of(answer) == "ok");
+    CHECK(answer->status == 200);
+    CHECK(answer->body == "ok");
+    CHECK(answer->redirects == 1);
+    CHECK(answer->http_version == "2");
+    CHECK(c.client->connections_opened() == 1);
+    c.close();
 }
