@@ -1,19 +1,20 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages fanout needs to build, test and benchmark,
-# only those missing (nsd and nginx: the real servers of the tests, openssl
-# to make their certificates; dnsperf, wrk, h2load and python3-aiohttp: the
-# benchmarks' anchors; clang-14, libfuzzer-14-dev and libclang-rt-14-dev: the
-# fuzz preset; prometheus for promtool, which checks the metrics exposition;
-# chromium, headless, opens the HTML reports in the browser test).
+# only those missing (nsd, nginx and nghttpd: the real servers of the tests,
+# openssl to make their certificates; libnghttp2-dev: HTTP/2; dnsperf, wrk,
+# h2load and python3-aiohttp: the benchmarks' anchors; clang-14,
+# libfuzzer-14-dev and libclang-rt-14-dev: the fuzz preset; prometheus for
+# promtool, which checks the metrics exposition; chromium, headless, opens the
+# HTML reports in the browser test).
 # Quiet when nothing is missing. Runs as root or via sudo.
 set -euo pipefail
 
 packages=(
     g++ cmake ninja-build pkg-config ccache
     libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
-    libssl-dev libc-ares-dev libfmt-dev libcli11-dev catch2
+    libssl-dev libc-ares-dev libnghttp2-dev libfmt-dev libcli11-dev catch2
     python3
-    nsd nginx openssl dnsperf wrk nghttp2-client python3-aiohttp time
+    nsd nginx nghttp2-server openssl dnsperf wrk nghttp2-client python3-aiohttp time
     clang-14 libfuzzer-14-dev libclang-rt-14-dev
     prometheus
     chromium

@@ -29,6 +29,14 @@ target_link_libraries(fanout_nginx_server
 
 fanout_test(integration http_nginx fanout_nginx_server)
 
+# A real HTTP/2 server, nghttpd (Debian's nghttp2-server), TLS with a test
+# certificate or h2c, for the client's HTTP/2 tests.
+add_library(fanout_nghttpd_server STATIC support/nghttpd_server.cpp)
+target_include_directories(fanout_nghttpd_server PUBLIC support)
+target_link_libraries(fanout_nghttpd_server
+    PUBLIC fanout_nginx_server
+    PRIVATE fanout_internal)
+
 fanout_test(integration sweep fanout_child_process fanout_nginx_server fanout_nsd_server
     fanout_dns_responder fanout_http_fault_server)
 target_compile_definitions(sweep_test PRIVATE FANOUT_CLI_PATH="$<TARGET_FILE:fanout_cli>")

@@ -292,7 +292,8 @@ void nginx_server::write_config() const {
             {https_port_, &pki_.server}, {wrong_name_port_, &pki_.wrong_name}};
         for (const auto& [port, files] : servers)
             text << "    server {\n"
-                 << "        listen 127.0.0.1:" << port << " ssl;\n"
+                 << "        listen 127.0.0.1:" << port << " ssl"
+                 << (options_.http2 ? " http2" : "") << ";\n"
                  << "        ssl_certificate " << files->certificate << ";\n"
                  << "        ssl_certificate_key " << files->key << ";\n"
                  << "        include " << dir << "/locations.conf;\n"

@@ -75,6 +75,7 @@ struct nginx_options {
     /// (Debian 12's 1.22 leaves TLS 1.3 out).
     std::string tls_protocols = "TLSv1.2 TLSv1.3";
     std::size_t big_size = 4u << 20;  ///< the size of /big
+    bool http2 = false;               ///< the HTTPS ports offer h2 by ALPN too (and log "HTTP/2.0")
 };
 
 class nginx_server {

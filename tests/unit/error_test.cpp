@@ -3,6 +3,7 @@
 #include "enumerators.hpp"
 #include "test_loop.hpp"
 
+#include <fanout/http/error.hpp>
 #include <fanout/outcome.hpp>
 
 #include <boost/asio/error.hpp>
@@ -13,7 +14,9 @@
 #include <set>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 namespace net = boost::asio;
@@ -294,4 +297,22 @@ TEST_CASE("an outcome with a value gives it back") {
     nothing.result = result<void>{};
     CHECK(nothing.ok());
     CHECK_NOTHROW(nothing.value());
+}
+
+TEST_CASE("the HTTP/2 error codes have messages and kinds of their own") {
+    namespace http = fanout::http;
+    const std::pair<http::errc, std::string_view> codes[] = {
+        {http::errc::stream_reset, "stream_reset"},
+        {http::errc::goaway, "goaway"},
+        {http::errc::protocol_error, "protocol_error"},
+        {http::errc::flow_control_stall, "flow_control_stall"},
+        {http::errc::header_list_too_large, "header_list_too_large"},
+        {http::errc::http2_not_negotiated, "http2_not_negotiated"},
+    };
+    for (const auto& [code, kind] : codes) {
+        const boost::system::error_code ec = http::make_error_code(code);
+        CHECK(error_kind(ec) == kind);
+        CHECK(ec.message().find("unknown") == std::string::npos);
+        CHECK(std::string_view(ec.category().name()) == "http");
+    }
 }

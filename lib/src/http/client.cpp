@@ -2,6 +2,7 @@
 
 #include "executor_check.hpp"
 #include "http/connect.hpp"
+#include "http/h2_connection.hpp"
 #include "http/request_head.hpp"
 #include "http/response_parser.hpp"
 #include "http/target.hpp"
@@ -29,7 +30,9 @@
 #include <algorithm>
 #include <array>
 #include <chrono>
+#include <cstring>
 #include <ctime>
+#include <deque>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -67,6 +70,7 @@ struct connection {
     clock::time_point idle_since{};
     std::optional<std::chrono::system_clock::time_point> certificate_expiry;  // https only
     bool session_saved = false;  // its TLS session is the pool's to resume
+    bool alpn_h2 = false;        // the TLS handshake picked h2 by ALPN
     // While an operation runs on it, the watchdog's entry: the deadline, and
     // whether the watchdog cut the operation short.
     clock::time_point deadline = clock::time_point::max();
@@ -157,6 +161,20 @@ struct exchange_result {
 
 }  // namespace
 
+// A request waiting for an HTTP/2 stream to the origin.
+struct h2_waiter {
+    explicit h2_waiter(const net::any_io_executor& executor) : timer(executor) {}
+    net::steady_timer timer;  // cancelled to wake it
+    bool woken = false;
+};
+
+// An HTTP/2 connection of the pool, holding one of the origin's connection
+// permits while it lives.
+struct h2_entry {
+    std::shared_ptr<detail::h2_connection> conn;
+    semaphore_permit permit;
+};
+
 struct origin_pool {
     origin_pool(const net::any_io_executor& executor, std::size_t limit) : limit(executor, limit) {}
     ~origin_pool() {
@@ -165,6 +183,25 @@ struct origin_pool {
     semaphore limit;
     std::vector<std::unique_ptr<connection>> idle;  // the most recently used last
     SSL_SESSION* session = nullptr;                 // the last TLS session, to resume
+    // HTTP/2: the open connections, the requests waiting for a stream (the
+    // first to come first), and whether a connection is being opened (the
+    // others wait for it rather than open more).
+    std::vector<h2_entry> h2;
+    std::deque<h2_waiter*> h2_waiters;
+    bool h2_opening = false;
+    // With version::automatic on https: the server answered ALPN with
+    // http/1.1 (or nothing); its requests take the HTTP/1.1 path.
+    bool alpn_http1 = false;
+
+    void wake(bool all) {
+        while (!h2_waiters.empty()) {
+            auto* w = h2_waiters.front();
+            h2_waiters.pop_front();
+            w->woken = true;
+            w->timer.cancel();
+            if (!all) break;
+        }
+    }
 };
 
 class client::state : public std::enable_shared_from_this<state> {
@@ -190,8 +227,13 @@ class client::state : public std::enable_shared_from_this<state> {
     }
 
     ~state() {
-        for (auto& [origin, pool] : pools_)
+        for (auto& [origin, pool] : pools_) {
             for (auto& c : pool->idle) c->close_cleanly();
+            for (auto& e : pool->h2) {
+                e.conn->on_change = nullptr;
+                e.conn->close();
+            }
+        }
     }
 
     // `keep_alive` is copied into the frame when called: the state outlives
@@ -263,7 +305,10 @@ class client::state : public std::enable_shared_from_this<state> {
     std::size_t connections_opened() const noexcept { return opened_; }
     std::size_t idle_connections() const noexcept {
         std::size_t n = 0;
-        for (const auto& [origin, pool] : pools_) n += pool->idle.size();
+        for (const auto& [origin, pool] : pools_) {
+            n += pool->idle.size();
+            for (const auto& e : pool->h2) n += e.conn->usable() && e.conn->active_streams() == 0;
+        }
         return n;
     }
     const executor_type& executor() const noexcept { return executor_; }
@@ -364,17 +409,171 @@ class client::state : public std::enable_shared_from_this<state> {
     net::awaitable<result<response>> send_once(const detail::target& where, const request& req,
                                                const deadline_type& deadline) {
         auto& pool = pool_for(where.origin);
+        const auto wanted = req.http_version.value_or(options_.http_version);
+        if (where.tls
+                ? wanted == version::http1_1 || (wanted == version::automatic && pool.alpn_http1)
+                : wanted != version::http2_prior_knowledge)
+            co_return co_await send_http1(
+                where, pool, req, deadline, nullptr, semaphore_permit{},
+                wanted == version::automatic ? alpn_both : std::string_view{});
+        co_return co_await send_http2(where, pool, req, deadline, wanted);
+    }
+
+    // The ALPN protocol lists offered on TLS (RFC 7301 wire format).
+    static constexpr std::string_view alpn_both{"\x02h2\x08http/1.1", 12};
+    static constexpr std::string_view alpn_h2{"\x02h2", 3};
+
+    // One request on HTTP/2: a stream on an open connection of the origin,
+    // or on a new one when all are full (up to connections_per_origin), or a
+    // wait for one in FIFO order. With version::automatic on https, a
+    // server that picks http/1.1 sends the request there on HTTP/1.1.
+    net::awaitable<result<response>> send_http2(const detail::target& where, origin_pool& pool,
+                                                const request& req, const deadline_type& deadline,
+                                                version wanted) {
+        const auto started = clock::now();
+        timings timing;
+        for (unsigned tries = 0;; ++tries) {
+            std::shared_ptr<detail::h2_connection> chosen;
+            for (;;) {
+                const auto now = clock::now();
+                // Dropped: connections that ended, those closing (GOAWAY)
+                // with no stream left, and those idle too long (the server
+                // has likely dropped them). A dropped one is closed and no
+                // longer tells the pool anything.
+                std::erase_if(pool.h2, [&](h2_entry& e) {
+                    const bool unused = e.conn->active_streams() == 0;
+                    const bool drop =
+                        e.conn->dead() || (unused && !e.conn->usable()) ||
+                        (unused && now - e.conn->idle_since() >= options_.idle_timeout);
+                    if (drop) {
+                        e.conn->on_change = nullptr;
+                        e.conn->close();
+                    }
+                    return drop;
+                });
+                for (auto& e : pool.h2)
+                    if (e.conn->accepts_streams()) {
+                        chosen = e.conn;
+                        break;
+                    }
+                if (chosen) break;
+                if (where.tls && wanted == version::automatic && pool.alpn_http1)
+                    co_return co_await send_http1(where, pool, req, deadline, nullptr,
+                                                  semaphore_permit{}, alpn_both);
+                if (!pool.h2_opening && (pool.h2.empty() || pool.limit.available() > 0)) {
+                    pool.h2_opening = true;
+                    auto opened = co_await open_http2(where, pool, timing, deadline, wanted);
+                    pool.h2_opening = false;
+                    pool.wake(true);
+                    if (!opened) co_return std::move(opened.error());
+                    if (opened->http1) {
+                        pool.alpn_http1 = true;
+                        co_return co_await send_http1(where, pool, req, deadline,
+                                                      std::move(opened->http1),
+                                                      std::move(opened->permit), alpn_both);
+                    }
+                    continue;
+                }
+                h2_waiter waiter(executor_);
+                waiter.timer.expires_at(clock::time_point::max());
+                pool.h2_waiters.push_back(&waiter);
+                co_await waiter.timer.async_wait(net::as_tuple(net::use_awaitable));
+                if (!waiter.woken) {
+                    std::erase(pool.h2_waiters, &waiter);
+                    co_return failure{net::error::operation_aborted};
+                }
+            }
+            timing.reused_connection = chosen->streams_started() > 0;
+            auto done = co_await chosen->exchange(where, req, deadline, timing);
+            if (!done.answer && done.retry_elsewhere && idempotent(req.method) && tries < 2)
+                continue;
+            if (done.answer) {
+                timing.total = clock::now() - started;
+                done.answer->timing = timing;
+                done.answer->certificate_expiry = chosen->certificate_expiry;
+            }
+            co_return std::move(done.answer);
+        }
+    }
+
+    struct opened_http2 {
+        std::unique_ptr<connection> http1;  // ALPN picked http/1.1 (version::automatic)
+        semaphore_permit permit;            // the connection's, for http1
+    };
+
+    // Opens an HTTP/2 connection to the origin and adds it to the pool once
+    // the server's SETTINGS came; or, when ALPN picked http/1.1 and that is
+    // allowed, the HTTP/1.1 connection with its permit.
+    net::awaitable<result<opened_http2>> open_http2(const detail::target& where, origin_pool& pool,
+                                                    timings& timing, const deadline_type& deadline,
+                                                    version wanted) {
         if (!pool.limit.try_acquire()) {
             auto [ec] = co_await pool.limit.async_acquire(net::as_tuple(net::use_awaitable));
             if (ec) co_return failure{ec};
         }
         semaphore_permit permit(pool.limit);
+        const bool automatic = wanted == version::automatic;
+        auto opened =
+            co_await open(where, pool, timing, deadline,
+                          where.tls ? (automatic ? alpn_both : alpn_h2) : std::string_view{});
+        if (!opened) co_return std::move(opened.error());
+        auto conn = std::move(*opened);
+        if (where.tls && !conn->alpn_h2) {
+            if (automatic) co_return opened_http2{std::move(conn), std::move(permit)};
+            conn->close_cleanly();
+            co_return failure{
+                make_error_code(errc::http2_not_negotiated),
+                fmt::format("TLS handshake with {}: the server did not pick h2 by ALPN",
+                            where.host)};
+        }
+        detail::h2_limits limits{.max_body_size = options_.max_body_size,
+                                 .truncate_body = options_.truncate_body,
+                                 .max_header_list_size = options_.max_header_list_size,
+                                 .max_concurrent_streams = options_.max_concurrent_streams,
+                                 .user_agent = options_.user_agent,
+                                 .first_byte_timeout = options_.first_byte_timeout,
+                                 .total_timeout = options_.total_timeout};
+        auto h2 = std::make_shared<detail::h2_connection>(std::move(conn->plain),
+                                                          std::move(conn->tls), std::move(limits));
+        h2->certificate_expiry = conn->certificate_expiry;
+        const auto settings_limit = limit_for(options_.first_byte_timeout, deadline);
+        auto problem = co_await h2->start(settings_limit.limit, where.host);
+        if (problem) co_return std::move(*problem);
+        h2->on_change = [p = &pool](bool all) { p->wake(all); };
+        pool.h2.push_back({h2, std::move(permit)});
+        co_return opened_http2{};
+    }
+
+    // One request on HTTP/1.1 (given a connection and its permit, the one
+    // ALPN just settled; else a pooled or new one).
+    net::awaitable<result<response>> send_http1(const detail::target& where, origin_pool& pool,
+                                                const request& req, const deadline_type& deadline,
+                                                std::unique_ptr<connection> given,
+                                                semaphore_permit given_permit,
+                                                std::string_view alpn) {
+        if (given) {
+            co_return co_await exchange_http1(where, pool, req, deadline, std::move(given),
+                                              std::move(given_permit), alpn);
+        }
+        if (!pool.limit.try_acquire()) {
+            auto [ec] = co_await pool.limit.async_acquire(net::as_tuple(net::use_awaitable));
+            if (ec) co_return failure{ec};
+        }
+        co_return co_await exchange_http1(where, pool, req, deadline, take_idle(pool),
+                                          semaphore_permit(pool.limit), alpn, true);
+    }
+
+    net::awaitable<result<response>> exchange_http1(const detail::target& where, origin_pool& pool,
+                                                    const request& req,
+                                                    const deadline_type& deadline,
+                                                    std::unique_ptr<connection> conn,
+                                                    semaphore_permit /*held until the answer*/,
+                                                    std::string_view alpn, bool from_pool = false) {
         const auto started = clock::now();
         timings timing;
-        auto conn = take_idle(pool);
-        for (bool reused = conn != nullptr;; reused = false) {
+        for (bool reused = from_pool && conn != nullptr;; reused = false) {
             if (!conn) {
-                auto opened = co_await open(where, pool, timing, deadline);
+                auto opened = co_await open(where, pool, timing, deadline, alpn);
                 if (!opened) co_return std::move(opened.error());
                 conn = std::move(*opened);
             }
@@ -396,6 +595,7 @@ class client::state : public std::enable_shared_from_this<state> {
                 timing.total = clock::now() - started;
                 done.answer->timing = timing;
                 done.answer->certificate_expiry = conn->certificate_expiry;
+                done.answer->http_version = "1.1";
             }
             if (done.answer && done.keep_alive) {
                 conn->idle_since = clock::now();
@@ -425,9 +625,12 @@ class client::state : public std::enable_shared_from_this<state> {
         pool.session = session;
     }
 
+    // Opens a connection to the origin; on https, offering `alpn` (RFC 7301
+    // wire format) when not empty.
     net::awaitable<result<std::unique_ptr<connection>>> open(const detail::target& where,
                                                              origin_pool& pool, timings& timing,
-                                                             const deadline_type& deadline) {
+                                                             const deadline_type& deadline,
+                                                             std::string_view alpn) {
         auto phase_started = clock::now();
         const auto resolve_limit = limit_for(options_.resolve_timeout, deadline);
         auto resolved = co_await with_timeout(resolver_.resolve(where.host), resolve_limit.limit);
@@ -464,6 +667,9 @@ class client::state : public std::enable_shared_from_this<state> {
             auto* native = conn->tls->native_handle();
             detail::set_tls_peer(native, where.host, options_.tls.verify);
             if (pool.session != nullptr) SSL_set_session(native, pool.session);
+            if (!alpn.empty())
+                SSL_set_alpn_protos(native, reinterpret_cast<const unsigned char*>(alpn.data()),
+                                    static_cast<unsigned>(alpn.size()));
             const auto tls_limit = limit_for(options_.tls_timeout, deadline);
             watch(*conn, tls_limit.limit);
             auto [ec] = co_await conn->tls->async_handshake(ssl::stream_base::client,
@@ -474,10 +680,23 @@ class client::state : public std::enable_shared_from_this<state> {
                         make_error_code(fanout::errc::timeout),
                         timed_out(fmt::format("TLS handshake with {}", where.host), tls_limit)};
                 if (ec == net::error::operation_aborted) co_return failure{ec};
+                // A server without h2 may refuse the handshake rather than
+                // pick nothing (nginx does).
+                if (alpn == alpn_h2 && ec.category() == net::error::get_ssl_category() &&
+                    ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
+                        SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL)
+                    co_return failure{
+                        make_error_code(errc::http2_not_negotiated),
+                        fmt::format("TLS handshake with {}: the server refused ALPN h2",
+                                    where.host)};
                 co_return detail::tls_handshake_failure(native, ec, where.host,
                                                         options_.tls.verify);
             }
             conn->certificate_expiry = certificate_expiry_of(native);
+            const unsigned char* picked = nullptr;
+            unsigned picked_size = 0;
+            SSL_get0_alpn_selected(native, &picked, &picked_size);
+            conn->alpn_h2 = picked_size == 2 && std::memcmp(picked, "h2", 2) == 0;
             timing.tls = clock::now() - phase_started;
         }
         co_return std::move(conn);

@@ -39,6 +39,18 @@ class http_category final : public kinded_category {
                 return "the server's certificate is not from a trusted issuer";
             case errc::certificate_self_signed:
                 return "the server's certificate is self-signed";
+            case errc::stream_reset:
+                return "the server reset the HTTP/2 stream";
+            case errc::goaway:
+                return "the server closed the HTTP/2 connection (GOAWAY) before answering";
+            case errc::protocol_error:
+                return "HTTP/2 protocol error";
+            case errc::flow_control_stall:
+                return "the server's HTTP/2 flow-control window stayed shut";
+            case errc::header_list_too_large:
+                return "response header list larger than the limit";
+            case errc::http2_not_negotiated:
+                return "the server did not negotiate HTTP/2";
         }
         return "unknown http error " + std::to_string(value);
     }
@@ -73,6 +85,18 @@ class http_category final : public kinded_category {
                 return "certificate_untrusted";
             case errc::certificate_self_signed:
                 return "certificate_self_signed";
+            case errc::stream_reset:
+                return "stream_reset";
+            case errc::goaway:
+                return "goaway";
+            case errc::protocol_error:
+                return "protocol_error";
+            case errc::flow_control_stall:
+                return "flow_control_stall";
+            case errc::header_list_too_large:
+                return "header_list_too_large";
+            case errc::http2_not_negotiated:
+                return "http2_not_negotiated";
         }
         return "http_error";
     }
@@ -90,6 +114,8 @@ class http_category final : public kinded_category {
             case errc::body_too_large:
             case errc::too_many_redirects:
             case errc::redirect_loop:
+            case errc::header_list_too_large:
+            case errc::http2_not_negotiated:
                 return true;
             default:
                 return false;

@@ -1,5 +1,5 @@
 #pragma once
-// fanout::http::client: HTTP/1.1 requests over pooled keep-alive
+// fanout::http::client: HTTP/1.1 and HTTP/2 requests over pooled keep-alive
 // connections, with TLS, per-phase timeouts and redirects.
 //
 //   send(request) -> awaitable<result<response>>
@@ -11,6 +11,18 @@
 // when a name has several addresses the next is tried if a connect fails.
 // A reused connection found closed before any answer arrived is replaced
 // once, for idempotent methods.
+// HTTP/2 (see http::version; ALPN picks it on https by default): one
+// connection per origin carries up to min(the server's
+// SETTINGS_MAX_CONCURRENT_STREAMS, max_concurrent_streams) requests at once;
+// another is opened only when all streams of the open ones are taken, up to
+// connections_per_origin, and requests beyond wait in FIFO order. A timeout
+// or a cancellation resets only its stream (RST_STREAM CANCEL). After a
+// GOAWAY no new request goes to that connection, and idempotent requests
+// the server did not process (above its last stream id, or refused) are
+// sent again on another. HTTP/2 failures: errc::stream_reset (the h2 error
+// code named), goaway, protocol_error, flow_control_stall (a timeout while
+// the server's window stayed shut), header_list_too_large,
+// http2_not_negotiated.
 // Threads: not thread-safe. Use a client from one thread or one strand, the
 // one its executor names (debug builds assert it); on an io_context that
 // several threads run, make it with a strand's executor.
@@ -76,6 +88,13 @@ struct client_options {
     /// and its connection is closed (the rest is never read).
     bool truncate_body = false;
     std::string user_agent = "fanout/0.1";
+    version http_version = version::automatic;  ///< a request's http_version overrides it
+    /// HTTP/2: the most streams one connection carries at once (the server's
+    /// SETTINGS_MAX_CONCURRENT_STREAMS lowers it).
+    std::size_t max_concurrent_streams = 100;
+    /// HTTP/2: the largest response header list accepted (names, values and
+    /// 32 bytes each, as SETTINGS_MAX_HEADER_LIST_SIZE counts them).
+    std::size_t max_header_list_size = 64 * 1024;
     tls_options tls;
     dns::resolver_options dns{.cache_capacity = 1024};
 };

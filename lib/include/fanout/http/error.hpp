@@ -9,7 +9,8 @@
 // message naming the phase and the limit ("connect to host:443 timed out
 // after 5s"). Permanent codes (see kinded_category::permanent, which the
 // default retry policy reads): invalid_url, invalid_request,
-// the certificate_* codes, body_too_large, too_many_redirects, redirect_loop;
+// the certificate_* codes, body_too_large, too_many_redirects, redirect_loop,
+// header_list_too_large, http2_not_negotiated;
 // bad_status carries the status in the failure's http_status instead.
 
 #include <fanout/error.hpp>
@@ -36,6 +37,13 @@ enum class errc {
     certificate_name_mismatch,  ///< it names neither the host nor the address asked for
     certificate_untrusted,      ///< its issuer is unknown or not trusted (no chain to a CA)
     certificate_self_signed,    ///< it signs itself and is not trusted as such
+    // HTTP/2:
+    stream_reset,           ///< the server reset the stream (the message names the h2 error code)
+    goaway,                 ///< the server closed the connection (GOAWAY) before answering
+    protocol_error,         ///< the peer broke the HTTP/2 protocol (the message says how)
+    flow_control_stall,     ///< the server's flow-control window stayed shut until the timeout
+    header_list_too_large,  ///< the response's header list is over the client's limit
+    http2_not_negotiated,   ///< HTTP/2 was required but the server did not pick h2 by ALPN
 };
 
 /// The category of `http::errc`; its name is "http". Report kinds are the

@@ -19,11 +19,27 @@ namespace fanout::http {
 
 using header_list = std::vector<std::pair<std::string, std::string>>;
 
+/// Which HTTP version a request is sent with.
+enum class version {
+    /// On https, ALPN offers h2 and http/1.1 and the server picks (as curl
+    /// does); plain http stays HTTP/1.1.
+    automatic,
+    http1_1,  ///< HTTP/1.1 only (ALPN offers nothing on https)
+    /// HTTP/2 over TLS: ALPN offers h2 only, and a server that does not pick
+    /// it fails the request (errc::http2_not_negotiated). Plain http stays 1.1.
+    http2,
+    /// HTTP/2 without negotiation (h2c by prior knowledge) on plain http;
+    /// on https, as http2.
+    http2_prior_knowledge,
+};
+
 struct request {
     std::string method = "GET";
     std::string url;  ///< absolute: http://host[:port]/path?query or https://...
     header_list headers;
     std::string body;
+    /// Overrides client_options::http_version for this request.
+    std::optional<version> http_version;
 
     /// Nothing, or why the request cannot be sent: a method that is not a
     /// token, a header name that is not a token, a value with CR, LF or NUL.
@@ -53,6 +69,8 @@ struct response {
     std::string body;
     timings timing;
     std::string url;  ///< where the answer came from (the last redirect's target)
+    /// The version that answered: "1.1" or "2" (HTTP/1.0 answers say "1.1").
+    std::string http_version;
     /// For https: when the server's certificate stops being valid (its
     /// notAfter); nothing for plain HTTP.
     std::optional<std::chrono::system_clock::time_point> certificate_expiry;
