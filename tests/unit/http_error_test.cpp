@@ -26,7 +26,9 @@ const std::set<std::string_view> permanent_codes{"invalid_url",
                                                  "certificate_self_signed",
                                                  "body_too_large",
                                                  "too_many_redirects",
-                                                 "redirect_loop"};
+                                                 "redirect_loop",
+                                                 "header_list_too_large",
+                                                 "http2_not_negotiated"};
 
 }  // namespace
 
