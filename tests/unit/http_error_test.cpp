@@ -1,6 +1,7 @@
 #include <fanout/http/error.hpp>
 
 #include "enumerators.hpp"
+#include "error_code_checks.hpp"
 
 #include <fanout/dns/error.hpp>
 #include <fanout/error.hpp>
@@ -33,34 +34,11 @@ const std::set<std::string_view> permanent_codes{"invalid_url",
 }  // namespace
 
 TEST_CASE("http::errc numbers its codes from 1 without gaps") {
-    const auto codes = enumerators<http::errc>();
-    REQUIRE_FALSE(codes.empty());
-    for (std::size_t i = 0; i < codes.size(); ++i) {
-        INFO(codes[i].name);
-        CHECK(static_cast<int>(codes[i].value) == static_cast<int>(i) + 1);
-    }
+    fanout::test::check_numbered_from_one<http::errc>();
 }
 
 TEST_CASE("every http error has its own message, in the http category") {
-    const auto codes = enumerators<http::errc>();
-    const auto& category = http::category();
-    CHECK(std::string(category.name()) == "http");
-    std::set<std::string> messages;
-    for (const auto& code : codes) {
-        INFO(code.name);
-        const boost::system::error_code ec = code.value;
-        const int value = ec.value();
-        CHECK(ec);
-        CHECK(&ec.category() == &category);
-        CHECK(std::string(ec.category().name()) == "http");
-        CHECK_FALSE(ec.message().empty());
-        CHECK(ec.message().find("unknown") == std::string::npos);
-        CHECK(category.equivalent(value, category.default_error_condition(value)));
-        CHECK(category.equivalent(ec, value));
-        CHECK(ec == code.value);
-        messages.insert(ec.message());
-    }
-    CHECK(messages.size() == codes.size());
+    fanout::test::check_messages<http::errc>(http::category(), "http");
 }
 
 TEST_CASE("the kinds of http errors are their enumerator names, bad_status's is http_status") {

@@ -1,6 +1,7 @@
 #include <fanout/probe/error.hpp>
 
 #include "enumerators.hpp"
+#include "error_code_checks.hpp"
 
 #include <fanout/error.hpp>
 #include <fanout/http/error.hpp>
@@ -15,33 +16,11 @@ namespace probe = fanout::probe;
 using fanout::test::enumerators;
 
 TEST_CASE("probe::errc numbers its codes from 1 without gaps") {
-    const auto codes = enumerators<probe::errc>();
-    REQUIRE_FALSE(codes.empty());
-    for (std::size_t i = 0; i < codes.size(); ++i) {
-        INFO(codes[i].name);
-        CHECK(static_cast<int>(codes[i].value) == static_cast<int>(i) + 1);
-    }
+    fanout::test::check_numbered_from_one<probe::errc>();
 }
 
 TEST_CASE("every probe error has its own message, in the probe category") {
-    const auto codes = enumerators<probe::errc>();
-    const auto& category = probe::category();
-    CHECK(std::string(category.name()) == "probe");
-    std::set<std::string> messages;
-    for (const auto& code : codes) {
-        INFO(code.name);
-        const boost::system::error_code ec = code.value;
-        const int value = ec.value();
-        CHECK(ec);
-        CHECK(&ec.category() == &category);
-        CHECK_FALSE(ec.message().empty());
-        CHECK(ec.message().find("unknown") == std::string::npos);
-        CHECK(category.equivalent(value, category.default_error_condition(value)));
-        CHECK(category.equivalent(ec, value));
-        CHECK(ec == code.value);
-        messages.insert(ec.message());
-    }
-    CHECK(messages.size() == codes.size());
+    fanout::test::check_messages<probe::errc>(probe::category(), "probe");
 }
 
 TEST_CASE("the kinds of probe errors are their enumerator names") {

@@ -238,6 +238,21 @@ std::vector<point> downsample(std::span<const point> points, std::size_t max_poi
     return out;
 }
 
+namespace {
+
+// The opening of a chart's <svg>, with its id, size and title.
+void open_svg(std::string& out, std::string_view id, std::string_view title, double height) {
+    fmt::format_to(
+        std::back_inserter(out),
+        R"(<svg xmlns="http://www.w3.org/2000/svg" data-chart="{}" viewBox="0 0 {} {:.0f}" )"
+        R"(width="{}" height="{:.0f}" role="img" aria-label="{}">)",
+        escape(id), chart_width, height, chart_width, height, escape(title));
+    fmt::format_to(std::back_inserter(out), R"(<text class="title" x="{}" y="20">{}</text>)",
+                   plot_left, escape(title));
+}
+
+}  // namespace
+
 std::string render(const line_chart& chart) {
     std::vector<series> lines;
     double x_low = std::numeric_limits<double>::infinity();
@@ -288,13 +303,7 @@ std::string render(const line_chart& chart) {
 
     std::string out;
     auto to = std::back_inserter(out);
-    fmt::format_to(
-        to,
-        R"(<svg xmlns="http://www.w3.org/2000/svg" data-chart="{}" viewBox="0 0 {} {:.0f}" )"
-        R"(width="{}" height="{:.0f}" role="img" aria-label="{}">)",
-        escape(chart.id), chart_width, height, chart_width, height, escape(chart.title));
-    fmt::format_to(to, R"(<text class="title" x="{}" y="20">{}</text>)", plot_left,
-                   escape(chart.title));
+    open_svg(out, chart.id, chart.title, height);
     for (std::size_t i = 0; i < lines.size(); ++i) {
         const auto& l = look_of(lines[i].style);
         const auto [lx, ly] = legend.positions[i];
@@ -380,13 +389,7 @@ std::string render(const bar_chart& chart) {
     const double bar_room = plot_right - bar_left - 70;
     std::string out;
     auto to = std::back_inserter(out);
-    fmt::format_to(
-        to,
-        R"(<svg xmlns="http://www.w3.org/2000/svg" data-chart="{}" viewBox="0 0 {} {:.0f}" )"
-        R"(width="{}" height="{:.0f}" role="img" aria-label="{}">)",
-        escape(chart.id), chart_width, height, chart_width, height, escape(chart.title));
-    fmt::format_to(to, R"(<text class="title" x="{}" y="20">{}</text>)", plot_left,
-                   escape(chart.title));
+    open_svg(out, chart.id, chart.title, height);
     if (chart.bars.empty())
         fmt::format_to(to, R"(<text class="empty" x="{}" y="{:.1f}">none</text>)", bar_left,
                        top + 15);
