@@ -29,12 +29,16 @@ namespace {
 
 // A backend whose calls are scripted per call number of an item (0: the
 // first call of the item): how long the call takes and whether it fails.
-// It counts calls in progress, so a test sees that losers have finished.
+// It counts calls in progress, in all and per item, so a test sees that an
+// item's losers have finished when its outcome is delivered (the other
+// items' calls may still run then).
 struct scripted_backend {
-    explicit scripted_backend(std::size_t items) : calls(items) {
+    explicit scripted_backend(std::size_t items) : calls(items), live_of(items) {
         for (auto& c : calls) c = 0;
+        for (auto& l : live_of) l = 0;
     }
     std::vector<std::atomic<int>> calls;
+    std::vector<std::atomic<int>> live_of;
     std::atomic<int> live{0};
     std::atomic<int> total_calls{0};
     std::function<std::chrono::milliseconds(int item, int call)> takes = [](int, int) {
@@ -50,6 +54,7 @@ struct scripted_backend {
 
     net::awaitable<fanout::result<int>> call(int item) {
         live_scope scope(live);
+        live_scope item_scope(live_of[static_cast<std::size_t>(item)]);
         ++total_calls;
         const int call = calls[static_cast<std::size_t>(item)]++;
         net::steady_timer timer(co_await net::this_coro::executor, takes(item, call));
@@ -114,7 +119,7 @@ TEST_CASE("gather: a slow attempt gets a twin after the delay; the first success
         co_await fanout::gather_each(
             inputs, [&backend](int item) { return backend.call(item); },
             [&](fanout::outcome<int>&& out) {
-                live_at_delivery.push_back(backend.live);
+                live_at_delivery.push_back(backend.live_of[out.index]);
                 outcomes.push_back(std::move(out));
             },
             options);
@@ -219,7 +224,7 @@ TEST_CASE("gather: the per-attempt timeout ends both attempts of a hedged pair")
         co_await fanout::gather_each(
             inputs, [&backend](int item) { return backend.call(item); },
             [&](fanout::outcome<int>&& out) {
-                live_at_delivery.push_back(backend.live);
+                live_at_delivery.push_back(backend.live_of[out.index]);
                 CHECK(out.error().code == errc::timeout);
                 CHECK(out.hedges == 1);
             },
