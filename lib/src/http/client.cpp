@@ -38,6 +38,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -748,8 +749,10 @@ class client::state : public std::enable_shared_from_this<state> {
         parser.reset(req.method == "HEAD");
         parser.keep(answer, options_.max_body_size, options_.truncate_body);
         bool head_seen = false;
+        const auto phase = [&] {
+            return head_seen ? "reading the body" : "waiting for the response";
+        };
         for (;;) {
-            const auto phase = head_seen ? "reading the body" : "waiting for the response";
             if (conn.buffer.size() > 0) {
                 const auto data = conn.buffer.data();
                 const auto state =
@@ -764,13 +767,13 @@ class client::state : public std::enable_shared_from_this<state> {
                     if (parser.body_too_large()) {
                         out.answer =
                             failure{make_error_code(errc::body_too_large),
-                                    fmt::format("{}: the body is over the limit of {} bytes", phase,
-                                                options_.max_body_size)};
+                                    fmt::format("{}: the body is over the limit of {} bytes",
+                                                phase(), options_.max_body_size)};
                         co_return std::move(out);
                     }
                     out.answer =
                         failure{make_error_code(errc::malformed_response),
-                                fmt::format("{}: {}: {}", phase,
+                                fmt::format("{}: {}: {}", phase(),
                                             make_error_code(errc::malformed_response).message(),
                                             parser.error_reason())};
                     co_return std::move(out);
@@ -785,7 +788,7 @@ class client::state : public std::enable_shared_from_this<state> {
             const std::size_t room = head_seen ? 64 * 1024 : 16 * 1024;
             error_code read_ec;
             std::size_t received = 0;
-            if (conn.tls) {
+            if constexpr (std::is_same_v<Stream, tls_stream>) {
                 auto [ec, n] = co_await stream.async_read_some(conn.buffer.prepare(room),
                                                                net::as_tuple(net::use_awaitable));
                 read_ec = ec;
@@ -795,11 +798,11 @@ class client::state : public std::enable_shared_from_this<state> {
                 // written: wait for it, then read without blocking, rather
                 // than try a read bound to fail first.
                 if (conn.drained) {
-                    auto [wait_ec] = co_await conn.plain->async_wait(
-                        socket_type::wait_read, net::as_tuple(net::use_awaitable));
+                    auto [wait_ec] = co_await stream.async_wait(socket_type::wait_read,
+                                                                net::as_tuple(net::use_awaitable));
                     read_ec = wait_ec;
                 }
-                if (!read_ec) received = conn.plain->read_some(conn.buffer.prepare(room), read_ec);
+                if (!read_ec) received = stream.read_some(conn.buffer.prepare(room), read_ec);
                 if (read_ec == net::error::would_block || read_ec == net::error::try_again) {
                     conn.drained = true;
                     continue;
@@ -813,15 +816,13 @@ class client::state : public std::enable_shared_from_this<state> {
             if (closed && !conn.timed_out &&
                 parser.finish() == detail::response_parser::state::done) {
                 out.keep_alive = false;  // the body ended with the connection
-                if (!head_seen) timing.first_byte = clock::now() - sent;
                 out.answer = std::move(answer);
                 co_return std::move(out);
             }
             if (!read_ec) read_ec = net::error::eof;
             out.nothing_received =
                 !parser.got_some() && (closed || read_ec == net::error::connection_reset);
-            co_return fail(read_ec, limit,
-                           head_seen ? "reading the body" : "waiting for the response");
+            co_return fail(read_ec, limit, phase());
         }
         // A body cut at the limit: what was kept is the answer, and the
         // connection (with the rest of the body in it) is dropped.

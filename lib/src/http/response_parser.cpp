@@ -155,26 +155,16 @@ chunk_line read_chunk_line(std::string_view line, bool complete) noexcept {
 }  // namespace
 
 void response_parser::reset(bool head_request) noexcept {
-    phase_ = phase::head;
-    head_request_ = head_request;
-    got_some_ = false;
-    consumed_ = 0;
-    scanned_ = 0;
-    skipped_ = 0;
-    status_line_end_ = 0;
-    status_ = 0;
-    keep_alive_ = true;
-    close_ = false;
-    has_length_ = false;
-    has_coding_ = false;
-    chunked_last_ = false;
-    chunked_before_ = false;
-    truncated_ = false;
-    body_too_large_ = false;
-    length_ = 0;
-    remaining_ = 0;
-    kept_ = 0;
-    error_reason_ = "";
+    // Every per-answer member back to its default, from one place (the
+    // class's initialisers); what keep() set, and the fold buffer's memory,
+    // stay.
+    response_parser fresh(max_head_);
+    fresh.into_ = into_;
+    fresh.body_limit_ = body_limit_;
+    fresh.truncate_ = truncate_;
+    fresh.head_request_ = head_request;
+    fresh.folded_.swap(folded_);
+    *this = std::move(fresh);
 }
 
 void response_parser::keep(response& into, std::uint64_t body_limit, bool truncate) {
