@@ -70,6 +70,7 @@ struct connection {
     bool drained = true;
     clock::time_point idle_since{};
     std::optional<std::chrono::system_clock::time_point> certificate_expiry;  // https only
+    std::string peer;            // the address connected to, as endpoint_text writes it
     bool session_saved = false;  // its TLS session is the pool's to resume
     bool alpn_h2 = false;        // the TLS handshake picked h2 by ALPN
     // While an operation runs on it, the watchdog's entry: the deadline, and
@@ -416,7 +417,8 @@ class client::state : public std::enable_shared_from_this<state> {
                 : wanted != version::http2_prior_knowledge)
             co_return co_await send_http1(
                 where, pool, req, deadline, nullptr, semaphore_permit{},
-                wanted == version::automatic ? alpn_both : std::string_view{});
+                wanted == version::automatic ? alpn_both : std::string_view{}, timings{},
+                clock::now());
         co_return co_await send_http2(where, pool, req, deadline, wanted);
     }
 
@@ -460,7 +462,8 @@ class client::state : public std::enable_shared_from_this<state> {
                 if (chosen) break;
                 if (where.tls && wanted == version::automatic && pool.alpn_http1)
                     co_return co_await send_http1(where, pool, req, deadline, nullptr,
-                                                  semaphore_permit{}, alpn_both);
+                                                  semaphore_permit{}, alpn_both, timings{},
+                                                  clock::now());
                 if (!pool.h2_opening && (pool.h2.empty() || pool.limit.available() > 0)) {
                     pool.h2_opening = true;
                     auto opened = co_await open_http2(where, pool, timing, deadline, wanted);
@@ -469,9 +472,9 @@ class client::state : public std::enable_shared_from_this<state> {
                     if (!opened) co_return std::move(opened.error());
                     if (opened->http1) {
                         pool.alpn_http1 = true;
-                        co_return co_await send_http1(where, pool, req, deadline,
-                                                      std::move(opened->http1),
-                                                      std::move(opened->permit), alpn_both);
+                        co_return co_await send_http1(
+                            where, pool, req, deadline, std::move(opened->http1),
+                            std::move(opened->permit), alpn_both, timing, started);
                     }
                     continue;
                 }
@@ -492,6 +495,7 @@ class client::state : public std::enable_shared_from_this<state> {
                 timing.total = clock::now() - started;
                 done.answer->timing = timing;
                 done.answer->certificate_expiry = chosen->certificate_expiry;
+                done.answer->peer_address = chosen->peer_address;
             }
             co_return std::move(done.answer);
         }
@@ -537,6 +541,7 @@ class client::state : public std::enable_shared_from_this<state> {
         auto h2 = std::make_shared<detail::h2_connection>(std::move(conn->plain),
                                                           std::move(conn->tls), std::move(limits));
         h2->certificate_expiry = conn->certificate_expiry;
+        h2->peer_address = std::move(conn->peer);
         const auto settings_limit = limit_for(options_.first_byte_timeout, deadline);
         auto problem = co_await h2->start(settings_limit.limit, where.host);
         if (problem) co_return std::move(*problem);
@@ -546,22 +551,26 @@ class client::state : public std::enable_shared_from_this<state> {
     }
 
     // One request on HTTP/1.1 (given a connection and its permit, the one
-    // ALPN just settled; else a pooled or new one).
+    // ALPN just settled, with the phases its opening took since `started`;
+    // else a pooled or new one).
     net::awaitable<result<response>> send_http1(const detail::target& where, origin_pool& pool,
                                                 const request& req, const deadline_type& deadline,
                                                 std::unique_ptr<connection> given,
                                                 semaphore_permit given_permit,
-                                                std::string_view alpn) {
+                                                std::string_view alpn, timings so_far,
+                                                clock::time_point started) {
         if (given) {
             co_return co_await exchange_http1(where, pool, req, deadline, std::move(given),
-                                              std::move(given_permit), alpn);
+                                              std::move(given_permit), alpn, false, so_far,
+                                              started);
         }
         if (!pool.limit.try_acquire()) {
             auto [ec] = co_await pool.limit.async_acquire(net::as_tuple(net::use_awaitable));
             if (ec) co_return failure{ec};
         }
         co_return co_await exchange_http1(where, pool, req, deadline, take_idle(pool),
-                                          semaphore_permit(pool.limit), alpn, true);
+                                          semaphore_permit(pool.limit), alpn, true, timings{},
+                                          clock::now());
     }
 
     net::awaitable<result<response>> exchange_http1(const detail::target& where, origin_pool& pool,
@@ -569,9 +578,8 @@ class client::state : public std::enable_shared_from_this<state> {
                                                     const deadline_type& deadline,
                                                     std::unique_ptr<connection> conn,
                                                     semaphore_permit /*held until the answer*/,
-                                                    std::string_view alpn, bool from_pool = false) {
-        const auto started = clock::now();
-        timings timing;
+                                                    std::string_view alpn, bool from_pool,
+                                                    timings timing, clock::time_point started) {
         for (bool reused = from_pool && conn != nullptr;; reused = false) {
             if (!conn) {
                 auto opened = co_await open(where, pool, timing, deadline, alpn);
@@ -597,6 +605,7 @@ class client::state : public std::enable_shared_from_this<state> {
                 done.answer->timing = timing;
                 done.answer->certificate_expiry = conn->certificate_expiry;
                 done.answer->http_version = "1.1";
+                done.answer->peer_address = conn->peer;
             }
             if (done.answer && done.keep_alive) {
                 conn->idle_since = clock::now();
@@ -657,6 +666,7 @@ class client::state : public std::enable_shared_from_this<state> {
                                   ? timed_out(phase, {connected.limit, connected.deadline_reached})
                                   : fmt::format("{}: {}", phase, code.message())};
         }
+        conn->peer = detail::endpoint_text(connected.endpoint.address(), where.port);
         conn->lowest().set_option(net::ip::tcp::no_delay(true));
         if (!where.tls) conn->plain->non_blocking(true);  // read without a wasted call (exchange)
         timing.connect = clock::now() - phase_started;

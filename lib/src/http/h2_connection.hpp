@@ -116,6 +116,7 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     std::function<void(bool all)> on_change;
 
     std::optional<std::chrono::system_clock::time_point> certificate_expiry;
+    std::string peer_address;  ///< "ip:port", for the responses
 
     struct stream;  // one request on the connection
 
