@@ -18,6 +18,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -163,7 +164,7 @@ struct exchange_result {
 
 }  // namespace
 
-// A request waiting for an HTTP/2 stream to the origin.
+// A request waiting for its turn at an HTTP/2 stream to the origin.
 struct h2_waiter {
     explicit h2_waiter(const net::any_io_executor& executor) : timer(executor) {}
     net::steady_timer timer;  // cancelled to wake it
@@ -185,24 +186,29 @@ struct origin_pool {
     semaphore limit;
     std::vector<std::unique_ptr<connection>> idle;  // the most recently used last
     SSL_SESSION* session = nullptr;                 // the last TLS session, to resume
-    // HTTP/2: the open connections, the requests waiting for a stream (the
-    // first to come first), and whether a connection is being opened (the
-    // others wait for it rather than open more).
+    // HTTP/2: the open connections, and the requests waiting for a stream
+    // in the order they came. Only the first of them acts (takes a stream,
+    // opens a connection, checks one with a PING): it keeps its place until
+    // it has a stream, then leaves and the next one looks. A request that
+    // comes while others wait queues behind them, even if a stream is free.
     std::vector<h2_entry> h2;
     std::deque<h2_waiter*> h2_waiters;
-    bool h2_opening = false;
     // With version::automatic on https: the server answered ALPN with
     // http/1.1 (or nothing); its requests take the HTTP/1.1 path.
     bool alpn_http1 = false;
 
-    void wake(bool all) {
-        while (!h2_waiters.empty()) {
-            auto* w = h2_waiters.front();
-            h2_waiters.pop_front();
-            w->woken = true;
-            w->timer.cancel();
-            if (!all) break;
-        }
+    // Wakes the first waiter to look again (it keeps its place).
+    void wake() {
+        if (h2_waiters.empty()) return;
+        h2_waiters.front()->woken = true;
+        h2_waiters.front()->timer.cancel();
+    }
+
+    // `w` gives up its place; when it was first, the next one looks.
+    void leave(h2_waiter& w) {
+        const bool first = !h2_waiters.empty() && h2_waiters.front() == &w;
+        std::erase(h2_waiters, &w);
+        if (first) wake();
     }
 };
 
@@ -428,8 +434,10 @@ class client::state : public std::enable_shared_from_this<state> {
 
     // One request on HTTP/2: a stream on an open connection of the origin,
     // or on a new one when all are full (up to connections_per_origin), or a
-    // wait for one in FIFO order. With version::automatic on https, a
-    // server that picks http/1.1 sends the request there on HTTP/1.1.
+    // wait for one in FIFO order (see origin_pool). A connection with no
+    // stream open that has been quiet for ping_after_idle is checked with a
+    // PING first. With version::automatic on https, a server that picks
+    // http/1.1 sends the request there on HTTP/1.1.
     net::awaitable<result<response>> send_http2(const detail::target& where, origin_pool& pool,
                                                 const request& req, const deadline_type& deadline,
                                                 version wanted) {
@@ -437,6 +445,17 @@ class client::state : public std::enable_shared_from_this<state> {
         timings timing;
         for (unsigned tries = 0;; ++tries) {
             std::shared_ptr<detail::h2_connection> chosen;
+            std::shared_ptr<detail::h2_connection> pinged;  // answered this request's PING
+            h2_waiter me(executor_);
+            bool queued = false;
+            const auto queue = [&] {
+                if (!queued) pool.h2_waiters.push_back(&me);
+                queued = true;
+            };
+            const auto leave = [&] {
+                if (queued) pool.leave(me);
+                queued = false;
+            };
             for (;;) {
                 const auto now = clock::now();
                 // Dropped: connections that ended, those closing (GOAWAY)
@@ -454,36 +473,55 @@ class client::state : public std::enable_shared_from_this<state> {
                     }
                     return drop;
                 });
-                for (auto& e : pool.h2)
-                    if (e.conn->accepts_streams()) {
-                        chosen = e.conn;
+                if (pool.h2_waiters.empty() || pool.h2_waiters.front() == &me) {
+                    for (auto& e : pool.h2)
+                        if (e.conn->accepts_streams()) {
+                            chosen = e.conn;
+                            break;
+                        }
+                    if (chosen && chosen != pinged && needs_ping(*chosen, now)) {
+                        queue();  // holds the turn while the PING is out
+                        const auto ping_limit = limit_for(options_.ping_timeout, deadline);
+                        const bool alive = co_await chosen->check_alive(ping_limit.limit);
+                        if (alive) pinged = chosen;
+                        chosen.reset();
+                        if (!alive && (co_await net::this_coro::cancellation_state).cancelled() !=
+                                          net::cancellation_type::none) {
+                            leave();
+                            co_return failure{net::error::operation_aborted};
+                        }
+                        continue;  // alive: taken now; else dropped above and replaced
+                    }
+                    if (chosen) {
+                        leave();
                         break;
                     }
-                if (chosen) break;
-                if (where.tls && wanted == version::automatic && pool.alpn_http1)
-                    co_return co_await send_http1(where, pool, req, deadline, nullptr,
-                                                  semaphore_permit{}, alpn_both, timings{},
-                                                  clock::now());
-                if (!pool.h2_opening && (pool.h2.empty() || pool.limit.available() > 0)) {
-                    pool.h2_opening = true;
-                    auto opened = co_await open_http2(where, pool, timing, deadline, wanted);
-                    pool.h2_opening = false;
-                    pool.wake(true);
-                    if (!opened) co_return std::move(opened.error());
-                    if (opened->http1) {
-                        pool.alpn_http1 = true;
-                        co_return co_await send_http1(
-                            where, pool, req, deadline, std::move(opened->http1),
-                            std::move(opened->permit), alpn_both, timing, started);
+                    if (where.tls && wanted == version::automatic && pool.alpn_http1) {
+                        leave();
+                        co_return co_await send_http1(where, pool, req, deadline, nullptr,
+                                                      semaphore_permit{}, alpn_both, timings{},
+                                                      clock::now());
                     }
-                    continue;
+                    if (pool.h2.empty() || pool.limit.available() > 0) {
+                        queue();  // holds the turn while the connection opens
+                        auto opened = co_await open_http2(where, pool, timing, deadline, wanted);
+                        if (!opened || opened->http1) leave();
+                        if (!opened) co_return std::move(opened.error());
+                        if (opened->http1) {
+                            pool.alpn_http1 = true;
+                            co_return co_await send_http1(
+                                where, pool, req, deadline, std::move(opened->http1),
+                                std::move(opened->permit), alpn_both, timing, started);
+                        }
+                        continue;
+                    }
                 }
-                h2_waiter waiter(executor_);
-                waiter.timer.expires_at(clock::time_point::max());
-                pool.h2_waiters.push_back(&waiter);
-                co_await waiter.timer.async_wait(net::as_tuple(net::use_awaitable));
-                if (!waiter.woken) {
-                    std::erase(pool.h2_waiters, &waiter);
+                queue();
+                me.woken = false;
+                me.timer.expires_at(clock::time_point::max());
+                co_await me.timer.async_wait(net::as_tuple(net::use_awaitable));
+                if (!me.woken) {
+                    leave();
                     co_return failure{net::error::operation_aborted};
                 }
             }
@@ -499,6 +537,14 @@ class client::state : public std::enable_shared_from_this<state> {
             }
             co_return std::move(done.answer);
         }
+    }
+
+    // A connection with no stream open, that has carried some, and whose
+    // server has been quiet for ping_after_idle: it may have gone (a NAT or
+    // a load balancer dropping idle connections says nothing).
+    bool needs_ping(const detail::h2_connection& c, clock::time_point now) const {
+        return c.active_streams() == 0 && c.streams_started() > 0 &&
+               now - c.last_heard() >= options_.ping_after_idle;
     }
 
     struct opened_http2 {
@@ -545,7 +591,7 @@ class client::state : public std::enable_shared_from_this<state> {
         const auto settings_limit = limit_for(options_.first_byte_timeout, deadline);
         auto problem = co_await h2->start(settings_limit.limit, where.host);
         if (problem) co_return std::move(*problem);
-        h2->on_change = [p = &pool](bool all) { p->wake(all); };
+        h2->on_change = [p = &pool](bool) { p->wake(); };
         pool.h2.push_back({h2, std::move(permit)});
         co_return opened_http2{};
     }
