@@ -6,6 +6,7 @@
 #include "cli_output.hpp"
 #include "dns_responder.hpp"
 #include "http_fault_server.hpp"
+#include "nghttpd_server.hpp"
 #include "nginx_server.hpp"
 #include "nsd_server.hpp"
 
@@ -290,6 +291,34 @@ TEST_CASE("fanout sweep records the HTTP version, peer and phase timings of each
             CHECK(refused.at(key).is_null());
         CHECK(requests_on(h1, h1.https_port()).empty());
     }
+}
+
+TEST_CASE("fanout sweep --http2-prior-knowledge speaks h2c to an http:// target") {
+    fanout::test::nghttpd_server h2c({.no_tls = true});
+    temp_file input(h2c.url("/ok.txt") + "\n");
+    auto run = sweep(input, {"--http2-prior-knowledge", "--timeout", "5s"});
+    const auto status = run.wait_for_exit(60s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    const auto records = by_line(run.output());
+    REQUIRE(records.size() == 1);
+    const auto& r = records.at(1);
+    INFO(json::serialize(r));
+    CHECK(error_kind(r) == "ok");
+    CHECK(str(r, "http_version") == "2");
+    CHECK(str(r, "address") == "127.0.0.1:" + std::to_string(h2c.port()));
+    CHECK(r.at("tls_ms").is_null());
+    CHECK(phase_ms(r, "connect_ms").has_value());
+}
+
+TEST_CASE("fanout sweep refuses two HTTP version flags at once") {
+    temp_file input("http://127.0.0.1:1/\n");
+    auto run = sweep(input, {"--http1.1", "--http2"});
+    const auto status = run.wait_for_exit(30s);
+    REQUIRE(status.exited);
+    CHECK(status.code == 2);
+    CHECK(run.output().empty());
 }
 
 TEST_CASE("fanout sweep checks DNS targets against a real nsd") {
