@@ -75,6 +75,9 @@ struct sweep_settings {
     std::string shard = "1/1";
     bool insecure = false;
     std::string ca_file;
+    bool http1_1 = false;
+    bool http2 = false;
+    bool http2_prior_knowledge = false;
     std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
     line_input_settings input_lines;
 };
@@ -231,6 +234,9 @@ int run_sweep(const sweep_settings& settings) {
     check.certificate_warning_days = settings.cert_days;
     check.insecure = settings.insecure;
     check.ca_file = settings.ca_file;
+    if (settings.http1_1) check.http_version = http::version::http1_1;
+    if (settings.http2) check.http_version = http::version::http2;
+    if (settings.http2_prior_knowledge) check.http_version = http::version::http2_prior_knowledge;
 
     if (!settings.ca_file.empty())
         if (auto why = ca_file_problem(settings.ca_file))
@@ -420,6 +426,17 @@ command add_sweep(CLI::App& parent) {
     app->add_flag("--insecure", settings->insecure,
                   "do not verify TLS certificates and host names");
     app->add_option("--ca-file", settings->ca_file, "trust the CA certificates of this PEM file");
+    auto* http1_1 = app->add_flag("--http1.1", settings->http1_1,
+                                  "speak HTTP/1.1 only (by default https targets speak h2 when the "
+                                  "server offers it by ALPN)");
+    auto* http2 = app->add_flag("--http2", settings->http2,
+                                "https targets must speak h2 (a server that does not pick it by "
+                                "ALPN fails as http2_not_negotiated); http:// stays HTTP/1.1");
+    auto* prior = app->add_flag("--http2-prior-knowledge", settings->http2_prior_knowledge,
+                                "speak h2 without negotiating, h2c on http:// (as --http2 on "
+                                "https://)");
+    http1_1->excludes(http2)->excludes(prior);
+    http2->excludes(prior);
     app->add_option("--threads", settings->threads,
                     "loop threads (default: one per core; one with --per-host)")
         ->capture_default_str()

@@ -6,6 +6,7 @@
 #include "cli_output.hpp"
 #include "dns_responder.hpp"
 #include "http_fault_server.hpp"
+#include "nghttpd_server.hpp"
 #include "nginx_server.hpp"
 #include "nsd_server.hpp"
 
@@ -194,6 +195,130 @@ TEST_CASE("fanout sweep reports the days a certificate has left and warns under 
     REQUIRE(records.at(1).at("cert_days_left").is_int64());
     CHECK(records.at(1).at("cert_days_left").as_int64() == 1);
     CHECK(!records.at(1).at("warning").is_null());
+}
+
+namespace {
+
+// A phase's milliseconds in a record: nothing when null.
+std::optional<double> phase_ms(const json::object& record, const char* key) {
+    const auto& value = record.at(key);
+    if (value.is_null()) return std::nullopt;
+    return value.is_double() ? value.as_double() : static_cast<double>(value.as_int64());
+}
+
+// The access log's requests that came to `port`.
+std::vector<std::string> requests_on(const nginx_server& nginx, std::uint16_t port) {
+    std::vector<std::string> out;
+    for (const auto& entry : nginx.access_log())
+        if (entry.port == port) out.push_back(entry.request);
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("fanout sweep records the HTTP version, peer and phase timings of each answer") {
+    nginx_server h2({.https = true, .http2 = true});
+    nginx_server h1({.https = true});
+    // One file trusting both servers' test CAs.
+    std::ifstream first(h2.pki().ca_certificate), second(h1.pki().ca_certificate);
+    std::stringstream both;
+    both << first.rdbuf() << second.rdbuf();
+    temp_file cas(both.str());
+    temp_file input(h2.https_url("/ok") + "\n" + h2.url("/ok") + "\n" + h1.https_url("/ok") + "\n");
+    const auto run_with = [&](std::vector<std::string> flags) {
+        flags.insert(flags.end(), {"--ca-file", cas.path.string(), "--timeout", "5s"});
+        auto run = sweep(input, flags);
+        const auto status = run.wait_for_exit(60s);
+        INFO(run.errors());
+        REQUIRE(status.exited);
+        auto records = by_line(run.output());
+        REQUIRE(records.size() == 3);
+        return std::pair{status.code, std::move(records)};
+    };
+    const auto https_port = "127.0.0.1:" + std::to_string(h2.https_port());
+
+    SECTION("by default https negotiates h2 where offered, with every phase timed") {
+        const auto [code, records] = run_with({});
+        CHECK(code == 0);
+        for (const auto& [line, r] : records) {
+            INFO(json::serialize(r));
+            CHECK(error_kind(r) == "ok");
+            const auto latency = phase_ms(r, "latency_ms").value();
+            double phases = 0;
+            for (const char* key : {"dns_ms", "connect_ms", "first_byte_ms"}) {
+                const auto took = phase_ms(r, key);
+                REQUIRE(took);
+                CHECK(*took >= 0);
+                phases += *took;
+            }
+            // Plain http has no TLS handshake; https has one.
+            const auto tls = phase_ms(r, "tls_ms");
+            CHECK(tls.has_value() == (line != 2));
+            if (tls) {
+                CHECK(*tls > 0);
+                phases += *tls;
+            }
+            CHECK(phases <= latency + 0.01);
+        }
+        CHECK(str(records.at(1), "http_version") == "2");
+        CHECK(str(records.at(2), "http_version") == "1.1");
+        CHECK(str(records.at(3), "http_version") == "1.1");
+        CHECK(str(records.at(1), "address") == https_port);
+        CHECK(str(records.at(2), "address") == "127.0.0.1:" + std::to_string(h2.port()));
+        CHECK(str(records.at(3), "address") == "127.0.0.1:" + std::to_string(h1.https_port()));
+        CHECK(requests_on(h2, h2.https_port()) == std::vector<std::string>{"GET /ok HTTP/2.0"});
+    }
+    SECTION("--http1.1 speaks HTTP/1.1 to a server that offers h2") {
+        const auto [code, records] = run_with({"--http1.1"});
+        CHECK(code == 0);
+        for (const auto& [line, r] : records) {
+            INFO(json::serialize(r));
+            CHECK(error_kind(r) == "ok");
+            CHECK(str(r, "http_version") == "1.1");
+        }
+        CHECK(requests_on(h2, h2.https_port()) == std::vector<std::string>{"GET /ok HTTP/1.1"});
+    }
+    SECTION("--http2 fails an https server without h2 by name, and plain http stays 1.1") {
+        const auto [code, records] = run_with({"--http2"});
+        CHECK(code == 1);
+        CHECK(str(records.at(1), "http_version") == "2");
+        CHECK(str(records.at(2), "http_version") == "1.1");
+        const auto& refused = records.at(3);
+        INFO(json::serialize(refused));
+        CHECK(error_kind(refused) == "http2_not_negotiated");
+        CHECK(refused.at("attempts").as_int64() == 1);  // not retried: it would fail again
+        for (const char* key : {"http_version", "address", "status", "first_byte_ms"})
+            CHECK(refused.at(key).is_null());
+        CHECK(requests_on(h1, h1.https_port()).empty());
+    }
+}
+
+TEST_CASE("fanout sweep --http2-prior-knowledge speaks h2c to an http:// target") {
+    fanout::test::nghttpd_server h2c({.no_tls = true});
+    temp_file input(h2c.url("/ok.txt") + "\n");
+    auto run = sweep(input, {"--http2-prior-knowledge", "--timeout", "5s"});
+    const auto status = run.wait_for_exit(60s);
+    INFO(run.errors());
+    REQUIRE(status.exited);
+    CHECK(status.code == 0);
+    const auto records = by_line(run.output());
+    REQUIRE(records.size() == 1);
+    const auto& r = records.at(1);
+    INFO(json::serialize(r));
+    CHECK(error_kind(r) == "ok");
+    CHECK(str(r, "http_version") == "2");
+    CHECK(str(r, "address") == "127.0.0.1:" + std::to_string(h2c.port()));
+    CHECK(r.at("tls_ms").is_null());
+    CHECK(phase_ms(r, "connect_ms").has_value());
+}
+
+TEST_CASE("fanout sweep refuses two HTTP version flags at once") {
+    temp_file input("http://127.0.0.1:1/\n");
+    auto run = sweep(input, {"--http1.1", "--http2"});
+    const auto status = run.wait_for_exit(30s);
+    REQUIRE(status.exited);
+    CHECK(status.code == 2);
+    CHECK(run.output().empty());
 }
 
 TEST_CASE("fanout sweep checks DNS targets against a real nsd") {

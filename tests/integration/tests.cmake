@@ -38,7 +38,7 @@ target_link_libraries(fanout_nghttpd_server
     PRIVATE fanout_internal)
 
 fanout_test(integration sweep fanout_child_process fanout_nginx_server fanout_nsd_server
-    fanout_dns_responder fanout_http_fault_server)
+    fanout_dns_responder fanout_http_fault_server fanout_nghttpd_server)
 target_compile_definitions(sweep_test PRIVATE FANOUT_CLI_PATH="$<TARGET_FILE:fanout_cli>")
 add_dependencies(sweep_test fanout_cli)
 

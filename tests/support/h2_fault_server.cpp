@@ -123,6 +123,8 @@ struct h2_fault_session {
     static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user) {
         auto& s = self(user);
         if (frame->hd.type == NGHTTP2_RST_STREAM) ++s.server.resets_;
+        if (frame->hd.type == NGHTTP2_PING && (frame->hd.flags & NGHTTP2_FLAG_ACK) == 0)
+            ++s.server.pings_;
         if ((frame->hd.type == NGHTTP2_HEADERS || frame->hd.type == NGHTTP2_DATA) &&
             (frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0)
             s.request_ended(frame->hd.stream_id);
@@ -207,6 +209,7 @@ void h2_fault_server::serve(int fd, bool first) {
     // large as /bomb's may be sent.
     nghttp2_option_set_no_auto_window_update(option, 1);
     nghttp2_option_set_max_send_header_block_length(option, 4u << 20);
+    if (options_.no_ping_ack) nghttp2_option_set_no_auto_ping_ack(option, 1);
     nghttp2_session_server_new2(&s.session, callbacks, &s, option);
     nghttp2_option_del(option);
     nghttp2_session_callbacks_del(callbacks);

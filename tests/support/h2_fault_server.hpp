@@ -15,6 +15,8 @@
 //   other     404
 // With goaway_first_connection, the first connection answers its first
 // request with GOAWAY (last stream id 0) and closes after it is sent.
+// With no_ping_ack, PINGs are counted and never acknowledged (a connection
+// gone dead to a liveness check, still answering requests).
 //
 // Errors: the constructor throws std::runtime_error when it cannot listen.
 // Cancellation: none; the destructor shuts every socket and joins the threads.
@@ -33,6 +35,7 @@ namespace fanout::test {
 struct h2_fault_options {
     std::uint32_t max_concurrent_streams = 100;
     bool goaway_first_connection = false;
+    bool no_ping_ack = false;
 };
 
 class h2_fault_server {
@@ -51,6 +54,8 @@ class h2_fault_server {
     std::size_t resets_received() const noexcept { return resets_.load(); }
     /// Requests answered (200 or 404) so far.
     std::size_t answered() const noexcept { return answered_.load(); }
+    /// PING frames (not ACKs) received from clients so far.
+    std::size_t pings_received() const noexcept { return pings_.load(); }
 
   private:
     void accept_loop();
@@ -63,6 +68,7 @@ class h2_fault_server {
     std::atomic<std::size_t> connections_{0};
     std::atomic<std::size_t> resets_{0};
     std::atomic<std::size_t> answered_{0};
+    std::atomic<std::size_t> pings_{0};
     std::mutex mutex_;
     std::vector<int> open_fds_;
     std::vector<std::thread> workers_;

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <exception>
+#include <numeric>
 #include <optional>
 #include <string>
 #include <thread>
@@ -90,6 +91,16 @@ fanout::result<http::response> get_once(const std::string& url, http::client_opt
     auto answer = c.get(url);
     c.close();
     return answer;
+}
+
+// One request of an ordering test: `started` and `finished` list the items
+// as they were sent and as they were answered.
+net::awaitable<int> fetch_in_turn(http::client& client, std::string url, int item,
+                                  std::vector<int>& started, std::vector<int>& finished) {
+    started.push_back(item);
+    auto answer = co_await client.get(std::move(url));
+    if (answer) finished.push_back(item);
+    co_return item;
 }
 
 // Waits (bounded) for `done` to hold.
@@ -388,6 +399,84 @@ TEST_CASE("a redirect over HTTP/2 is followed on the same connection") {
     CHECK(answer->body == "ok");
     CHECK(answer->redirects == 1);
     CHECK(answer->http_version == "2");
+    CHECK(c.client->connections_opened() == 1);
+    c.close();
+}
+
+TEST_CASE("requests waiting for the one HTTP/2 stream are answered in the order they were sent") {
+    h2_fault_server server({.max_concurrent_streams = 1});
+    auto options = quick_options();
+    options.http_version = http::version::http2_prior_knowledge;
+    options.connections_per_origin = 1;
+    h2_client c(options);
+    auto& client = *c.client;
+    // Fewer workers than items: each one that finishes sends its next
+    // request while the others wait, and that request must not go first.
+    std::vector<int> items(12);
+    std::iota(items.begin(), items.end(), 0);
+    std::vector<int> started, finished;
+    const auto url = server.url("/ok");
+    auto results = c.run(fanout::gather(
+        items, [&](int item) { return fetch_in_turn(client, url, item, started, finished); },
+        {.limit = 4}));
+    for (const auto& r : results) CHECK(r.ok());
+    CHECK(finished.size() == items.size());
+    CHECK(finished == started);
+    CHECK(client.connections_opened() == 1);
+    c.close();
+}
+
+TEST_CASE("a quiet pooled HTTP/2 connection is checked with a PING before it is reused") {
+    h2_fault_server server;
+    auto options = quick_options();
+    options.http_version = http::version::http2_prior_knowledge;
+    options.ping_after_idle = 0ms;  // check every reuse of a connection with no stream open
+    h2_client c(options);
+    const auto first = c.get(server.url("/ok"));
+    const auto second = c.get(server.url("/ok"));
+    REQUIRE(kind_of(first) == "ok");
+    REQUIRE(kind_of(second) == "ok");
+    CHECK(second->timing.reused_connection);
+    CHECK(server.pings_received() == 1);
+    CHECK(c.client->connections_opened() == 1);
+    c.close();
+}
+
+TEST_CASE(
+    "a pooled HTTP/2 connection that leaves its PING unanswered is closed, and the request "
+    "goes to a new one") {
+    h2_fault_server server({.no_ping_ack = true});
+    auto options = quick_options();
+    options.http_version = http::version::http2_prior_knowledge;
+    options.ping_after_idle = 0ms;
+    options.ping_timeout = 200ms;
+    h2_client c(options);
+    const auto first = c.get(server.url("/ok"));
+    const auto started = std::chrono::steady_clock::now();
+    const auto second = c.get(server.url("/ok"));
+    const auto took = std::chrono::steady_clock::now() - started;
+    REQUIRE(kind_of(first) == "ok");
+    REQUIRE(kind_of(second) == "ok");
+    CHECK(!second->timing.reused_connection);
+    CHECK(took >= 200ms);  // it waited for the ACK, then no longer
+    CHECK(c.client->connections_opened() == 2);
+    CHECK(server.connections() == 2);
+    // Counted when read, which nothing the client saw follows.
+    CHECK(eventually([&] { return server.pings_received() == 1; }));
+    // One answer per request: nothing was sent on the connection given up.
+    CHECK(server.answered() == 2);
+    c.close();
+}
+
+TEST_CASE("a pooled HTTP/2 connection heard from recently is reused without a PING") {
+    h2_fault_server server;
+    auto options = quick_options();
+    options.http_version = http::version::http2_prior_knowledge;
+    options.ping_after_idle = 1h;
+    h2_client c(options);
+    REQUIRE(kind_of(c.get(server.url("/ok"))) == "ok");
+    REQUIRE(kind_of(c.get(server.url("/ok"))) == "ok");
+    CHECK(server.pings_received() == 0);
     CHECK(c.client->connections_opened() == 1);
     c.close();
 }

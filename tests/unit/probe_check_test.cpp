@@ -266,3 +266,44 @@ TEST_CASE("with body_contains the limit is the window searched") {
     options.max_body_size = 1 << 20;
     CHECK(check_once(server.url("/echo"), options).healthy());
 }
+
+TEST_CASE("an HTTP check records the version, the peer and the phases its request went through") {
+    http_fault_server server;
+    net::io_context io;
+    probe::prober prober(io.get_executor());
+    const auto target = probe::parse_target(server.url("/ok")).value();
+    const auto first = fanout::test::run_bounded(io, prober.check(target));
+    io.restart();
+    const auto second = fanout::test::run_bounded(io, prober.check(target));
+    REQUIRE(first.healthy());
+    REQUIRE(second.healthy());
+    REQUIRE(server.connections_accepted() == 1);  // the second check reused the connection
+    CHECK(first.http_version == "1.1");
+    CHECK(second.http_version == "1.1");
+    CHECK(first.address == "127.0.0.1:" + std::to_string(server.port()));
+    CHECK(second.address == first.address);
+    // A new connection: resolve, connect and first byte, no TLS on plain http.
+    REQUIRE(first.phases.dns);
+    REQUIRE(first.phases.connect);
+    REQUIRE(first.phases.first_byte);
+    CHECK(*first.phases.dns >= 0ns);
+    CHECK(*first.phases.connect > 0ns);
+    CHECK(*first.phases.first_byte > 0ns);
+    CHECK(*first.phases.dns + *first.phases.connect + *first.phases.first_byte <= first.latency);
+    CHECK(!first.phases.tls);
+    // A reused connection: only the wait for the first byte.
+    CHECK(!second.phases.dns);
+    CHECK(!second.phases.connect);
+    CHECK(!second.phases.tls);
+    REQUIRE(second.phases.first_byte);
+    CHECK(*second.phases.first_byte <= second.latency);
+}
+
+TEST_CASE("a failed HTTP check has no version, peer or phases") {
+    http_fault_server server;
+    const auto garbage = check_once(server.url("/garbage"));
+    CHECK(kind_of(garbage) == "malformed_response");
+    CHECK(garbage.http_version.empty());
+    CHECK(garbage.address.empty());
+    CHECK(!garbage.phases.first_byte);
+}

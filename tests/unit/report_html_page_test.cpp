@@ -91,3 +91,21 @@ TEST_CASE("the sweep page escapes what the targets and servers said") {
     CHECK(html.find("<script>alert(1)") == std::string::npos);
     CHECK(html.find("&lt;script&gt;alert(1)") != std::string::npos);
 }
+
+TEST_CASE("the sweep page names the HTTP version that answered with the kind") {
+    report::html_page page;
+    report::summary tally;
+    auto h2 = healthy(1, 5ms);
+    h2.http_version = "2";
+    auto old = healthy(2, 6ms);
+    old.http_version = "1.1";
+    auto none = unhealthy(3);  // no answer, no version
+    for (const auto* r : {&h2, &old, &none}) {
+        page.add(*r);
+        tally.count(*r);
+    }
+    const auto html = page.render(tally, "fanout sweep targets.txt --html page.html");
+    CHECK(occurrences(html, "<td>http/2</td>") == 1);
+    CHECK(occurrences(html, "<td>http/1.1</td>") == 1);
+    CHECK(occurrences(html, "<td>http</td>") == 1);
+}

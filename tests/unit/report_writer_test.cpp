@@ -31,6 +31,9 @@ report::record healthy_http() {
     r.status = 200;
     r.certificate_days_left = 9;
     r.warning = "the certificate expires in 9 days (fewer than 14)";
+    r.http_version = "2";
+    r.address = "192.0.2.7:443";
+    r.phases = {.dns = 1500us, .connect = 2ms, .tls = 3250us, .first_byte = 4ms};
     return r;
 }
 
@@ -98,6 +101,12 @@ TEST_CASE("a JSON line holds the common fields and those of its kind") {
     CHECK(http.at("cert_days_left").as_int64() == 9);
     CHECK(http.at("warning").as_string().starts_with("the certificate expires"));
     CHECK(!http.contains("answers"));
+    CHECK(http.at("http_version").as_string() == "2");
+    CHECK(http.at("address").as_string() == "192.0.2.7:443");
+    CHECK(http.at("dns_ms").as_double() == Approx(1.5));
+    CHECK(http.at("connect_ms").as_double() == Approx(2.0));
+    CHECK(http.at("tls_ms").as_double() == Approx(3.25));
+    CHECK(http.at("first_byte_ms").as_double() == Approx(4.0));
 
     const auto tcp = json::parse(lines[1]).as_object();
     CHECK(!tcp.at("ok").as_bool());
@@ -119,8 +128,39 @@ TEST_CASE("CSV has a header row and quotes fields with commas and quotes") {
     CHECK(lines[0].starts_with("line,input,kind,ok,error_kind,error_message,"));
     CHECK(lines[1] ==
           "4,tcp://127.0.0.1:9,tcp,false,connection_refused,connect to 127.0.0.1:9: Connection "
-          "refused,,3,1500.000,0.000,,127.0.0.1:9,,");
-    CHECK(lines[2].ends_with(",\"MX 10 mail.example.test; MX 20 \"\"odd\"\", name\""));
+          "refused,,3,1500.000,0.000,,127.0.0.1:9,,,,,,,");
+    CHECK(lines[2].ends_with(",\"MX 10 mail.example.test; MX 20 \"\"odd\"\", name\",,,,,"));
+    CHECK(lines[0].ends_with(",answers,http_version,dns_ms,connect_ms,tls_ms,first_byte_ms"));
+}
+
+TEST_CASE("an HTTP record without an answer has null version, address and phases") {
+    auto r = healthy_http();
+    r.ok = false;
+    r.error = fanout::failure{make_error_code(fanout::http::errc::http2_not_negotiated),
+                              "TLS handshake with example.test: the server refused ALPN h2"};
+    r.status.reset();
+    r.certificate_days_left.reset();
+    r.http_version.clear();
+    r.address.clear();
+    r.phases = {};
+    auto one = r;
+    one.phases.first_byte = 7ms;  // a reused connection: only the first byte
+    one.http_version = "1.1";
+    const auto lines = lines_of(written(report::format::jsonl, {r, one}));
+    REQUIRE(lines.size() == 2);
+    const auto failed = json::parse(lines[0]).as_object();
+    CHECK(failed.at("error").at("kind").as_string() == "http2_not_negotiated");
+    for (const char* key :
+         {"http_version", "address", "dns_ms", "connect_ms", "tls_ms", "first_byte_ms"})
+        CHECK(failed.at(key).is_null());
+    const auto reused = json::parse(lines[1]).as_object();
+    CHECK(reused.at("http_version").as_string() == "1.1");
+    CHECK(reused.at("dns_ms").is_null());
+    CHECK(reused.at("tls_ms").is_null());
+    CHECK(reused.at("first_byte_ms").as_double() == Approx(7.0));
+    const auto csv = lines_of(written(report::format::csv, {one}));
+    REQUIRE(csv.size() == 2);
+    CHECK(csv[1].ends_with(",1.1,,,,7.000"));
 }
 
 TEST_CASE("Prometheus text groups each gauge's samples and escapes label values") {
@@ -210,7 +250,7 @@ TEST_CASE("CSV cells a spreadsheet would run as a formula get a leading quote") 
     REQUIRE(lines.size() == 2);
     CHECK(lines[1] ==
           "4,\"'=cmd|' /C calc'!A0\",tcp,false,connection_refused,\"'-1+1\",,3,1500.000,0.000,,"
-          "\"'@SUM(1,2)\",,");
+          "\"'@SUM(1,2)\",,,,,,,");
     r.input = "+1";
     CHECK(lines_of(written(report::format::csv, {r}))[1].starts_with("4,\"'+1\",tcp,"));
 }

@@ -92,7 +92,7 @@ html_page::row html_page::row_of(const record& r) {
     row out;
     out.line = r.line;
     out.input = r.input;
-    out.kind = r.kind;
+    out.kind = r.http_version.empty() ? r.kind : r.kind + "/" + r.http_version;
     out.ok = r.ok;
     if (r.error) {
         out.error_kind = r.error->kind();

@@ -18,6 +18,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -70,6 +71,7 @@ struct connection {
     bool drained = true;
     clock::time_point idle_since{};
     std::optional<std::chrono::system_clock::time_point> certificate_expiry;  // https only
+    std::string peer;            // the address connected to, as endpoint_text writes it
     bool session_saved = false;  // its TLS session is the pool's to resume
     bool alpn_h2 = false;        // the TLS handshake picked h2 by ALPN
     // While an operation runs on it, the watchdog's entry: the deadline, and
@@ -162,7 +164,7 @@ struct exchange_result {
 
 }  // namespace
 
-// A request waiting for an HTTP/2 stream to the origin.
+// A request waiting for its turn at an HTTP/2 stream to the origin.
 struct h2_waiter {
     explicit h2_waiter(const net::any_io_executor& executor) : timer(executor) {}
     net::steady_timer timer;  // cancelled to wake it
@@ -184,24 +186,29 @@ struct origin_pool {
     semaphore limit;
     std::vector<std::unique_ptr<connection>> idle;  // the most recently used last
     SSL_SESSION* session = nullptr;                 // the last TLS session, to resume
-    // HTTP/2: the open connections, the requests waiting for a stream (the
-    // first to come first), and whether a connection is being opened (the
-    // others wait for it rather than open more).
+    // HTTP/2: the open connections, and the requests waiting for a stream
+    // in the order they came. Only the first of them acts (takes a stream,
+    // opens a connection, checks one with a PING): it keeps its place until
+    // it has a stream, then leaves and the next one looks. A request that
+    // comes while others wait queues behind them, even if a stream is free.
     std::vector<h2_entry> h2;
     std::deque<h2_waiter*> h2_waiters;
-    bool h2_opening = false;
     // With version::automatic on https: the server answered ALPN with
     // http/1.1 (or nothing); its requests take the HTTP/1.1 path.
     bool alpn_http1 = false;
 
-    void wake(bool all) {
-        while (!h2_waiters.empty()) {
-            auto* w = h2_waiters.front();
-            h2_waiters.pop_front();
-            w->woken = true;
-            w->timer.cancel();
-            if (!all) break;
-        }
+    // Wakes the first waiter to look again (it keeps its place).
+    void wake() {
+        if (h2_waiters.empty()) return;
+        h2_waiters.front()->woken = true;
+        h2_waiters.front()->timer.cancel();
+    }
+
+    // `w` gives up its place; when it was first, the next one looks.
+    void leave(h2_waiter& w) {
+        const bool first = !h2_waiters.empty() && h2_waiters.front() == &w;
+        std::erase(h2_waiters, &w);
+        if (first) wake();
     }
 };
 
@@ -416,7 +423,8 @@ class client::state : public std::enable_shared_from_this<state> {
                 : wanted != version::http2_prior_knowledge)
             co_return co_await send_http1(
                 where, pool, req, deadline, nullptr, semaphore_permit{},
-                wanted == version::automatic ? alpn_both : std::string_view{});
+                wanted == version::automatic ? alpn_both : std::string_view{}, timings{},
+                clock::now());
         co_return co_await send_http2(where, pool, req, deadline, wanted);
     }
 
@@ -426,8 +434,10 @@ class client::state : public std::enable_shared_from_this<state> {
 
     // One request on HTTP/2: a stream on an open connection of the origin,
     // or on a new one when all are full (up to connections_per_origin), or a
-    // wait for one in FIFO order. With version::automatic on https, a
-    // server that picks http/1.1 sends the request there on HTTP/1.1.
+    // wait for one in FIFO order (see origin_pool). A connection with no
+    // stream open that has been quiet for ping_after_idle is checked with a
+    // PING first. With version::automatic on https, a server that picks
+    // http/1.1 sends the request there on HTTP/1.1.
     net::awaitable<result<response>> send_http2(const detail::target& where, origin_pool& pool,
                                                 const request& req, const deadline_type& deadline,
                                                 version wanted) {
@@ -435,6 +445,17 @@ class client::state : public std::enable_shared_from_this<state> {
         timings timing;
         for (unsigned tries = 0;; ++tries) {
             std::shared_ptr<detail::h2_connection> chosen;
+            std::shared_ptr<detail::h2_connection> pinged;  // answered this request's PING
+            h2_waiter me(executor_);
+            bool queued = false;
+            const auto queue = [&] {
+                if (!queued) pool.h2_waiters.push_back(&me);
+                queued = true;
+            };
+            const auto leave = [&] {
+                if (queued) pool.leave(me);
+                queued = false;
+            };
             for (;;) {
                 const auto now = clock::now();
                 // Dropped: connections that ended, those closing (GOAWAY)
@@ -452,35 +473,55 @@ class client::state : public std::enable_shared_from_this<state> {
                     }
                     return drop;
                 });
-                for (auto& e : pool.h2)
-                    if (e.conn->accepts_streams()) {
-                        chosen = e.conn;
+                if (pool.h2_waiters.empty() || pool.h2_waiters.front() == &me) {
+                    for (auto& e : pool.h2)
+                        if (e.conn->accepts_streams()) {
+                            chosen = e.conn;
+                            break;
+                        }
+                    if (chosen && chosen != pinged && needs_ping(*chosen, now)) {
+                        queue();  // holds the turn while the PING is out
+                        const auto ping_limit = limit_for(options_.ping_timeout, deadline);
+                        const bool alive = co_await chosen->check_alive(ping_limit.limit);
+                        if (alive) pinged = chosen;
+                        chosen.reset();
+                        if (!alive && (co_await net::this_coro::cancellation_state).cancelled() !=
+                                          net::cancellation_type::none) {
+                            leave();
+                            co_return failure{net::error::operation_aborted};
+                        }
+                        continue;  // alive: taken now; else dropped above and replaced
+                    }
+                    if (chosen) {
+                        leave();
                         break;
                     }
-                if (chosen) break;
-                if (where.tls && wanted == version::automatic && pool.alpn_http1)
-                    co_return co_await send_http1(where, pool, req, deadline, nullptr,
-                                                  semaphore_permit{}, alpn_both);
-                if (!pool.h2_opening && (pool.h2.empty() || pool.limit.available() > 0)) {
-                    pool.h2_opening = true;
-                    auto opened = co_await open_http2(where, pool, timing, deadline, wanted);
-                    pool.h2_opening = false;
-                    pool.wake(true);
-                    if (!opened) co_return std::move(opened.error());
-                    if (opened->http1) {
-                        pool.alpn_http1 = true;
-                        co_return co_await send_http1(where, pool, req, deadline,
-                                                      std::move(opened->http1),
-                                                      std::move(opened->permit), alpn_both);
+                    if (where.tls && wanted == version::automatic && pool.alpn_http1) {
+                        leave();
+                        co_return co_await send_http1(where, pool, req, deadline, nullptr,
+                                                      semaphore_permit{}, alpn_both, timings{},
+                                                      clock::now());
                     }
-                    continue;
+                    if (pool.h2.empty() || pool.limit.available() > 0) {
+                        queue();  // holds the turn while the connection opens
+                        auto opened = co_await open_http2(where, pool, timing, deadline, wanted);
+                        if (!opened || opened->http1) leave();
+                        if (!opened) co_return std::move(opened.error());
+                        if (opened->http1) {
+                            pool.alpn_http1 = true;
+                            co_return co_await send_http1(
+                                where, pool, req, deadline, std::move(opened->http1),
+                                std::move(opened->permit), alpn_both, timing, started);
+                        }
+                        continue;
+                    }
                 }
-                h2_waiter waiter(executor_);
-                waiter.timer.expires_at(clock::time_point::max());
-                pool.h2_waiters.push_back(&waiter);
-                co_await waiter.timer.async_wait(net::as_tuple(net::use_awaitable));
-                if (!waiter.woken) {
-                    std::erase(pool.h2_waiters, &waiter);
+                queue();
+                me.woken = false;
+                me.timer.expires_at(clock::time_point::max());
+                co_await me.timer.async_wait(net::as_tuple(net::use_awaitable));
+                if (!me.woken) {
+                    leave();
                     co_return failure{net::error::operation_aborted};
                 }
             }
@@ -492,9 +533,18 @@ class client::state : public std::enable_shared_from_this<state> {
                 timing.total = clock::now() - started;
                 done.answer->timing = timing;
                 done.answer->certificate_expiry = chosen->certificate_expiry;
+                done.answer->peer_address = chosen->peer_address;
             }
             co_return std::move(done.answer);
         }
+    }
+
+    // A connection with no stream open, that has carried some, and whose
+    // server has been quiet for ping_after_idle: it may have gone (a NAT or
+    // a load balancer dropping idle connections says nothing).
+    bool needs_ping(const detail::h2_connection& c, clock::time_point now) const {
+        return c.active_streams() == 0 && c.streams_started() > 0 &&
+               now - c.last_heard() >= options_.ping_after_idle;
     }
 
     struct opened_http2 {
@@ -537,31 +587,36 @@ class client::state : public std::enable_shared_from_this<state> {
         auto h2 = std::make_shared<detail::h2_connection>(std::move(conn->plain),
                                                           std::move(conn->tls), std::move(limits));
         h2->certificate_expiry = conn->certificate_expiry;
+        h2->peer_address = std::move(conn->peer);
         const auto settings_limit = limit_for(options_.first_byte_timeout, deadline);
         auto problem = co_await h2->start(settings_limit.limit, where.host);
         if (problem) co_return std::move(*problem);
-        h2->on_change = [p = &pool](bool all) { p->wake(all); };
+        h2->on_change = [p = &pool](bool) { p->wake(); };
         pool.h2.push_back({h2, std::move(permit)});
         co_return opened_http2{};
     }
 
     // One request on HTTP/1.1 (given a connection and its permit, the one
-    // ALPN just settled; else a pooled or new one).
+    // ALPN just settled, with the phases its opening took since `started`;
+    // else a pooled or new one).
     net::awaitable<result<response>> send_http1(const detail::target& where, origin_pool& pool,
                                                 const request& req, const deadline_type& deadline,
                                                 std::unique_ptr<connection> given,
                                                 semaphore_permit given_permit,
-                                                std::string_view alpn) {
+                                                std::string_view alpn, timings so_far,
+                                                clock::time_point started) {
         if (given) {
             co_return co_await exchange_http1(where, pool, req, deadline, std::move(given),
-                                              std::move(given_permit), alpn);
+                                              std::move(given_permit), alpn, false, so_far,
+                                              started);
         }
         if (!pool.limit.try_acquire()) {
             auto [ec] = co_await pool.limit.async_acquire(net::as_tuple(net::use_awaitable));
             if (ec) co_return failure{ec};
         }
         co_return co_await exchange_http1(where, pool, req, deadline, take_idle(pool),
-                                          semaphore_permit(pool.limit), alpn, true);
+                                          semaphore_permit(pool.limit), alpn, true, timings{},
+                                          clock::now());
     }
 
     net::awaitable<result<response>> exchange_http1(const detail::target& where, origin_pool& pool,
@@ -569,9 +624,8 @@ class client::state : public std::enable_shared_from_this<state> {
                                                     const deadline_type& deadline,
                                                     std::unique_ptr<connection> conn,
                                                     semaphore_permit /*held until the answer*/,
-                                                    std::string_view alpn, bool from_pool = false) {
-        const auto started = clock::now();
-        timings timing;
+                                                    std::string_view alpn, bool from_pool,
+                                                    timings timing, clock::time_point started) {
         for (bool reused = from_pool && conn != nullptr;; reused = false) {
             if (!conn) {
                 auto opened = co_await open(where, pool, timing, deadline, alpn);
@@ -597,6 +651,7 @@ class client::state : public std::enable_shared_from_this<state> {
                 done.answer->timing = timing;
                 done.answer->certificate_expiry = conn->certificate_expiry;
                 done.answer->http_version = "1.1";
+                done.answer->peer_address = conn->peer;
             }
             if (done.answer && done.keep_alive) {
                 conn->idle_since = clock::now();
@@ -657,6 +712,7 @@ class client::state : public std::enable_shared_from_this<state> {
                                   ? timed_out(phase, {connected.limit, connected.deadline_reached})
                                   : fmt::format("{}: {}", phase, code.message())};
         }
+        conn->peer = detail::endpoint_text(connected.endpoint.address(), where.port);
         conn->lowest().set_option(net::ip::tcp::no_delay(true));
         if (!where.tls) conn->plain->non_blocking(true);  // read without a wasted call (exchange)
         timing.connect = clock::now() - phase_started;

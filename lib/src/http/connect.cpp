@@ -7,6 +7,8 @@
 #include <boost/asio/error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 
 namespace fanout::http::detail {
@@ -27,6 +29,11 @@ net::awaitable<connected> connect_once(tcp::socket& socket, tcp::endpoint to) {
 }
 
 }  // namespace
+
+std::string endpoint_text(const boost::asio::ip::address& ip, std::uint16_t port) {
+    return ip.is_v6() ? fmt::format("[{}]:{}", ip.to_string(), port)
+                      : fmt::format("{}:{}", ip.to_string(), port);
+}
 
 net::awaitable<connect_outcome> connect_first(tcp::socket& socket,
                                               const std::vector<dns::address>& addresses,

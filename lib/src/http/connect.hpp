@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace fanout::http::detail {
@@ -39,5 +40,8 @@ boost::asio::awaitable<connect_outcome> connect_first(
     boost::asio::ip::tcp::socket& socket, const std::vector<dns::address>& addresses,
     std::uint16_t port, std::chrono::steady_clock::duration each,
     std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt);
+
+/// "a.b.c.d:port" or "[v6]:port": an address as records and answers name it.
+std::string endpoint_text(const boost::asio::ip::address& ip, std::uint16_t port);
 
 }  // namespace fanout::http::detail

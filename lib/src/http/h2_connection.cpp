@@ -141,6 +141,12 @@ struct h2_callbacks {
                     c.notify(true);
                 }
                 return 0;
+            case NGHTTP2_PING:
+                if ((frame->hd.flags & NGHTTP2_FLAG_ACK) != 0 && c.checking_) {
+                    c.ping_acked_ = true;
+                    c.ping_wait_.cancel();
+                }
+                return 0;
             case NGHTTP2_GOAWAY:
                 c.goaway_ = true;
                 c.last_stream_id_ = frame->goaway.last_stream_id;
@@ -247,7 +253,8 @@ h2_connection::h2_connection(std::unique_ptr<socket_type> plain, std::unique_ptr
       tls_(std::move(tls)),
       limits_(std::move(limits)),
       in_(new std::uint8_t[read_size]),
-      settings_wait_(lowest().get_executor()) {
+      settings_wait_(lowest().get_executor()),
+      ping_wait_(lowest().get_executor()) {
     nghttp2_session_callbacks* callbacks = nullptr;
     if (nghttp2_session_callbacks_new(&callbacks) != 0) throw std::bad_alloc();
     nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks,
@@ -294,7 +301,31 @@ net::awaitable<std::optional<failure>> h2_connection::start(clock::duration limi
 }
 
 bool h2_connection::accepts_streams() const noexcept {
-    return usable() && settings_received_ && streams_.size() < stream_limit();
+    return usable() && settings_received_ && !checking_ && streams_.size() < stream_limit();
+}
+
+net::awaitable<bool> h2_connection::check_alive(clock::duration limit) {
+    if (dead_) co_return false;
+    auto self = shared_from_this();
+    checking_ = true;
+    ping_acked_ = false;
+    nghttp2_submit_ping(session_, NGHTTP2_FLAG_NONE, nullptr);
+    start_reading();
+    pump();
+    if (!dead_) {
+        ping_wait_.expires_after(limit);
+        co_await ping_wait_.async_wait(net::as_tuple(net::use_awaitable));
+    }
+    checking_ = false;
+    const bool alive = ping_acked_ && !dead_;
+    const auto cancelled = (co_await net::this_coro::cancellation_state).cancelled();
+    if (!alive && cancelled == net::cancellation_type::none)
+        fail_all(
+            {make_error_code(errc::connection_closed),
+             fmt::format("the server did not answer a PING within {}", format_duration(limit))},
+            false);
+    stop_reading_when_idle();
+    co_return alive;
 }
 
 std::size_t h2_connection::stream_limit() const noexcept {
@@ -323,6 +354,7 @@ void h2_connection::fail_all(const failure& why, bool retryable_if_unanswered) {
     }
     streams_.clear();
     settings_wait_.cancel();
+    ping_wait_.cancel();
     error_code ignored;
     lowest().shutdown(net::socket_base::shutdown_both, ignored);
     lowest().close(ignored);
@@ -337,7 +369,7 @@ void h2_connection::start_reading() {
 }
 
 void h2_connection::stop_reading_when_idle() {
-    if (dead_ || !reading_ || !streams_.empty() || !settings_received_) return;
+    if (dead_ || !reading_ || !streams_.empty() || !settings_received_ || checking_) return;
     idle_stop_ = true;
     // A read pending now is cancelled; one about to start sees idle_stop_.
     // Not while writing: the write loop calls again when it ends.
@@ -414,6 +446,7 @@ net::awaitable<void> h2_connection::read_loop(std::shared_ptr<h2_connection> /*k
         }
         if (dead_) break;
         if (received > 0) {
+            last_heard_ = clock::now();
             const auto rv = nghttp2_session_mem_recv(session_, in_.get(), received);
             if (rv < 0) {
                 // nghttp2 has queued a GOAWAY for most errors; the connection

@@ -11,7 +11,8 @@
 // idle HTTP/1.1 connection has no read pending: a loop whose requests are
 // done has no work left and io_context::run() returns. Whatever the server
 // sent meanwhile (a GOAWAY, its close) is read with the next stream's
-// answer. Flow control is nghttp2's: the client opens generous
+// answer, or with a liveness check (check_alive: a PING, reading until its
+// ACK). Flow control is nghttp2's: the client opens generous
 // windows (8 MiB per stream, 32 MiB for the connection) and the body bytes
 // are consumed as they are kept, so WINDOW_UPDATE follows the reading.
 //
@@ -95,7 +96,13 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
                                                      std::optional<clock::time_point> deadline,
                                                      timings& timing);
 
-    /// Open, no GOAWAY received, and fewer streams than the stream limit.
+    /// Sends a PING and reads until its ACK comes, at most `limit`: true
+    /// when it came. When it did not (and the caller was not cancelled) the
+    /// connection is closed. No stream is accepted meanwhile.
+    boost::asio::awaitable<bool> check_alive(clock::duration limit);
+
+    /// Open, no GOAWAY received, no PING under way, and fewer streams than
+    /// the stream limit.
     bool accepts_streams() const noexcept;
     /// The read loop still runs and no GOAWAY came.
     bool usable() const noexcept { return !dead_ && !goaway_; }
@@ -106,6 +113,8 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     /// Streams started on it so far.
     std::size_t streams_started() const noexcept { return started_; }
     clock::time_point idle_since() const noexcept { return idle_since_; }
+    /// When bytes from the server last arrived.
+    clock::time_point last_heard() const noexcept { return last_heard_; }
 
     /// Ends the connection: every stream on it fails with connection_closed.
     void close();
@@ -116,6 +125,7 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     std::function<void(bool all)> on_change;
 
     std::optional<std::chrono::system_clock::time_point> certificate_expiry;
+    std::string peer_address;  ///< "ip:port", for the responses
 
     struct stream;  // one request on the connection
 
@@ -142,7 +152,10 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     std::string out_;
     std::unique_ptr<std::uint8_t[]> in_;
     boost::asio::steady_timer settings_wait_;
+    boost::asio::steady_timer ping_wait_;  // cancelled by the PING's ACK
     bool settings_received_ = false;
+    bool checking_ = false;  // a PING of check_alive() is under way
+    bool ping_acked_ = false;
     bool writing_ = false;
     bool reading_ = false;
     bool idle_stop_ = false;  // the read loop ends at its next turn (no stream left)
@@ -151,6 +164,7 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     std::int32_t last_stream_id_ = 0;  // the GOAWAY's
     std::size_t started_ = 0;
     clock::time_point idle_since_ = clock::now();
+    clock::time_point last_heard_ = clock::now();
 };
 
 }  // namespace fanout::http::detail

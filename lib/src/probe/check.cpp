@@ -1,6 +1,7 @@
 #include <fanout/probe/check.hpp>
 
 #include "http/connect.hpp"
+#include "text.hpp"
 
 #include <fanout/duration.hpp>
 #include <fanout/error.hpp>
@@ -50,9 +51,17 @@ bool expected(const std::vector<status_range>& ranges, unsigned status) {
     return false;
 }
 
-std::string endpoint_text(const net::ip::address& ip, std::uint16_t port) {
-    return ip.is_v6() ? fmt::format("[{}]:{}", ip.to_string(), port)
-                      : fmt::format("{}:{}", ip.to_string(), port);
+// The phases the answer's request went through (see http_phases).
+http_phases phases_of(const http::response& answer) {
+    const auto& timing = answer.timing;
+    http_phases out;
+    out.first_byte = timing.first_byte;
+    if (timing.reused_connection) return out;
+    out.dns = timing.dns;
+    out.connect = timing.connect;
+    const std::string_view url = answer.url;
+    if (url.size() > 6 && fanout::detail::iequals(url.substr(0, 6), "https:")) out.tls = timing.tls;
+    return out;
 }
 
 }  // namespace
@@ -100,6 +109,7 @@ struct prober::state {
         out.tls.verify = !options.insecure;
         out.tls.ca_file = options.ca_file;
         out.dns = resolver_options(options, {}, 1024);
+        out.http_version = options.http_version;
         return out;
     }
 
@@ -149,6 +159,9 @@ struct prober::state {
             co_return out;
         }
         out.status = answer->status;
+        out.address = std::move(answer->peer_address);
+        out.http_version = std::move(answer->http_version);
+        out.phases = phases_of(*answer);
         if (answer->certificate_expiry) {
             const auto left = *answer->certificate_expiry - std::chrono::system_clock::now();
             out.certificate_days_left = std::chrono::floor<std::chrono::days>(left).count();
@@ -205,7 +218,7 @@ struct prober::state {
         net::ip::tcp::socket socket(executor);
         const auto done =
             co_await http::detail::connect_first(socket, *addresses, t.port, options.timeout);
-        out.address = endpoint_text(done.endpoint.address(), t.port);
+        out.address = http::detail::endpoint_text(done.endpoint.address(), t.port);
         if (done.ec)
             out.problem = failure{
                 done.ec, done.timed_out

@@ -19,6 +19,8 @@ record make_record(std::size_t line, std::string input, std::string kind, const 
         r.latency = checked->latency;
         r.status = checked->status;
         r.address = checked->address;
+        r.http_version = checked->http_version;
+        r.phases = checked->phases;
         r.certificate_days_left = checked->certificate_days_left;
         r.answers = checked->answers;
     }

@@ -13,6 +13,16 @@ namespace fanout::report {
 
 namespace {
 
+// A phase's milliseconds, or null when the request did not go through it.
+void append_phase(std::string& out, const char* key,
+                  const std::optional<std::chrono::nanoseconds>& took) {
+    out += key;
+    if (took)
+        append_milliseconds(out, *took);
+    else
+        out += "null";
+}
+
 class jsonl_writer final : public writer {
   public:
     void append(std::string& out, const record& r) override {
@@ -45,6 +55,20 @@ class jsonl_writer final : public writer {
             out += r.status ? fmt::format("{}", *r.status) : "null";
             out += ",\"cert_days_left\":";
             out += r.certificate_days_left ? fmt::format("{}", *r.certificate_days_left) : "null";
+            out += ",\"http_version\":";
+            if (r.http_version.empty())
+                out += "null";
+            else
+                append_json_string(out, r.http_version);
+            out += ",\"address\":";
+            if (r.address.empty())
+                out += "null";
+            else
+                replaced |= append_json_string(out, r.address);
+            append_phase(out, ",\"dns_ms\":", r.phases.dns);
+            append_phase(out, ",\"connect_ms\":", r.phases.connect);
+            append_phase(out, ",\"tls_ms\":", r.phases.tls);
+            append_phase(out, ",\"first_byte_ms\":", r.phases.first_byte);
         } else if (r.kind == "tcp") {
             out += ",\"address\":";
             if (r.address.empty())
@@ -123,7 +147,8 @@ class csv_writer final : public writer {
   public:
     std::string header() const override {
         return "line,input,kind,ok,error_kind,error_message,warning,attempts,elapsed_ms,"
-               "latency_ms,status,address,cert_days_left,answers\n";
+               "latency_ms,status,address,cert_days_left,answers,http_version,dns_ms,connect_ms,"
+               "tls_ms,first_byte_ms\n";
     }
 
     void append(std::string& out, const record& r) override {
@@ -159,6 +184,13 @@ class csv_writer final : public writer {
             answers += answer;
         }
         append_csv_field(out, answers);
+        out += ',';
+        out += r.http_version;  // "1.1", "2" or nothing
+        for (const auto* phase :
+             {&r.phases.dns, &r.phases.connect, &r.phases.tls, &r.phases.first_byte}) {
+            out += ',';
+            if (*phase) append_milliseconds(out, **phase);
+        }
         out += '\n';
     }
 };

@@ -15,7 +15,14 @@
 // connection per origin carries up to min(the server's
 // SETTINGS_MAX_CONCURRENT_STREAMS, max_concurrent_streams) requests at once;
 // another is opened only when all streams of the open ones are taken, up to
-// connections_per_origin, and requests beyond wait in FIFO order. A timeout
+// connections_per_origin, and requests beyond wait in FIFO order (one that
+// comes while others wait queues behind them). Idle HTTP/2 connections: one
+// with no stream open closes after idle_timeout, like an HTTP/1.1 one; one
+// reused after its server has been quiet for ping_after_idle is first
+// checked with a PING, and when no ACK comes within ping_timeout it is
+// closed and the request goes to another connection (nothing of it was
+// sent). No PING is sent on a connection nobody uses: a loop whose requests
+// are done has no work left. A timeout
 // or a cancellation resets only its stream (RST_STREAM CANCEL). After a
 // GOAWAY no new request goes to that connection, and idempotent requests
 // the server did not process (above its last stream id, or refused) are
@@ -95,6 +102,13 @@ struct client_options {
     /// HTTP/2: the largest response header list accepted (names, values and
     /// 32 bytes each, as SETTINGS_MAX_HEADER_LIST_SIZE counts them).
     std::size_t max_header_list_size = 64 * 1024;
+    /// HTTP/2: a pooled connection whose server has sent nothing for this
+    /// long is checked with a PING before it carries a request (0: at every
+    /// reuse of a connection with no stream open).
+    std::chrono::milliseconds ping_after_idle{5'000};
+    /// HTTP/2: how long that PING's ACK may take; past it the connection is
+    /// closed and the request goes to another.
+    std::chrono::milliseconds ping_timeout{2'000};
     tls_options tls;
     dns::resolver_options dns{.cache_capacity = 1024};
 };

@@ -52,7 +52,9 @@ struct request {
 /// column). A failure (http::errc::invalid_url) naming the URL.
 std::optional<failure> check_url(std::string_view url);
 
-/// How long each phase of a request took; zero for phases it did not need.
+/// How long each phase of a request took (the last redirect's request);
+/// zero for phases it did not need: dns, connect and tls on a reused
+/// connection, tls on plain http.
 struct timings {
     std::chrono::nanoseconds dns{};
     std::chrono::nanoseconds connect{};
@@ -71,6 +73,9 @@ struct response {
     std::string url;  ///< where the answer came from (the last redirect's target)
     /// The version that answered: "1.1" or "2" (HTTP/1.0 answers say "1.1").
     std::string http_version;
+    /// The address that answered, "a.b.c.d:port" or "[v6]:port" (the last
+    /// redirect's, like url).
+    std::string peer_address;
     /// For https: when the server's certificate stops being valid (its
     /// notAfter); nothing for plain HTTP.
     std::optional<std::chrono::system_clock::time_point> certificate_expiry;

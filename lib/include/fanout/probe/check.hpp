@@ -22,6 +22,7 @@
 // when the coroutine is cancelled between two operations, throws system_error as Asio coroutines
 // do); the prober stays usable.
 
+#include <fanout/http/message.hpp>
 #include <fanout/outcome.hpp>
 #include <fanout/probe/target.hpp>
 
@@ -71,6 +72,22 @@ struct check_options {
     /// at most: past it, a prober moves on to a new HTTP client and closes
     /// the old one's connections once its checks have ended.
     std::size_t max_idle_origins = 1024;
+    /// http, https: the HTTP version asked for (see http::version): by
+    /// default h2 when an https server offers it by ALPN, else HTTP/1.1;
+    /// http2 fails an https target that does not pick h2
+    /// (http::errc::http2_not_negotiated).
+    http::version http_version = http::version::automatic;
+};
+
+/// How long the phases of the HTTP request that answered took (the last
+/// redirect's), as http::timings measures them; nothing for a phase the
+/// request did not go through: dns, connect and tls on a reused connection,
+/// tls on plain http.
+struct http_phases {
+    std::optional<std::chrono::nanoseconds> dns;
+    std::optional<std::chrono::nanoseconds> connect;
+    std::optional<std::chrono::nanoseconds> tls;
+    std::optional<std::chrono::nanoseconds> first_byte;  ///< from sending to the answer's head
 };
 
 struct check_result {
@@ -80,7 +97,11 @@ struct check_result {
     std::optional<std::string> warning;
     std::chrono::nanoseconds latency{};  ///< of the check (HTTP: the request's total)
     std::optional<unsigned> status;      ///< http: the final status
-    std::string address;                 ///< tcp: the address connected to
+    /// tcp: the address connected to (or tried last); http: the one that
+    /// answered; "a.b.c.d:port" or "[v6]:port"
+    std::string address;
+    std::string http_version;  ///< http: the version that answered, "1.1" or "2"
+    http_phases phases;        ///< http: filled when an answer came
     std::optional<std::int64_t> certificate_days_left;  ///< https: whole days to notAfter
     std::vector<std::string> answers;                   ///< dns: the records, "TYPE value" each
 

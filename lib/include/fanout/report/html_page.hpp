@@ -49,7 +49,7 @@ class html_page {
     struct row {
         std::size_t line = 0;
         std::string input;
-        std::string kind;
+        std::string kind;  ///< "http/2", "http/1.1" when an HTTP answer said its version
         bool ok = false;
         std::string error_kind;
         std::string message;

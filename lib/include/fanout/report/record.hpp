@@ -1,7 +1,8 @@
 #pragma once
 // One line of a sweep's output: what was checked (the input line), the
 // verdict, why (an error kind and message), attempts, time, and what the
-// check saw (status, address, certificate days, answers).
+// check saw (status, HTTP version and phase timings, address, certificate
+// days, answers).
 //
 //   make_record(line, input, kind, outcome, check) -> record
 //
@@ -30,7 +31,9 @@ struct record {
     std::chrono::nanoseconds elapsed{};  ///< from the first attempt, backoff included
     std::chrono::nanoseconds latency{};  ///< of the last attempt that got an answer (0: none)
     std::optional<unsigned> status;
-    std::string address;
+    std::string address;        ///< tcp: connected to; http: answered
+    std::string http_version;   ///< http: "1.1" or "2"; empty: no answer
+    probe::http_phases phases;  ///< http
     std::optional<std::int64_t> certificate_days_left;
     std::vector<std::string> answers;
 };

@@ -8,8 +8,10 @@
 // A record's text ends with a newline, so a caller writes each with one
 // fwrite and records stay whole when loops write at once.
 // JSON lines carry: line, input, kind, ok, error (null or {kind, message}),
-// warning, attempts, elapsed_ms, latency_ms, then by kind: status and
-// cert_days_left (http), address (tcp), answers (dns), and
+// warning, attempts, elapsed_ms, latency_ms, then by kind: status,
+// cert_days_left, http_version, address, dns_ms, connect_ms, tls_ms and
+// first_byte_ms (http; null when unknown or, for a phase, not gone
+// through), address (tcp), answers (dns), and
 // "invalid_utf8":true when some text was not valid UTF-8 (each bad byte
 // written as U+FFFD; see escape.hpp).
 // Text from outside is made safe for each format: the table shows control
