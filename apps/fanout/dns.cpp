@@ -27,6 +27,7 @@
 #include <fanout/report/json.hpp>
 #include <fanout/report/periodic_flush.hpp>
 #include <fanout/report/record_output.hpp>
+#include <fanout/retry.hpp>
 #include <fanout/runtime.hpp>
 #include <fanout/shard.hpp>
 
@@ -37,6 +38,7 @@
 #include <unistd.h>
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <chrono>
 #include <cstdio>
 #include <deque>
@@ -47,6 +49,7 @@
 #include <optional>
 #include <ranges>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -89,14 +92,15 @@ struct lookup {
 // with every type asked; the lookups after a name's first wait here for the
 // next worker of any loop. Networks (--ptr, and lines that are addresses or
 // CIDRs when PTR is asked) become PTR lookups of their addresses, made one
-// at a time as workers take them.
+// at a time as workers take them. With one loop nothing is shared, and
+// nothing is locked.
 class lookup_input {
   public:
     using value_type = lookup;
 
     lookup_input(line_source& names, std::vector<dns::record_type> types,
-                 std::vector<dns::address_block> networks)
-        : names_(names), types_(std::move(types)) {
+                 std::vector<dns::address_block> networks, bool shared)
+        : names_(names), types_(std::move(types)), shared_(shared) {
         for (auto& n : networks) networks_.push_back({std::move(n), 0, 0});
         expand_lines_ =
             std::find(types_.begin(), types_.end(), dns::record_type::ptr) != types_.end();
@@ -108,13 +112,14 @@ class lookup_input {
         if (!name) co_return take_pending();  // another loop's last name may have left some
         if (expand_lines_ && !name->too_long) {
             if (auto network = dns::address_block::parse(name->text)) {
-                std::lock_guard lock(mutex_);
+                const auto lock = guard();
                 networks_.push_back({std::move(*network), 0, name->number});
                 co_return next_address();
             }
         }
         lookup first{name->number, std::move(name->text), types_.front(), name->too_long};
-        std::lock_guard lock(mutex_);
+        if (types_.size() == 1) co_return first;
+        const auto lock = guard();
         for (std::size_t i = 1; i < types_.size(); ++i) {
             pending_.push_back(first);
             pending_.back().type = types_[i];
@@ -123,7 +128,7 @@ class lookup_input {
     }
     void stop() {
         names_.stop();
-        std::lock_guard lock(mutex_);
+        const auto lock = guard();
         networks_.clear();  // addresses not yet taken are not read
     }
 
@@ -134,8 +139,13 @@ class lookup_input {
         std::size_t line = 0;
     };
 
+    // The mutex, when loops share the input.
+    std::unique_lock<std::mutex> guard() {
+        return shared_ ? std::unique_lock(mutex_) : std::unique_lock<std::mutex>();
+    }
+
     std::optional<lookup> take_pending() {
-        std::lock_guard lock(mutex_);
+        const auto lock = guard();
         if (auto address = next_address()) return address;
         if (pending_.empty()) return std::nullopt;
         std::optional<lookup> out(std::move(pending_.front()));
@@ -158,6 +168,7 @@ class lookup_input {
     line_source& names_;
     std::vector<dns::record_type> types_;
     bool expand_lines_ = false;
+    bool shared_;
     std::mutex mutex_;
     std::deque<lookup> pending_;
     std::deque<network> networks_;
@@ -194,6 +205,7 @@ struct dns_report {
     std::uint64_t resolved = 0;
     std::uint64_t bad_names = 0;
     std::uint64_t other_failures = 0;
+    std::uint64_t noerror = 0;  ///< NOERROR answers not yet in by_rcode (see merge)
     histogram latency;
 
     void count(const outcome<dns::answer>& out) {
@@ -207,11 +219,15 @@ struct dns_report {
             else
                 ++other_failures;
         }
-        if (const auto rcode = rcode_text(out); !rcode.empty()) ++by_rcode[rcode];
+        if (out.ok())
+            ++noerror;  // into by_rcode once, by merge: no map search per record
+        else if (const auto rcode = rcode_text(out); !rcode.empty())
+            ++by_rcode[rcode];
     }
 
     void merge(const dns_report& other) {
         for (const auto& [rcode, n] : other.by_rcode) by_rcode[rcode] += n;
+        if (other.noerror > 0) by_rcode["NOERROR"] += other.noerror;
         for (const auto& [kind, n] : other.errors_by_kind) errors_by_kind[kind] += n;
         resolved += other.resolved;
         bad_names += other.bad_names;
@@ -235,23 +251,59 @@ std::string rcode_text(const outcome<dns::answer>& out) {
     return code ? dns::to_string(*code) : std::string();
 }
 
-// One JSON line, written field by field: at hundreds of thousands of records
-// a second, building a json::object per record costs more than the lookup.
+// The name of a record type, without a string for the named ones.
+std::string_view type_name(dns::record_type type, std::string& spare) {
+    switch (type) {
+        case dns::record_type::a:
+            return "A";
+        case dns::record_type::aaaa:
+            return "AAAA";
+        case dns::record_type::cname:
+            return "CNAME";
+        case dns::record_type::ns:
+            return "NS";
+        case dns::record_type::ptr:
+            return "PTR";
+        case dns::record_type::mx:
+            return "MX";
+        case dns::record_type::txt:
+            return "TXT";
+        case dns::record_type::soa:
+            return "SOA";
+    }
+    spare = dns::to_string(type);
+    return spare;
+}
+
+void append_number(std::string& out, std::uint64_t value) {
+    char digits[20];
+    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+    out.append(digits, end);
+}
+
+// One JSON line, written field by field straight into `out`: at hundreds of
+// thousands of records a second, building a json::object per record (or
+// formatting through fmt) costs more than the lookup.
 void append_json_record(std::string& out, const lookup& item, const outcome<dns::answer>& result) {
-    auto to = std::back_inserter(out);
-    fmt::format_to(to, "{{\"line\":{},\"input\":", item.line);
+    std::string spare;
+    out += "{\"line\":";
+    append_number(out, item.line);
+    out += ",\"input\":";
     bool replaced = append_json_string(out, item.name);
     if (!item.address.empty()) {
         out += ",\"address\":";
         append_json_string(out, item.address);
     }
-    fmt::format_to(to, ",\"type\":\"{}\",\"ok\":{},\"rcode\":", dns::to_string(item.type),
-                   result.ok());
-    const auto rcode = rcode_text(result);
-    if (rcode.empty())
+    out += ",\"type\":\"";
+    out += type_name(item.type, spare);  // letters and digits: nothing to escape
+    out += result.ok() ? "\",\"ok\":true,\"rcode\":" : "\",\"ok\":false,\"rcode\":";
+    if (result.ok()) {
+        out += "\"NOERROR\"";
+    } else if (const auto rcode = rcode_text(result); rcode.empty()) {
         out += "null";
-    else
+    } else {
         append_json_string(out, rcode);
+    }
     out += ",\"answers\":[";
     if (result.ok()) {
         bool first = true;
@@ -259,7 +311,9 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
             out += first ? "{\"name\":" : ",{\"name\":";
             first = false;
             replaced |= append_json_string(out, rr.name);
-            fmt::format_to(to, ",\"type\":\"{}\",\"value\":", dns::to_string(rr.type));
+            out += ",\"type\":\"";
+            out += type_name(rr.type, spare);
+            out += "\",\"value\":";
             if (std::holds_alternative<net::ip::address_v4>(rr.data)) {
                 out += '"';  // digits and dots: nothing to escape
                 rr.append_text(out);
@@ -267,14 +321,18 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
             } else {
                 replaced |= append_json_string(out, rr.text());
             }
-            fmt::format_to(to, ",\"ttl\":{}}}", rr.ttl);
+            out += ",\"ttl\":";
+            append_number(out, rr.ttl);
+            out += '}';
         }
     }
     out += "],\"error\":";
     if (result.ok()) {
         out += "null";
     } else {
-        fmt::format_to(to, "{{\"kind\":\"{}\",\"message\":", result.error().kind());
+        out += "{\"kind\":\"";
+        out += result.error().kind();  // a fixed word: nothing to escape
+        out += "\",\"message\":";
         replaced |= append_json_string(out, result.error().text());
         out += '}';
     }
@@ -285,9 +343,13 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
         const bool v6 = from.address.find(':') != std::string::npos;
         out += v6 ? ",\"server\":\"[" : ",\"server\":\"";
         out += from.address;
-        fmt::format_to(to, "{}:{}\"", v6 ? "]" : "", from.port);
+        out += v6 ? "]:" : ":";
+        append_number(out, from.port);
+        out += '"';
     }
-    fmt::format_to(to, ",\"attempts\":{},\"elapsed_ms\":", result.attempts);
+    out += ",\"attempts\":";
+    append_number(out, result.attempts);
+    out += ",\"elapsed_ms\":";
     append_milliseconds(out, result.elapsed);
     // Text that was not valid UTF-8 had bytes replaced by U+FFFD.
     if (replaced) out += ",\"invalid_utf8\":true";
@@ -438,7 +500,7 @@ int run_dns(const dns_settings& settings) {
                        .items_only = true,
                        .slice = *slice});
     note.lines = &names;
-    lookup_input source(names, types, std::move(networks));
+    lookup_input source(names, types, std::move(networks), loops > 1);
     std::vector<dns_loop> per_loop(loops);
     resolver_options.pool.per_server_rate = settings.per_server_rate / static_cast<double>(loops);
     try {
@@ -453,31 +515,33 @@ int run_dns(const dns_settings& settings) {
         return usage_error(e.what());
     }
     const auto run_loop = [&](std::size_t i) -> net::awaitable<gather_summary> {
-        gather_options options{.limit = settings.limit / loops + (i < settings.limit % loops),
-                               .progress = &counters};
-        options.retry.max_attempts = settings.tries;
-        options.retry.initial_backoff = std::chrono::milliseconds(10);
-        options.retry.max_backoff = std::chrono::milliseconds(100);
-        options.retry.retry_if = [](const failure& f) { return f.code == errc::timeout; };
+        const std::size_t limit = settings.limit / loops + (i < settings.limit % loops);
+        retry_policy retry;
+        retry.max_attempts = settings.tries;
+        retry.initial_backoff = std::chrono::milliseconds(10);
+        retry.max_backoff = std::chrono::milliseconds(100);
+        retry.retry_if = [](const failure& f) { return f.code == errc::timeout; };
         auto& state = per_loop[i];
+        auto sink = [&state, &out, jsonl](const lookup& item, outcome<dns::answer>&& done) {
+            state.record.clear();
+            if (jsonl)
+                append_json_record(state.record, item, done);
+            else
+                state.record = text_record(item, done) + '\n';
+            out.write(state.record);
+            state.report.count(done);
+            if (!done.ok() && unfinished(done.error()) &&
+                (state.first_unfinished == 0 || item.line < state.first_unfinished))
+                state.first_unfinished = item.line;
+        };
+        gather_options options{.limit = limit, .progress = &counters};
+        options.retry = std::move(retry);
         return gather_each(
             source,
             [&state, max_line = settings.input_lines.max_line](const lookup& item) {
                 return ask(*state.resolver, state.wildcards.get(), item, max_line);
             },
-            [&state, &out, jsonl](const lookup& item, outcome<dns::answer>&& done) {
-                state.record.clear();
-                if (jsonl)
-                    append_json_record(state.record, item, done);
-                else
-                    state.record = text_record(item, done) + '\n';
-                out.write(state.record);
-                state.report.count(done);
-                if (!done.ok() && unfinished(done.error()) &&
-                    (state.first_unfinished == 0 || item.line < state.first_unfinished))
-                    state.first_unfinished = item.line;
-            },
-            options);
+            std::move(sink), options);
     };
 
     const auto started = std::chrono::steady_clock::now();
