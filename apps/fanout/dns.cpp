@@ -31,7 +31,13 @@
 #include <fanout/runtime.hpp>
 #include <fanout/shard.hpp>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_allocator.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <fmt/format.h>
 
@@ -40,6 +46,7 @@
 #include <cctype>
 #include <charconv>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <deque>
 #include <iterator>
@@ -47,6 +54,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <ranges>
 #include <string>
 #include <string_view>
@@ -195,6 +203,260 @@ net::awaitable<result<dns::answer>> ask(dns::resolver& resolver, dns::wildcard_d
     if (item.too_long) return too_long(item, max_line);
     if (wildcards != nullptr) return ask_checked(resolver, *wildcards, item);
     return resolver.query(item.name, item.type);
+}
+
+// Blocks for the lookups' completion handlers, kept by the loop that made
+// them for its next lookups: once warm, asking allocates nothing. One
+// thread only.
+class handler_blocks {
+  public:
+    static constexpr std::size_t block_size = 256;
+
+    handler_blocks() = default;
+    handler_blocks(const handler_blocks&) = delete;
+    handler_blocks& operator=(const handler_blocks&) = delete;
+    ~handler_blocks() {
+        for (void* block : free_) ::operator delete(block);
+    }
+
+    void* allocate(std::size_t size, std::size_t align) {
+        if (!fits(size, align)) return ::operator new(size);
+        if (free_.empty()) return ::operator new(block_size);
+        void* block = free_.back();
+        free_.pop_back();
+        return block;
+    }
+    void deallocate(void* block, std::size_t size, std::size_t align) {
+        if (fits(size, align))
+            free_.push_back(block);
+        else
+            ::operator delete(block);
+    }
+
+  private:
+    static bool fits(std::size_t size, std::size_t align) {
+        return size <= block_size && align <= alignof(std::max_align_t);
+    }
+    std::vector<void*> free_;
+};
+
+template <class T>
+struct handler_allocator {
+    using value_type = T;
+    handler_blocks* blocks;
+
+    explicit handler_allocator(handler_blocks& owner) noexcept : blocks(&owner) {}
+    template <class U>
+    handler_allocator(const handler_allocator<U>& other) noexcept  // NOLINT: rebinding
+        : blocks(other.blocks) {}
+    T* allocate(std::size_t n) {
+        return static_cast<T*>(blocks->allocate(n * sizeof(T), alignof(T)));
+    }
+    void deallocate(T* p, std::size_t n) noexcept {
+        blocks->deallocate(p, n * sizeof(T), alignof(T));
+    }
+    template <class U>
+    friend bool operator==(const handler_allocator& a, const handler_allocator<U>& b) noexcept {
+        return a.blocks == b.blocks;
+    }
+};
+
+// The lookups of one loop without a coroutine per lookup (runs without
+// --wildcard-check): a feeder takes lookups from the input while fewer
+// than `limit` are in flight and starts each with a callback on the
+// resolver; a finished lookup's slot takes the next at once. It reports what
+// gather_each would: one outcome per lookup, a timeout tried again after a
+// backoff while the retry policy allows, the lookups in flight at a stop
+// cancelled, those read after it not started.
+template <class Sink>
+class bulk_lookups {
+  public:
+    using clock = std::chrono::steady_clock;
+
+    bulk_lookups(dns::resolver& resolver, lookup_input& source, std::size_t limit,
+                 retry_policy retry, std::size_t max_line, progress& counters, Sink sink)
+        : resolver_(resolver),
+          source_(source),
+          limit_(std::max<std::size_t>(1, limit)),
+          retry_(std::move(retry)),
+          max_line_(max_line),
+          counters_(counters),
+          sink_(std::move(sink)),
+          slots_(new slot[limit_]),
+          random_(std::random_device{}()) {
+        free_.reserve(limit_);
+        for (std::size_t i = limit_; i > 0; --i) free_.push_back(static_cast<std::uint32_t>(i - 1));
+    }
+    bulk_lookups(const bulk_lookups&) = delete;
+    bulk_lookups& operator=(const bulk_lookups&) = delete;
+
+    // Returns once the input has ended (or the run stopped) and nothing is in
+    // flight.
+    net::awaitable<gather_summary> run() {
+        co_await net::this_coro::throw_if_cancelled(false);
+        executor_ = co_await net::this_coro::executor;
+        wake_.emplace(executor_, clock::time_point::max());
+        for (;;) {
+            if (const auto state = co_await net::this_coro::cancellation_state;
+                state.cancelled() != net::cancellation_type::none)
+                stop();
+            if (!input_done_ && (stopped_ || !free_.empty())) {
+                auto item = co_await source_.next();
+                if (!item) {
+                    input_done_ = true;
+                } else if (stopped_) {
+                    not_started(*item);
+                } else {
+                    start(std::move(*item));
+                }
+                continue;
+            }
+            if (input_done_ && in_flight_ == 0) break;
+            // Wait for a lookup to end (or for the run to be cancelled).
+            waiting_ = true;
+            wake_->expires_at(clock::time_point::max());
+            co_await wake_->async_wait(net::as_tuple(net::use_awaitable));
+            waiting_ = false;
+        }
+        if (stopped_) summary_.stopped = stop_reason::cancelled;
+        co_return summary_;
+    }
+
+  private:
+    struct slot {
+        lookup item;
+        unsigned attempt = 0;
+        clock::time_point started{};
+        net::cancellation_signal signal;             // cancels the lookup in flight
+        std::unique_ptr<net::steady_timer> backoff;  // made by a first retry
+        bool backing_off = false;
+    };
+
+    static failure stopped_failure() { return failure{errc::cancelled, "cancelled"}; }
+
+    void stop() {
+        if (stopped_) return;
+        stopped_ = true;
+        source_.stop();
+        for (std::size_t i = 0; i < limit_; ++i) {
+            auto& s = slots_[i];
+            if (s.attempt == 0) continue;  // free
+            if (s.backing_off)
+                s.backoff->cancel();
+            else
+                s.signal.emit(net::cancellation_type::terminal);
+        }
+    }
+
+    void start(lookup&& item) {
+        const auto index = free_.back();
+        free_.pop_back();
+        ++in_flight_;
+        auto& s = slots_[index];
+        s.item = std::move(item);
+        s.started = clock::now();
+        counters_.on_start();
+        if (s.item.too_long) {
+            s.attempt = 1;
+            finish(index, failure{errc::line_too_long,
+                                  fmt::format("line {} is longer than {} bytes (see --max-line)",
+                                              s.item.line, format_count(max_line_))});
+            return;
+        }
+        attempt(index);
+    }
+
+    void attempt(std::uint32_t index) {
+        auto& s = slots_[index];
+        ++s.attempt;
+        resolver_.async_query(
+            s.item.name, s.item.type,
+            net::bind_cancellation_slot(s.signal.slot(),
+                                        net::bind_allocator(handler_allocator<void>(blocks_),
+                                                            [this, index](result<dns::answer> got) {
+                                                                on_result(index, std::move(got));
+                                                            })));
+    }
+
+    void on_result(std::uint32_t index, result<dns::answer>&& got) {
+        auto& s = slots_[index];
+        if (!got && stopped_) {
+            got = stopped_failure();
+        } else if (!got && s.attempt < retry_.max_attempts && retry_.should_retry(got.error())) {
+            if (!s.backoff) s.backoff = std::make_unique<net::steady_timer>(executor_);
+            s.backoff->expires_after(retry_.backoff(s.attempt, got.error(), random_));
+            s.backing_off = true;
+            s.backoff->async_wait([this, index](boost::system::error_code ec) {
+                auto& again = slots_[index];
+                again.backing_off = false;
+                if (ec || stopped_) {
+                    finish(index, stopped_failure());
+                    return;
+                }
+                counters_.on_retry();
+                attempt(index);
+            });
+            return;
+        }
+        finish(index, std::move(got));
+    }
+
+    void finish(std::uint32_t index, result<dns::answer>&& got) {
+        auto& s = slots_[index];
+        outcome<dns::answer> out;
+        out.result = std::move(got);
+        out.attempts = s.attempt;
+        out.elapsed = clock::now() - s.started;
+        const bool ok = out.ok();
+        ++summary_.total;
+        ++(ok ? summary_.succeeded : summary_.failed);
+        counters_.on_done(ok);
+        sink_(s.item, std::move(out));
+        s.attempt = 0;
+        free_.push_back(index);
+        --in_flight_;
+        if (waiting_) {
+            waiting_ = false;
+            wake_->cancel();
+        }
+    }
+
+    void not_started(const lookup& item) {
+        outcome<dns::answer> out;
+        out.result = failure{errc::cancelled};
+        ++summary_.total;
+        ++summary_.failed;
+        ++summary_.not_started;
+        sink_(item, std::move(out));
+    }
+
+    handler_blocks blocks_;  // first: the handlers are gone before it is
+    dns::resolver& resolver_;
+    lookup_input& source_;
+    std::size_t limit_;
+    retry_policy retry_;
+    std::size_t max_line_;
+    progress& counters_;
+    Sink sink_;
+    std::unique_ptr<slot[]> slots_;
+    std::vector<std::uint32_t> free_;
+    std::mt19937_64 random_;
+    net::any_io_executor executor_;
+    std::optional<net::steady_timer> wake_;  // the feeder's wait for a free slot
+    std::size_t in_flight_ = 0;
+    bool waiting_ = false;
+    bool input_done_ = false;
+    bool stopped_ = false;
+    gather_summary summary_;
+};
+
+template <class Sink>
+net::awaitable<gather_summary> run_bulk(dns::resolver& resolver, lookup_input& source,
+                                        std::size_t limit, retry_policy retry, std::size_t max_line,
+                                        progress& counters, Sink sink) {
+    bulk_lookups<Sink> lookups(resolver, source, limit, std::move(retry), max_line, counters,
+                               std::move(sink));
+    co_return co_await lookups.run();
 }
 
 std::string rcode_text(const outcome<dns::answer>& out);
@@ -534,6 +796,11 @@ int run_dns(const dns_settings& settings) {
                 (state.first_unfinished == 0 || item.line < state.first_unfinished))
                 state.first_unfinished = item.line;
         };
+        // Without wildcard checks a lookup is one callback on the resolver;
+        // with them, a coroutine per lookup under gather_each.
+        if (!state.wildcards)
+            return run_bulk(*state.resolver, source, limit, std::move(retry),
+                            settings.input_lines.max_line, counters, std::move(sink));
         gather_options options{.limit = limit, .progress = &counters};
         options.retry = std::move(retry);
         return gather_each(
