@@ -27,17 +27,26 @@
 #include <fanout/report/json.hpp>
 #include <fanout/report/periodic_flush.hpp>
 #include <fanout/report/record_output.hpp>
+#include <fanout/retry.hpp>
 #include <fanout/runtime.hpp>
 #include <fanout/shard.hpp>
 
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_allocator.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <fmt/format.h>
 
 #include <unistd.h>
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <chrono>
+#include <cstddef>
 #include <cstdio>
 #include <deque>
 #include <iterator>
@@ -45,8 +54,10 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <random>
 #include <ranges>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -89,14 +100,15 @@ struct lookup {
 // with every type asked; the lookups after a name's first wait here for the
 // next worker of any loop. Networks (--ptr, and lines that are addresses or
 // CIDRs when PTR is asked) become PTR lookups of their addresses, made one
-// at a time as workers take them.
+// at a time as workers take them. With one loop nothing is shared, and
+// nothing is locked.
 class lookup_input {
   public:
     using value_type = lookup;
 
     lookup_input(line_source& names, std::vector<dns::record_type> types,
-                 std::vector<dns::address_block> networks)
-        : names_(names), types_(std::move(types)) {
+                 std::vector<dns::address_block> networks, bool shared)
+        : names_(names), types_(std::move(types)), shared_(shared) {
         for (auto& n : networks) networks_.push_back({std::move(n), 0, 0});
         expand_lines_ =
             std::find(types_.begin(), types_.end(), dns::record_type::ptr) != types_.end();
@@ -108,13 +120,14 @@ class lookup_input {
         if (!name) co_return take_pending();  // another loop's last name may have left some
         if (expand_lines_ && !name->too_long) {
             if (auto network = dns::address_block::parse(name->text)) {
-                std::lock_guard lock(mutex_);
+                const auto lock = guard();
                 networks_.push_back({std::move(*network), 0, name->number});
                 co_return next_address();
             }
         }
         lookup first{name->number, std::move(name->text), types_.front(), name->too_long};
-        std::lock_guard lock(mutex_);
+        if (types_.size() == 1) co_return first;
+        const auto lock = guard();
         for (std::size_t i = 1; i < types_.size(); ++i) {
             pending_.push_back(first);
             pending_.back().type = types_[i];
@@ -123,7 +136,7 @@ class lookup_input {
     }
     void stop() {
         names_.stop();
-        std::lock_guard lock(mutex_);
+        const auto lock = guard();
         networks_.clear();  // addresses not yet taken are not read
     }
 
@@ -134,8 +147,13 @@ class lookup_input {
         std::size_t line = 0;
     };
 
+    // The mutex, when loops share the input.
+    std::unique_lock<std::mutex> guard() {
+        return shared_ ? std::unique_lock(mutex_) : std::unique_lock<std::mutex>();
+    }
+
     std::optional<lookup> take_pending() {
-        std::lock_guard lock(mutex_);
+        const auto lock = guard();
         if (auto address = next_address()) return address;
         if (pending_.empty()) return std::nullopt;
         std::optional<lookup> out(std::move(pending_.front()));
@@ -158,6 +176,7 @@ class lookup_input {
     line_source& names_;
     std::vector<dns::record_type> types_;
     bool expand_lines_ = false;
+    bool shared_;
     std::mutex mutex_;
     std::deque<lookup> pending_;
     std::deque<network> networks_;
@@ -186,6 +205,260 @@ net::awaitable<result<dns::answer>> ask(dns::resolver& resolver, dns::wildcard_d
     return resolver.query(item.name, item.type);
 }
 
+// Blocks for the lookups' completion handlers, kept by the loop that made
+// them for its next lookups: once warm, asking allocates nothing. One
+// thread only.
+class handler_blocks {
+  public:
+    static constexpr std::size_t block_size = 256;
+
+    handler_blocks() = default;
+    handler_blocks(const handler_blocks&) = delete;
+    handler_blocks& operator=(const handler_blocks&) = delete;
+    ~handler_blocks() {
+        for (void* block : free_) ::operator delete(block);
+    }
+
+    void* allocate(std::size_t size, std::size_t align) {
+        if (!fits(size, align)) return ::operator new(size);
+        if (free_.empty()) return ::operator new(block_size);
+        void* block = free_.back();
+        free_.pop_back();
+        return block;
+    }
+    void deallocate(void* block, std::size_t size, std::size_t align) {
+        if (fits(size, align))
+            free_.push_back(block);
+        else
+            ::operator delete(block);
+    }
+
+  private:
+    static bool fits(std::size_t size, std::size_t align) {
+        return size <= block_size && align <= alignof(std::max_align_t);
+    }
+    std::vector<void*> free_;
+};
+
+template <class T>
+struct handler_allocator {
+    using value_type = T;
+    handler_blocks* blocks;
+
+    explicit handler_allocator(handler_blocks& owner) noexcept : blocks(&owner) {}
+    template <class U>
+    handler_allocator(const handler_allocator<U>& other) noexcept  // NOLINT: rebinding
+        : blocks(other.blocks) {}
+    T* allocate(std::size_t n) {
+        return static_cast<T*>(blocks->allocate(n * sizeof(T), alignof(T)));
+    }
+    void deallocate(T* p, std::size_t n) noexcept {
+        blocks->deallocate(p, n * sizeof(T), alignof(T));
+    }
+    template <class U>
+    friend bool operator==(const handler_allocator& a, const handler_allocator<U>& b) noexcept {
+        return a.blocks == b.blocks;
+    }
+};
+
+// The lookups of one loop without a coroutine per lookup (runs without
+// --wildcard-check): a feeder takes lookups from the input while fewer
+// than `limit` are in flight and starts each with a callback on the
+// resolver; a finished lookup's slot takes the next at once. It reports what
+// gather_each would: one outcome per lookup, a timeout tried again after a
+// backoff while the retry policy allows, the lookups in flight at a stop
+// cancelled, those read after it not started.
+template <class Sink>
+class bulk_lookups {
+  public:
+    using clock = std::chrono::steady_clock;
+
+    bulk_lookups(dns::resolver& resolver, lookup_input& source, std::size_t limit,
+                 retry_policy retry, std::size_t max_line, progress& counters, Sink sink)
+        : resolver_(resolver),
+          source_(source),
+          limit_(std::max<std::size_t>(1, limit)),
+          retry_(std::move(retry)),
+          max_line_(max_line),
+          counters_(counters),
+          sink_(std::move(sink)),
+          slots_(new slot[limit_]),
+          random_(std::random_device{}()) {
+        free_.reserve(limit_);
+        for (std::size_t i = limit_; i > 0; --i) free_.push_back(static_cast<std::uint32_t>(i - 1));
+    }
+    bulk_lookups(const bulk_lookups&) = delete;
+    bulk_lookups& operator=(const bulk_lookups&) = delete;
+
+    // Returns once the input has ended (or the run stopped) and nothing is in
+    // flight.
+    net::awaitable<gather_summary> run() {
+        co_await net::this_coro::throw_if_cancelled(false);
+        executor_ = co_await net::this_coro::executor;
+        wake_.emplace(executor_, clock::time_point::max());
+        for (;;) {
+            if (const auto state = co_await net::this_coro::cancellation_state;
+                state.cancelled() != net::cancellation_type::none)
+                stop();
+            if (!input_done_ && (stopped_ || !free_.empty())) {
+                auto item = co_await source_.next();
+                if (!item) {
+                    input_done_ = true;
+                } else if (stopped_) {
+                    not_started(*item);
+                } else {
+                    start(std::move(*item));
+                }
+                continue;
+            }
+            if (input_done_ && in_flight_ == 0) break;
+            // Wait for a lookup to end (or for the run to be cancelled).
+            waiting_ = true;
+            wake_->expires_at(clock::time_point::max());
+            co_await wake_->async_wait(net::as_tuple(net::use_awaitable));
+            waiting_ = false;
+        }
+        if (stopped_) summary_.stopped = stop_reason::cancelled;
+        co_return summary_;
+    }
+
+  private:
+    struct slot {
+        lookup item;
+        unsigned attempt = 0;
+        clock::time_point started{};
+        net::cancellation_signal signal;             // cancels the lookup in flight
+        std::unique_ptr<net::steady_timer> backoff;  // made by a first retry
+        bool backing_off = false;
+    };
+
+    static failure stopped_failure() { return failure{errc::cancelled, "cancelled"}; }
+
+    void stop() {
+        if (stopped_) return;
+        stopped_ = true;
+        source_.stop();
+        for (std::size_t i = 0; i < limit_; ++i) {
+            auto& s = slots_[i];
+            if (s.attempt == 0) continue;  // free
+            if (s.backing_off)
+                s.backoff->cancel();
+            else
+                s.signal.emit(net::cancellation_type::terminal);
+        }
+    }
+
+    void start(lookup&& item) {
+        const auto index = free_.back();
+        free_.pop_back();
+        ++in_flight_;
+        auto& s = slots_[index];
+        s.item = std::move(item);
+        s.started = clock::now();
+        counters_.on_start();
+        if (s.item.too_long) {
+            s.attempt = 1;
+            finish(index, failure{errc::line_too_long,
+                                  fmt::format("line {} is longer than {} bytes (see --max-line)",
+                                              s.item.line, format_count(max_line_))});
+            return;
+        }
+        attempt(index);
+    }
+
+    void attempt(std::uint32_t index) {
+        auto& s = slots_[index];
+        ++s.attempt;
+        resolver_.async_query(
+            s.item.name, s.item.type,
+            net::bind_cancellation_slot(s.signal.slot(),
+                                        net::bind_allocator(handler_allocator<void>(blocks_),
+                                                            [this, index](result<dns::answer> got) {
+                                                                on_result(index, std::move(got));
+                                                            })));
+    }
+
+    void on_result(std::uint32_t index, result<dns::answer>&& got) {
+        auto& s = slots_[index];
+        if (!got && stopped_) {
+            got = stopped_failure();
+        } else if (!got && s.attempt < retry_.max_attempts && retry_.should_retry(got.error())) {
+            if (!s.backoff) s.backoff = std::make_unique<net::steady_timer>(executor_);
+            s.backoff->expires_after(retry_.backoff(s.attempt, got.error(), random_));
+            s.backing_off = true;
+            s.backoff->async_wait([this, index](boost::system::error_code ec) {
+                auto& again = slots_[index];
+                again.backing_off = false;
+                if (ec || stopped_) {
+                    finish(index, stopped_failure());
+                    return;
+                }
+                counters_.on_retry();
+                attempt(index);
+            });
+            return;
+        }
+        finish(index, std::move(got));
+    }
+
+    void finish(std::uint32_t index, result<dns::answer>&& got) {
+        auto& s = slots_[index];
+        outcome<dns::answer> out;
+        out.result = std::move(got);
+        out.attempts = s.attempt;
+        out.elapsed = clock::now() - s.started;
+        const bool ok = out.ok();
+        ++summary_.total;
+        ++(ok ? summary_.succeeded : summary_.failed);
+        counters_.on_done(ok);
+        sink_(s.item, std::move(out));
+        s.attempt = 0;
+        free_.push_back(index);
+        --in_flight_;
+        if (waiting_) {
+            waiting_ = false;
+            wake_->cancel();
+        }
+    }
+
+    void not_started(const lookup& item) {
+        outcome<dns::answer> out;
+        out.result = failure{errc::cancelled};
+        ++summary_.total;
+        ++summary_.failed;
+        ++summary_.not_started;
+        sink_(item, std::move(out));
+    }
+
+    handler_blocks blocks_;  // first: the handlers are gone before it is
+    dns::resolver& resolver_;
+    lookup_input& source_;
+    std::size_t limit_;
+    retry_policy retry_;
+    std::size_t max_line_;
+    progress& counters_;
+    Sink sink_;
+    std::unique_ptr<slot[]> slots_;
+    std::vector<std::uint32_t> free_;
+    std::mt19937_64 random_;
+    net::any_io_executor executor_;
+    std::optional<net::steady_timer> wake_;  // the feeder's wait for a free slot
+    std::size_t in_flight_ = 0;
+    bool waiting_ = false;
+    bool input_done_ = false;
+    bool stopped_ = false;
+    gather_summary summary_;
+};
+
+template <class Sink>
+net::awaitable<gather_summary> run_bulk(dns::resolver& resolver, lookup_input& source,
+                                        std::size_t limit, retry_policy retry, std::size_t max_line,
+                                        progress& counters, Sink sink) {
+    bulk_lookups<Sink> lookups(resolver, source, limit, std::move(retry), max_line, counters,
+                               std::move(sink));
+    co_return co_await lookups.run();
+}
+
 std::string rcode_text(const outcome<dns::answer>& out);
 
 struct dns_report {
@@ -194,6 +467,7 @@ struct dns_report {
     std::uint64_t resolved = 0;
     std::uint64_t bad_names = 0;
     std::uint64_t other_failures = 0;
+    std::uint64_t noerror = 0;  ///< NOERROR answers not yet in by_rcode (see merge)
     histogram latency;
 
     void count(const outcome<dns::answer>& out) {
@@ -207,11 +481,15 @@ struct dns_report {
             else
                 ++other_failures;
         }
-        if (const auto rcode = rcode_text(out); !rcode.empty()) ++by_rcode[rcode];
+        if (out.ok())
+            ++noerror;  // into by_rcode once, by merge: no map search per record
+        else if (const auto rcode = rcode_text(out); !rcode.empty())
+            ++by_rcode[rcode];
     }
 
     void merge(const dns_report& other) {
         for (const auto& [rcode, n] : other.by_rcode) by_rcode[rcode] += n;
+        if (other.noerror > 0) by_rcode["NOERROR"] += other.noerror;
         for (const auto& [kind, n] : other.errors_by_kind) errors_by_kind[kind] += n;
         resolved += other.resolved;
         bad_names += other.bad_names;
@@ -235,23 +513,59 @@ std::string rcode_text(const outcome<dns::answer>& out) {
     return code ? dns::to_string(*code) : std::string();
 }
 
-// One JSON line, written field by field: at hundreds of thousands of records
-// a second, building a json::object per record costs more than the lookup.
+// The name of a record type, without a string for the named ones.
+std::string_view type_name(dns::record_type type, std::string& spare) {
+    switch (type) {
+        case dns::record_type::a:
+            return "A";
+        case dns::record_type::aaaa:
+            return "AAAA";
+        case dns::record_type::cname:
+            return "CNAME";
+        case dns::record_type::ns:
+            return "NS";
+        case dns::record_type::ptr:
+            return "PTR";
+        case dns::record_type::mx:
+            return "MX";
+        case dns::record_type::txt:
+            return "TXT";
+        case dns::record_type::soa:
+            return "SOA";
+    }
+    spare = dns::to_string(type);
+    return spare;
+}
+
+void append_number(std::string& out, std::uint64_t value) {
+    char digits[20];
+    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+    out.append(digits, end);
+}
+
+// One JSON line, written field by field straight into `out`: at hundreds of
+// thousands of records a second, building a json::object per record (or
+// formatting through fmt) costs more than the lookup.
 void append_json_record(std::string& out, const lookup& item, const outcome<dns::answer>& result) {
-    auto to = std::back_inserter(out);
-    fmt::format_to(to, "{{\"line\":{},\"input\":", item.line);
+    std::string spare;
+    out += "{\"line\":";
+    append_number(out, item.line);
+    out += ",\"input\":";
     bool replaced = append_json_string(out, item.name);
     if (!item.address.empty()) {
         out += ",\"address\":";
         append_json_string(out, item.address);
     }
-    fmt::format_to(to, ",\"type\":\"{}\",\"ok\":{},\"rcode\":", dns::to_string(item.type),
-                   result.ok());
-    const auto rcode = rcode_text(result);
-    if (rcode.empty())
+    out += ",\"type\":\"";
+    out += type_name(item.type, spare);  // letters and digits: nothing to escape
+    out += result.ok() ? "\",\"ok\":true,\"rcode\":" : "\",\"ok\":false,\"rcode\":";
+    if (result.ok()) {
+        out += "\"NOERROR\"";
+    } else if (const auto rcode = rcode_text(result); rcode.empty()) {
         out += "null";
-    else
+    } else {
         append_json_string(out, rcode);
+    }
     out += ",\"answers\":[";
     if (result.ok()) {
         bool first = true;
@@ -259,7 +573,9 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
             out += first ? "{\"name\":" : ",{\"name\":";
             first = false;
             replaced |= append_json_string(out, rr.name);
-            fmt::format_to(to, ",\"type\":\"{}\",\"value\":", dns::to_string(rr.type));
+            out += ",\"type\":\"";
+            out += type_name(rr.type, spare);
+            out += "\",\"value\":";
             if (std::holds_alternative<net::ip::address_v4>(rr.data)) {
                 out += '"';  // digits and dots: nothing to escape
                 rr.append_text(out);
@@ -267,14 +583,18 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
             } else {
                 replaced |= append_json_string(out, rr.text());
             }
-            fmt::format_to(to, ",\"ttl\":{}}}", rr.ttl);
+            out += ",\"ttl\":";
+            append_number(out, rr.ttl);
+            out += '}';
         }
     }
     out += "],\"error\":";
     if (result.ok()) {
         out += "null";
     } else {
-        fmt::format_to(to, "{{\"kind\":\"{}\",\"message\":", result.error().kind());
+        out += "{\"kind\":\"";
+        out += result.error().kind();  // a fixed word: nothing to escape
+        out += "\",\"message\":";
         replaced |= append_json_string(out, result.error().text());
         out += '}';
     }
@@ -285,9 +605,13 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
         const bool v6 = from.address.find(':') != std::string::npos;
         out += v6 ? ",\"server\":\"[" : ",\"server\":\"";
         out += from.address;
-        fmt::format_to(to, "{}:{}\"", v6 ? "]" : "", from.port);
+        out += v6 ? "]:" : ":";
+        append_number(out, from.port);
+        out += '"';
     }
-    fmt::format_to(to, ",\"attempts\":{},\"elapsed_ms\":", result.attempts);
+    out += ",\"attempts\":";
+    append_number(out, result.attempts);
+    out += ",\"elapsed_ms\":";
     append_milliseconds(out, result.elapsed);
     // Text that was not valid UTF-8 had bytes replaced by U+FFFD.
     if (replaced) out += ",\"invalid_utf8\":true";
@@ -438,7 +762,7 @@ int run_dns(const dns_settings& settings) {
                        .items_only = true,
                        .slice = *slice});
     note.lines = &names;
-    lookup_input source(names, types, std::move(networks));
+    lookup_input source(names, types, std::move(networks), loops > 1);
     std::vector<dns_loop> per_loop(loops);
     resolver_options.pool.per_server_rate = settings.per_server_rate / static_cast<double>(loops);
     try {
@@ -453,31 +777,38 @@ int run_dns(const dns_settings& settings) {
         return usage_error(e.what());
     }
     const auto run_loop = [&](std::size_t i) -> net::awaitable<gather_summary> {
-        gather_options options{.limit = settings.limit / loops + (i < settings.limit % loops),
-                               .progress = &counters};
-        options.retry.max_attempts = settings.tries;
-        options.retry.initial_backoff = std::chrono::milliseconds(10);
-        options.retry.max_backoff = std::chrono::milliseconds(100);
-        options.retry.retry_if = [](const failure& f) { return f.code == errc::timeout; };
+        const std::size_t limit = settings.limit / loops + (i < settings.limit % loops);
+        retry_policy retry;
+        retry.max_attempts = settings.tries;
+        retry.initial_backoff = std::chrono::milliseconds(10);
+        retry.max_backoff = std::chrono::milliseconds(100);
+        retry.retry_if = [](const failure& f) { return f.code == errc::timeout; };
         auto& state = per_loop[i];
+        auto sink = [&state, &out, jsonl](const lookup& item, outcome<dns::answer>&& done) {
+            state.record.clear();
+            if (jsonl)
+                append_json_record(state.record, item, done);
+            else
+                state.record = text_record(item, done) + '\n';
+            out.write(state.record);
+            state.report.count(done);
+            if (!done.ok() && unfinished(done.error()) &&
+                (state.first_unfinished == 0 || item.line < state.first_unfinished))
+                state.first_unfinished = item.line;
+        };
+        // Without wildcard checks a lookup is one callback on the resolver;
+        // with them, a coroutine per lookup under gather_each.
+        if (!state.wildcards)
+            return run_bulk(*state.resolver, source, limit, std::move(retry),
+                            settings.input_lines.max_line, counters, std::move(sink));
+        gather_options options{.limit = limit, .progress = &counters};
+        options.retry = std::move(retry);
         return gather_each(
             source,
             [&state, max_line = settings.input_lines.max_line](const lookup& item) {
                 return ask(*state.resolver, state.wildcards.get(), item, max_line);
             },
-            [&state, &out, jsonl](const lookup& item, outcome<dns::answer>&& done) {
-                state.record.clear();
-                if (jsonl)
-                    append_json_record(state.record, item, done);
-                else
-                    state.record = text_record(item, done) + '\n';
-                out.write(state.record);
-                state.report.count(done);
-                if (!done.ok() && unfinished(done.error()) &&
-                    (state.first_unfinished == 0 || item.line < state.first_unfinished))
-                    state.first_unfinished = item.line;
-            },
-            options);
+            std::move(sink), options);
     };
 
     const auto started = std::chrono::steady_clock::now();

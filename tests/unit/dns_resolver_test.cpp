@@ -11,6 +11,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 
 #include <chrono>
 #include <memory>
@@ -477,4 +478,63 @@ TEST_CASE("a wildcard detector asks one random name per zone and type, and marks
                      {true, true}, {true, false}, {true, true}, {true, false}});
     CHECK(detect.probes() == 2);  // wild.example.test and tame.example.test, once each
     CHECK(responder.queries() == 4 + 2);
+}
+
+TEST_CASE("query copies its name at once: the awaitable outlives the caller's string") {
+    dns_responder responder;
+    responder.add(fanout::test::dns_a("www.example.test", "192.0.2.1"));
+    net::io_context io;
+    dns::resolver resolver(io.get_executor(), options_for(responder));
+    auto name = std::make_unique<std::string>("www.example.test.");
+    auto lookup = resolver.query(*name, dns::record_type::a);
+    name->assign("xxx.example.test.");  // overwritten, then gone, before the lookup starts
+    name.reset();
+    auto got = fanout::test::run_bounded(io, std::move(lookup));
+    REQUIRE(got);
+    CHECK(got->records.at(0).text() == "192.0.2.1");
+    CHECK(responder.queries_for("www.example.test") == 1);
+}
+
+TEST_CASE("async_query calls its handler once, from the loop, and a cancellation slot cancels it") {
+    dns_responder responder;
+    responder.add(fanout::test::dns_a("www.example.test", "192.0.2.1"));
+    responder.set_rule("silent.example.test", {behaviour::drop});
+    net::io_context io;
+    dns::resolver resolver(io.get_executor(), options_for(responder, 30s, 1));
+    int answered_calls = 0;
+    int cancelled_calls = 0;
+    std::optional<fanout::result<dns::answer>> answered, cancelled;
+    net::cancellation_signal cancel;
+    std::size_t pending_at_start = 0;
+    int calls_inside = -1;
+    // Started from the loop, as the resolver asks.
+    net::post(io, [&] {
+        resolver.async_query("www.example.test.", dns::record_type::a,
+                             [&](fanout::result<dns::answer> r) {
+                                 ++answered_calls;
+                                 answered = std::move(r);
+                             });
+        resolver.async_query(
+            "silent.example.test", dns::record_type::a,
+            net::bind_cancellation_slot(cancel.slot(), [&](fanout::result<dns::answer> r) {
+                ++cancelled_calls;
+                cancelled = std::move(r);
+            }));
+        calls_inside = answered_calls + cancelled_calls;
+        pending_at_start = resolver.pending();
+    });
+    net::co_spawn(io, fanout::test::cancel_after(cancel, 20ms), net::detached);
+    io.run_for(10s);  // far less than the 30 s timeout: returns when all is done
+
+    CHECK(calls_inside == 0);  // never inside the call
+    CHECK(pending_at_start == 2);
+    CHECK(answered_calls == 1);
+    REQUIRE(answered);
+    REQUIRE(*answered);
+    CHECK(answered->value().records.at(0).text() == "192.0.2.1");
+    CHECK(cancelled_calls == 1);
+    REQUIRE(cancelled);
+    REQUIRE_FALSE(*cancelled);
+    CHECK(cancelled->error().code == net::error::operation_aborted);
+    CHECK(resolver.pending() == 0);
 }

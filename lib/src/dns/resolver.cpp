@@ -28,12 +28,14 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 #include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -150,19 +152,20 @@ class resolver::channel : public std::enable_shared_from_this<channel> {
         timer_.cancel();
     }
 
-    void start(std::string name, record_type type, answer_handler handler) {
+    void start(std::string_view name, record_type type, answer_handler handler) {
         if (transport_ && ares_) {
             if (const auto bad = detail::validate_name(name)) {
-                auto failed = query_failure(name, type, make_error_code(errc::bad_name), *bad);
+                auto failed =
+                    query_failure(std::string(name), type, make_error_code(errc::bad_name), *bad);
                 net::post(executor_, [h = std::move(handler), v = std::move(failed)]() mutable {
                     std::move(h)(result<answer>(std::move(v)));
                 });
                 return;
             }
-            transport_->start(std::move(name), type, std::move(handler));
+            transport_->start(name, type, std::move(handler));
             return;
         }
-        auto* lookup = new pending_lookup{this, std::move(name), type, std::move(handler)};
+        auto* lookup = new pending_lookup{this, std::string(name), type, std::move(handler)};
         if (!ares_) {
             complete(lookup, query_failure(lookup->name, type, net::error::operation_aborted));
             return;
@@ -465,18 +468,51 @@ const resolver_options& resolver::options() const noexcept {
     return channel_->options();
 }
 
-net::awaitable<result<answer>> resolver::query(std::string name, record_type type) {
+namespace {
+
+// A query's name, held by the lookup's awaitable until it is awaited:
+// inline up to the longest name a query can carry, so asking allocates
+// nothing (a longer one, which fails as a bad name, is kept in a string).
+class held_name {
+  public:
+    explicit held_name(std::string_view name) : size_(name.size()) {
+        if (name.size() <= inline_.size())
+            std::memcpy(inline_.data(), name.data(), name.size());
+        else
+            long_.assign(name);
+    }
+    std::string_view view() const noexcept {
+        return size_ <= inline_.size() ? std::string_view(inline_.data(), size_)
+                                       : std::string_view(long_);
+    }
+
+  private:
+    std::size_t size_;
+    std::array<char, 256> inline_;
+    std::string long_;
+};
+
+}  // namespace
+
+net::awaitable<result<answer>> resolver::query(std::string_view name, record_type type) {
     // Not a coroutine of its own: the awaitable async_initiate makes is the
     // lookup's only frame (and it starts the lookup when awaited, so the
     // executor is checked there).
-    if (name.size() > 1 && name.back() == '.') name.pop_back();
+    if (name.size() > 1 && name.back() == '.') name.remove_suffix(1);
     return net::async_initiate<const net::use_awaitable_t<>&, void(result<answer>)>(
-        [](auto handler, std::shared_ptr<channel> target, std::string query_name,
+        [](auto handler, std::shared_ptr<channel> target, held_name&& query_name,
            record_type query_type) {
             FANOUT_ASSERT_ON_EXECUTOR(target->executor());
-            target->start(std::move(query_name), query_type, std::move(handler));
+            target->start(query_name.view(), query_type, std::move(handler));
         },
-        net::use_awaitable, channel_, std::move(name), type);
+        net::use_awaitable, channel_, held_name(name), type);
+}
+
+void resolver::async_query(std::string_view name, record_type type,
+                           net::any_completion_handler<void(result<answer>)> done) {
+    FANOUT_ASSERT_ON_EXECUTOR(channel_->executor());
+    if (name.size() > 1 && name.back() == '.') name.remove_suffix(1);
+    channel_->start(name, type, std::move(done));
 }
 
 namespace {

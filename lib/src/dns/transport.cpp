@@ -119,10 +119,10 @@ class transport::state : public std::enable_shared_from_this<state> {
         }
     }
 
-    void start(std::string name, record_type type, answer_handler handler) {
+    void start(std::string_view name, record_type type, answer_handler handler) {
         const auto slot = allocate();
         auto& lk = lookups_[slot];
-        lk.name = std::move(name);
+        lk.name.assign(name);  // the slot's string keeps its room: no allocation
         lk.type = type;
         lk.handler.emplace(std::move(handler));
         lk.serial = ++serials_;
@@ -196,15 +196,30 @@ class transport::state : public std::enable_shared_from_this<state> {
         lk.active = false;
         --pending_;
         if (lk.handler) {
-            net::post(executor_, [h = std::move(*lk.handler), v = std::move(value)]() mutable {
-                std::move(h)(std::move(v));
-            });
+            done_.emplace_back(std::move(*lk.handler), std::move(value));
             lk.handler.reset();
+            if (!completions_posted_) {
+                // The lookups that end in this turn (a batch of answers) are
+                // completed by one function run from the loop, not one each.
+                completions_posted_ = true;
+                net::post(executor_, [self = shared_from_this()] { self->run_completions(); });
+            }
         }
         lk.name.clear();
         lk.next_free = free_;
         free_ = slot;
         if (pending_ == 0) go_idle();
+    }
+
+    void run_completions() {
+        completions_posted_ = false;
+        auto batch = std::move(done_);
+        done_.clear();
+        // A handler may start or end lookups: those go to done_, for the
+        // next turn.
+        for (auto& [handler, value] : batch) std::move(handler)(std::move(value));
+        batch.clear();
+        if (done_.empty()) done_.swap(batch);  // its room, for the next batch
     }
 
     // Nothing in flight: no timer or read is left to keep the loop running.
@@ -702,6 +717,8 @@ class transport::state : public std::enable_shared_from_this<state> {
     std::mt19937 random_;
     std::unique_ptr<receive_buffers> buffers_;
     bool flush_posted_ = false;
+    std::vector<std::pair<answer_handler, result<answer>>> done_;  // to complete
+    bool completions_posted_ = false;
     bool shut_ = false;
 };
 
@@ -712,8 +729,8 @@ transport::~transport() {
     state_->shutdown();
 }
 
-void transport::start(std::string name, record_type type, answer_handler handler) {
-    state_->start(std::move(name), type, std::move(handler));
+void transport::start(std::string_view name, record_type type, answer_handler handler) {
+    state_->start(name, type, std::move(handler));
 }
 
 std::size_t transport::pending() const noexcept {

@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fanout::dns::detail {
@@ -49,7 +50,7 @@ class transport {
     transport& operator=(const transport&) = delete;
 
     /// Asks for `type` records of `name` (a valid name, without final dot).
-    void start(std::string name, record_type type, answer_handler handler);
+    void start(std::string_view name, record_type type, answer_handler handler);
 
     /// Lookups not yet completed.
     std::size_t pending() const noexcept;

@@ -2,6 +2,7 @@
 // fanout::dns::resolver: DNS lookups driven by the loop's reactor.
 //
 //   query(name, type) -> awaitable<result<answer>>        records of one type
+//   async_query(name, type, handler)                      the same, a callback
 //   resolve(host)     -> awaitable<result<std::vector<address>>>   A and AAAA
 //
 // One resolver is one transport on one loop: no thread per query and no
@@ -28,6 +29,7 @@
 #include <fanout/dns/server.hpp>
 #include <fanout/outcome.hpp>
 
+#include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
@@ -87,7 +89,18 @@ class resolver {
     resolver& operator=(const resolver&) = delete;
 
     /// The records of `type` for `name` (no search domains unless enabled).
-    boost::asio::awaitable<result<answer>> query(std::string name, record_type type);
+    /// The name is copied at once (without allocating): the awaitable may
+    /// be awaited after the caller's string is gone.
+    boost::asio::awaitable<result<answer>> query(std::string_view name, record_type type);
+
+    /// query() for callers that keep many lookups in flight without a
+    /// coroutine each: starts the lookup now (call it from the resolver's
+    /// executor), and calls `done` once with its result, from that executor
+    /// and never inside this call. A cancellation slot associated with
+    /// `done` cancels the lookup as it does query's; an allocator associated
+    /// with it holds `done`.
+    void async_query(std::string_view name, record_type type,
+                     boost::asio::any_completion_handler<void(result<answer>)> done);
 
     /// The IPv4 and IPv6 addresses of `host`: an IP literal as itself,
     /// "localhost" as the loopback addresses, then /etc/hosts (when enabled),
