@@ -96,6 +96,10 @@ void progress::set_counts(std::uint64_t started, std::uint64_t done,
     failed_.store(failed, relaxed);
 }
 
+void progress::set_limit(std::uint64_t limit) noexcept {
+    limit_.store(limit, relaxed);
+}
+
 progress_snapshot progress::snapshot() const noexcept {
     progress_snapshot s;
     // Read in the reverse order of the updates, so started >= done and
@@ -105,6 +109,7 @@ progress_snapshot progress::snapshot() const noexcept {
     s.retried = retried_.load(relaxed);
     s.started = started_.load(relaxed);
     if (total_known_.load(relaxed)) s.total = total_.load(relaxed);
+    if (const auto limit = limit_.load(relaxed); limit != 0) s.limit = limit;
     s.elapsed = std::chrono::steady_clock::now() - started_at_;
     return s;
 }
@@ -130,6 +135,7 @@ std::string render_progress_line(const progress_snapshot& s, std::string_view la
     line += fmt::format("  {} failed", format_count(s.failed));
     if (s.retried != 0) line += fmt::format("  {} retried", format_count(s.retried));
     line += fmt::format("  {} in flight", format_count(s.in_flight()));
+    if (s.limit) line += fmt::format(" (limit {})", format_count(*s.limit));
     const double seconds = std::chrono::duration<double>(s.elapsed).count();
     const auto rate =
         seconds > 0.0 ? static_cast<std::uint64_t>(static_cast<double>(s.done) / seconds + 0.5) : 0;

@@ -325,6 +325,18 @@ if [ "$fanout" != none ] && [ "$tail_bench" != none ]; then
     r=$(ratio "$ns" "$bs")
     row "sweep 500 hanging + 100 healthy, --max-host-errors 5" "$bs" s \
         "no breaker ${ns:-n/a} s" "$r" "faster" "" "" "$r"
+    # Adaptive concurrency against a server with a knee (tail_bench).
+    lk=$(get tail adaptive_limit_vs_knee)
+    off=$(awk -v x="$lk" 'BEGIN { if (x == "") print ""; else { d = x - 1; print (d < 0 ? -d : d) } }')
+    row "adaptive (gradient) limit at the end" "$(get tail adaptive_limit_final)" "" \
+        "knee $(get tail adaptive_knee)" "$lk" "within 30% of the knee" "<=" 0.3 "$off"
+    r=$(get tail adaptive_p99_vs_unloaded)
+    row "  p99 under it" "$(get tail adaptive_p99_ms)" ms \
+        "unloaded $(get tail adaptive_unloaded_p99_ms) ms" "$r" "<= 2x unloaded" "<=" 2 "$r"
+    r=$(get tail adaptive_throughput_vs_best_fixed)
+    row "  throughput under it" "$(get tail adaptive_per_second)" req/s \
+        "best fixed $(get tail adaptive_best_fixed_per_second) req/s" "$r" \
+        ">= 0.9x best fixed" ">=" 0.9 "$r"
 else
     rows+=("tail_bench|SKIPPED: fanout or tail_bench does not build|-|-|p99.9 >= 10x lower, <= 5% extra|SKIP")
 fi

@@ -9,11 +9,26 @@
 // latency for both, and the extra requests hedging sent. With 40 rounds the
 // p99.9 is the slowest round. Run by tests/bench/tail_bench.sh.
 //
+// Adaptive concurrency: a server with a knee, ADAPTIVE_KNEE (32) workers
+// that each take ADAPTIVE_SERVICE_US (10,000 us) per request, requests
+// past them queued, so its latency is flat up to the knee and grows past
+// it. Runs of ADAPTIVE_ITEMS (3,000) requests: fixed limits from knee/4
+// to 4 x knee (knee/4 is the unloaded run), then a gradient limit (one
+// warm-up run, then the measured run, the limit carried over), then AIMD
+// with drop_after = 1.5 x the unloaded p99. It prints adaptive_limit_final,
+// adaptive_knee, adaptive_p99_vs_unloaded and
+// adaptive_throughput_vs_best_fixed (goals: the limit within 30% of the
+// knee, p99 within 2x unloaded, throughput at least 90% of the best fixed
+// limit), and the same for AIMD as adaptive_aimd_*. TAIL_SKIP_HEDGE=1 runs
+// only this part.
+//
 // One request is one connection: "k\n" in, "ok\n" out; the client closes
 // with SO_LINGER 0 so that 100,000 connections leave no TIME_WAIT behind.
 // The servers run on a thread of their own, the client on the main thread.
+#include <fanout/adaptive_limit.hpp>
 #include <fanout/gather.hpp>
 #include <fanout/hedge.hpp>
+#include <fanout/semaphore.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -30,6 +45,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <numeric>
 #include <random>
 #include <string>
@@ -74,6 +90,35 @@ net::awaitable<void> serve(tcp::acceptor& acceptor, unsigned seed) {
                 ? std::chrono::microseconds(static_cast<long>(200'000 + unit(random) * 800'000))
                 : std::chrono::microseconds(static_cast<long>(200 + unit(random) * 800));
         net::co_spawn(acceptor.get_executor(), serve_one(std::move(socket), delay), net::detached);
+    }
+}
+
+// The knee server: `workers` requests are served at once, each taking
+// `service`; the rest wait in FIFO order for a worker.
+struct knee_server {
+    fanout::semaphore workers;
+    std::chrono::microseconds service;
+};
+
+net::awaitable<void> serve_knee_one(tcp::socket socket, knee_server& server) {
+    try {
+        net::streambuf in;
+        co_await net::async_read_until(socket, in, '\n', net::use_awaitable);
+        co_await server.workers.acquire();
+        fanout::semaphore_permit worker(server.workers);
+        net::steady_timer timer(socket.get_executor(), server.service);
+        co_await timer.async_wait(net::use_awaitable);
+        worker.reset();
+        co_await net::async_write(socket, net::buffer("ok\n", 3), net::use_awaitable);
+    } catch (const std::exception&) {
+    }
+}
+
+net::awaitable<void> serve_knee(tcp::acceptor& acceptor, knee_server& server) {
+    for (;;) {
+        auto socket = co_await acceptor.async_accept(net::use_awaitable);
+        net::co_spawn(acceptor.get_executor(), serve_knee_one(std::move(socket), server),
+                      net::detached);
     }
 }
 
@@ -159,6 +204,101 @@ round_figures run_rounds(const std::vector<std::uint16_t>& ports, int keys, int 
     return figures;
 }
 
+struct limit_run {
+    double p50_ms = 0;
+    double p99_ms = 0;
+    double per_second = 0;
+    long failed = 0;
+    fanout::gather_summary summary;
+};
+
+// One gather of `items` requests to the knee server under a fixed limit or
+// an adaptive one.
+limit_run run_limit(std::uint16_t port, int items, std::size_t fixed,
+                    std::shared_ptr<fanout::adaptive_limit> adaptive, net::io_context& io) {
+    limit_run figures;
+    std::vector<double> latencies;
+    latencies.reserve(static_cast<std::size_t>(items));
+    std::vector<int> inputs(static_cast<std::size_t>(items));
+    std::iota(inputs.begin(), inputs.end(), 0);
+    fanout::gather_options options;
+    options.limit = fixed;
+    options.adaptive = std::move(adaptive);
+    options.per_attempt_timeout = 10s;
+    auto body = [&]() -> net::awaitable<void> {
+        const auto began = clock_type::now();
+        figures.summary = co_await fanout::gather_each(
+            inputs, [port](int) { return ask(port); },
+            [&latencies](fanout::outcome<void>&& out) {
+                latencies.push_back(std::chrono::duration<double, std::milli>(out.elapsed).count());
+            },
+            options);
+        const double seconds = std::chrono::duration<double>(clock_type::now() - began).count();
+        figures.per_second = static_cast<double>(items) / seconds;
+    };
+    net::co_spawn(io, body(), net::detached);
+    io.restart();
+    io.run();
+    figures.p50_ms = percentile_ms(latencies, 50);
+    figures.p99_ms = percentile_ms(latencies, 99);
+    figures.failed = static_cast<long>(figures.summary.failed);
+    return figures;
+}
+
+void adaptive_rows(std::uint16_t port, std::size_t knee, int items) {
+    net::io_context io(1);
+    const bool verbose = std::getenv("TAIL_VERBOSE") != nullptr;
+    double best_per_second = 0;
+    std::size_t best_fixed = 0;
+    limit_run unloaded;
+    for (const double share : {0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 4.0}) {
+        const auto fixed =
+            std::max<std::size_t>(1, static_cast<std::size_t>(share * static_cast<double>(knee)));
+        const auto run = run_limit(port, items, fixed, nullptr, io);
+        if (share == 0.25) unloaded = run;
+        std::printf("adaptive_fixed_%zu_per_second %.0f req/s\n", fixed, run.per_second);
+        std::printf("adaptive_fixed_%zu_p99_ms %.3f ms\n", fixed, run.p99_ms);
+        if (run.per_second > best_per_second) {
+            best_per_second = run.per_second;
+            best_fixed = fixed;
+        }
+    }
+    std::printf("adaptive_knee %zu requests\n", knee);
+    std::printf("adaptive_unloaded_p50_ms %.3f ms\n", unloaded.p50_ms);
+    std::printf("adaptive_unloaded_p99_ms %.3f ms\n", unloaded.p99_ms);
+    std::printf("adaptive_best_fixed_limit %zu requests\n", best_fixed);
+    std::printf("adaptive_best_fixed_per_second %.0f req/s\n", best_per_second);
+
+    const auto report = [&](const char* name,
+                            const std::shared_ptr<fanout::adaptive_limit>& limit) {
+        const auto warm = run_limit(port, items, 0, limit, io);
+        const auto run = run_limit(port, items, 0, limit, io);
+        const auto stats = limit->stats();
+        if (verbose)
+            std::fprintf(stderr, "%s warm-up: final %zu, %.0f req/s, p99 %.3f ms\n", name,
+                         warm.summary.limit_final, warm.per_second, warm.p99_ms);
+        std::printf("%s_limit_final %zu requests\n", name, run.summary.limit_final);
+        std::printf("%s_limit_lowest %zu requests\n", name, run.summary.limit_lowest);
+        std::printf("%s_limit_highest %zu requests\n", name, run.summary.limit_highest);
+        std::printf("%s_limit_vs_knee %.2f x\n", name,
+                    static_cast<double>(run.summary.limit_final) / static_cast<double>(knee));
+        std::printf("%s_p99_ms %.3f ms\n", name, run.p99_ms);
+        std::printf("%s_p99_vs_unloaded %.2f x\n", name, run.p99_ms / unloaded.p99_ms);
+        std::printf("%s_per_second %.0f req/s\n", name, run.per_second);
+        std::printf("%s_throughput_vs_best_fixed %.3f x\n", name, run.per_second / best_per_second);
+        std::printf("%s_drops %llu attempts\n", name, static_cast<unsigned long long>(stats.drops));
+        std::printf("%s_failed %ld items\n", name, warm.failed + run.failed);
+    };
+    fanout::gradient_policy gradient;
+    gradient.max_limit = 8 * knee;
+    report("adaptive", std::make_shared<fanout::adaptive_limit>(io.get_executor(), gradient));
+    fanout::aimd_policy aimd;
+    aimd.max_limit = 8 * knee;
+    aimd.drop_after = std::chrono::duration_cast<std::chrono::nanoseconds>(
+        std::chrono::duration<double, std::milli>(1.5 * unloaded.p99_ms));
+    report("adaptive_aimd", std::make_shared<fanout::adaptive_limit>(io.get_executor(), aimd));
+}
+
 }  // namespace
 
 int main() {
@@ -172,6 +312,10 @@ int main() {
     if (const char* text = std::getenv("TAIL_BUDGET_TOKENS"))
         chosen.budget_tokens = std::atof(text);
 
+    const bool skip_hedge = std::getenv("TAIL_SKIP_HEDGE") != nullptr;
+    const auto knee = static_cast<std::size_t>(setting("ADAPTIVE_KNEE", 32));
+    const int adaptive_items = setting("ADAPTIVE_ITEMS", 3000);
+
     net::io_context fleet(1);
     std::vector<std::unique_ptr<tcp::acceptor>> acceptors;
     std::vector<std::uint16_t> ports;
@@ -182,13 +326,23 @@ int main() {
         ports.push_back(acceptor->local_endpoint().port());
         net::co_spawn(fleet, serve(*acceptor, static_cast<unsigned>(i + 1)), net::detached);
     }
+    knee_server knee_state{fanout::semaphore(fleet.get_executor(), knee),
+                           std::chrono::microseconds(setting("ADAPTIVE_SERVICE_US", 10'000))};
+    tcp::acceptor knee_acceptor(fleet, tcp::endpoint(net::ip::make_address_v4("127.0.0.1"), 0));
+    knee_acceptor.listen(4096);
+    net::co_spawn(fleet, serve_knee(knee_acceptor, knee_state), net::detached);
     auto guard = net::make_work_guard(fleet);
     std::thread fleet_thread([&fleet] { fleet.run(); });
 
-    const auto plain = run_rounds(ports, keys, rounds, false, chosen);
-    const auto hedged = run_rounds(ports, keys, rounds, true, chosen);
+    round_figures plain, hedged;
+    if (!skip_hedge) {
+        plain = run_rounds(ports, keys, rounds, false, chosen);
+        hedged = run_rounds(ports, keys, rounds, true, chosen);
+    }
+    adaptive_rows(knee_acceptor.local_endpoint().port(), knee, adaptive_items);
     fleet.stop();
     fleet_thread.join();
+    if (skip_hedge) return 0;
 
     const double sent = static_cast<double>(keys) * rounds;
     for (const auto& [name, figures] : {std::pair{"unhedged", &plain}, {"hedged", &hedged}}) {

@@ -5,6 +5,11 @@
 #      loopback fleet whose requests hiccup 1% of the time, unhedged and
 #      hedged at the observed p95, and the extra requests hedging sent
 #      (goal: p99.9 at least 10x lower with at most 5% extra requests).
+#      Then adaptive concurrency against a server with a knee (32 workers,
+#      10 ms each): a sweep of fixed limits, a gradient limit and AIMD,
+#      adaptive_limit_final against adaptive_knee, adaptive_p99_vs_unloaded
+#      and adaptive_throughput_vs_best_fixed (goals: within 30% of the
+#      knee, p99 within 2x unloaded, throughput >= 0.9x the best fixed).
 #   2. the breaker: `fanout sweep` of 500 targets on a host that accepts and
 #      never answers among 100 healthy ones, -c 20 --timeout 1s, with and
 #      without --max-host-errors 5: breaker_sweep_seconds against

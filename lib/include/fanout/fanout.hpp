@@ -40,7 +40,9 @@
 // Taming the tail: a circuit breaker per key (per backend), shared by
 // gathers through a registry (items of an open key end as circuit_open
 // without an attempt); hedged attempts after a delay or an observed
-// percentile, within a budget; first_of and quorum(k).
+// percentile, within a budget; first_of and quorum(k); an adaptive
+// concurrency limit (gradient or AIMD) that gathers toward one backend share.
+#include <fanout/adaptive_limit.hpp>
 #include <fanout/circuit_breaker.hpp>
 #include <fanout/first_of.hpp>
 #include <fanout/hedge.hpp>

@@ -37,11 +37,11 @@
 // pool) its bookkeeping, fn and the sink run on a strand of that executor,
 // so fn and the sink never run concurrently with each other within one
 // gather (items still overlap at their co_awaits).
-// Tail tools, all options of the same run: options.hedge starts a twin of
-// a slow attempt (hedge.hpp); options.breakers ends the items of a key that
-// failed too often as errc::circuit_open, untried (circuit_breaker.hpp);
-// options.enough_successes stops the run after k successes, as first_of
-// and quorum do (first_of.hpp).
+// Tail tools, all options of the same run: options.hedge twins a slow
+// attempt (hedge.hpp); options.breakers ends a failing key's items as
+// errc::circuit_open, untried (circuit_breaker.hpp); options.adaptive moves
+// the limit with latency and drops (adaptive_limit.hpp); enough_successes
+// stops after k successes, as first_of and quorum do (first_of.hpp).
 // An exception thrown by the sink or by the input range is a fault, not an
 // item failure: the rest is cancelled and the exception is rethrown once
 // every worker has finished.

@@ -2,6 +2,7 @@
 // What a gather is asked (gather_options) and what it reports
 // (gather_summary); see <fanout/gather.hpp>.
 
+#include <fanout/adaptive_limit.hpp>
 #include <fanout/circuit_breaker.hpp>
 #include <fanout/hedge.hpp>
 #include <fanout/progress.hpp>
@@ -11,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 
 namespace fanout {
@@ -26,6 +28,14 @@ enum class stop_reason { none, cancelled, deadline, fail_fast, fault, enough };
 
 struct gather_options {
     std::size_t limit = 64;  ///< items in flight at most; must be at least 1
+    /// An adaptive limit instead of `limit` (which is then not used): an
+    /// attempt starts only while the attempts in flight under it, this
+    /// gather's and those of every gather sharing it, are fewer than its
+    /// current(); each attempt's latency and verdict move it (see
+    /// <fanout/adaptive_limit.hpp>). Retries wait for admission again
+    /// after their backoff; a hedge's twin runs under its first attempt's
+    /// admission. The progress shows the limit, the summary its range.
+    std::shared_ptr<adaptive_limit> adaptive;
     /// Each attempt is cancelled after this long (errc::timeout).
     std::optional<std::chrono::nanoseconds> per_attempt_timeout;
     /// The whole run ends at this time: items in flight are cancelled
@@ -66,6 +76,11 @@ struct gather_summary {
     std::uint64_t not_started = 0;   ///< ended as cancelled with no attempt
     std::uint64_t circuit_open = 0;  ///< ended as errc::circuit_open (counted in failed)
     stop_reason stopped = stop_reason::none;
+    /// With gather_options::adaptive: its limit when the run ended, and the
+    /// lowest and highest this run saw (as its attempts ended); 0 without.
+    std::size_t limit_final = 0;
+    std::size_t limit_lowest = 0;
+    std::size_t limit_highest = 0;
 };
 
 /// The key function of a gather without a per-key limit.

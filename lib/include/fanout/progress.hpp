@@ -37,6 +37,9 @@ struct progress_snapshot {
     std::uint64_t in_flight() const noexcept { return started > done ? started - done : 0; }
 
     std::chrono::nanoseconds elapsed{};  ///< since the `progress` was constructed
+    /// The concurrency limit now, when it is adaptive (a gather with
+    /// gather_options::adaptive sets it); nothing otherwise.
+    std::optional<std::uint64_t> limit;
 };
 
 /// Counters of a run, updated by gather (or by hand) from any loop thread.
@@ -59,6 +62,8 @@ class progress {
     /// Makes the counts these, for a run that keeps counters of its own
     /// and publishes their sums now and then (fanout::load's loops).
     void set_counts(std::uint64_t started, std::uint64_t done, std::uint64_t failed) noexcept;
+    /// The adaptive concurrency limit is `limit` now (shown from then on).
+    void set_limit(std::uint64_t limit) noexcept;
 
     progress_snapshot snapshot() const noexcept;
 
@@ -70,6 +75,7 @@ class progress {
     std::atomic<std::uint64_t> done_{0};
     std::atomic<std::uint64_t> failed_{0};
     std::atomic<std::uint64_t> retried_{0};
+    std::atomic<std::uint64_t> limit_{0};  // 0: no adaptive limit
 };
 
 /// A count with a comma every three digits: 1234567 -> "1,234,567".
@@ -83,7 +89,8 @@ std::string format_counts(const std::map<unsigned, std::uint64_t>& counts);
 /// One line of text for a snapshot, without colour or control characters:
 /// "label 12,345/20,000 done  61.7%  1,234 failed  800 in flight  25,010/s  0:01.2".
 /// With no total, the "/total" and the percentage are left out; "N retried"
-/// appears when there were retries. The rate is done per second of elapsed.
+/// appears when there were retries, and "800 in flight (limit 850)" when
+/// the limit is adaptive. The rate is done per second of elapsed.
 std::string render_progress_line(const progress_snapshot& snapshot, std::string_view label = {});
 
 /// Redraws render_progress_line on `out` every `interval`, but only when `out`

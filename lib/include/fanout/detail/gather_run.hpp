@@ -2,6 +2,7 @@
 // The machinery of gather and gather_each (see <fanout/gather.hpp>, which
 // includes this after its options; not for direct use).
 
+#include <fanout/adaptive_limit.hpp>
 #include <fanout/circuit_breaker.hpp>
 #include <fanout/detail/completion_latch.hpp>
 #include <fanout/duration.hpp>
@@ -138,7 +139,8 @@ class gather_run {
           options_(std::move(options)),
           executor_(std::move(executor)),
           random_(std::random_device{}()) {
-        if (options_.limit == 0) throw std::invalid_argument("gather: limit must be at least 1");
+        if (options_.limit == 0 && !options_.adaptive)
+            throw std::invalid_argument("gather: limit must be at least 1");
         if constexpr (keyed && !std::is_convertible_v<const key_type&, std::string_view>)
             if (options_.breakers)
                 throw std::invalid_argument(
@@ -165,7 +167,12 @@ class gather_run {
         co_await net::this_coro::throw_if_cancelled(false);
         const auto state = co_await net::this_coro::cancellation_state;
 
-        std::size_t workers = options_.limit;
+        std::size_t workers = options_.adaptive ? options_.adaptive->max_limit() : options_.limit;
+        if (options_.adaptive) {
+            const auto now = options_.adaptive->current();
+            summary_.limit_lowest = summary_.limit_highest = now;
+            note_limit();
+        }
         if constexpr (!async && std::ranges::sized_range<View>) {
             const auto size = static_cast<std::size_t>(std::ranges::size(view_));
             workers = std::min(workers, size);
@@ -185,6 +192,7 @@ class gather_run {
             },
             this, net::use_awaitable);
         summary_.stopped = stop_;
+        if (options_.adaptive) note_limit();
         co_return summary_;
     }
 
@@ -216,6 +224,47 @@ class gather_run {
     using key_type = std::remove_cvref_t<
         std::invoke_result_t<std::conditional_t<keyed, KeyFn, int (*)(int)>&,
                              std::conditional_t<keyed, typename traits::argument, int>>>;
+
+    // An attempt's admission under the adaptive limit; given back with no
+    // verdict unless end() gave one.
+    struct limit_permit {
+        adaptive_limit* limit = nullptr;
+
+        limit_permit() = default;
+        limit_permit(limit_permit&& other) noexcept : limit(std::exchange(other.limit, nullptr)) {}
+        limit_permit& operator=(limit_permit&& other) noexcept {
+            if (this != &other) {
+                end({}, limit_verdict::none);
+                limit = std::exchange(other.limit, nullptr);
+            }
+            return *this;
+        }
+        ~limit_permit() { end({}, limit_verdict::none); }
+        void end(clock::duration latency, limit_verdict what) {
+            if (limit) std::exchange(limit, nullptr)->release(latency, what);
+        }
+    };
+
+    // The adaptive limit's value, as this run saw it, to the summary and
+    // the progress.
+    void note_limit() {
+        const auto now = options_.adaptive->current();
+        summary_.limit_final = now;
+        summary_.limit_lowest = std::min(summary_.limit_lowest, now);
+        summary_.limit_highest = std::max(summary_.limit_highest, now);
+        if (options_.progress) options_.progress->set_limit(now);
+    }
+
+    // Waits for admission under the adaptive limit; false when a stop cut
+    // the wait short (or came while it was granted: nothing is held then).
+    boost::asio::awaitable<bool> admit_adaptive(limit_permit& permit) {
+        const bool admitted = co_await options_.adaptive->acquire();
+        if (!admitted) co_return false;
+        permit.limit = options_.adaptive.get();
+        if (stop_ == stop_reason::none) co_return true;
+        permit.end({}, limit_verdict::none);
+        co_return false;
+    }
 
     // An item's use of its key's entry, and the permit once granted. The
     // entry is dropped when no item uses it, so memory follows the keys in
@@ -382,14 +431,28 @@ class gather_run {
             typename traits::holder& held = *taken;
             outcome<value_type> out;
             out.index = next_index_++;
+            // The first attempt's admission is waited for before the item
+            // starts, so an item that never got it is reported as not
+            // started; the wait is not the item's time.
+            limit_permit first_permit;
+            if (options_.adaptive && stop_ == stop_reason::none) {
+                if (!options_.adaptive->try_acquire()) {
+                    co_await admit_adaptive(first_permit);
+                    co_await reset_if_cancelled();
+                    last_end = clock::now();
+                } else {
+                    first_permit.limit = options_.adaptive.get();
+                }
+            }
             if (stop_ != stop_reason::none) {
+                first_permit.end({}, limit_verdict::none);
                 out.result = not_started_failure(stop_);
                 ++summary_.not_started;
                 deliver(slot, held, std::move(out));
                 continue;
             }
             const auto started = last_end;
-            co_await run_item(slot, held, out, started);
+            co_await run_item(slot, held, out, started, first_permit);
             last_end = clock::now();
             out.elapsed = last_end - started;
             deliver(slot, held, std::move(out));
@@ -400,14 +463,17 @@ class gather_run {
     // Every attempt of one item that the retry policy allows, each admitted
     // first (its key's permit, a rate token); leaves the last result in `out`.
     boost::asio::awaitable<void> run_item(worker_slot& slot, typename traits::holder& held,
-                                          outcome<value_type>& out, clock::time_point started) {
+                                          outcome<value_type>& out, clock::time_point started,
+                                          limit_permit& first_permit) {
         if (options_.progress) options_.progress->on_start();
         if (budget_) budget_->on_item();
         circuit_breaker* breaker = options_.breakers ? &breaker_of(held) : nullptr;
         for (unsigned attempt = 1;; ++attempt) {
             bool waited = attempt > 1;  // a wait before the attempt needs a fresh clock reading
             key_permit held_key(*this);
-            if (!co_await admit(slot, held, held_key, waited)) {
+            limit_permit permit;
+            if (attempt == 1) permit = std::move(first_permit);
+            if (!co_await admit(slot, held, held_key, permit, waited)) {
                 out.result = stopped_failure(stop_);
                 co_await reset_if_cancelled();
                 break;
@@ -421,8 +487,13 @@ class gather_run {
                 }
             }
             out.attempts = attempt;
-            co_await run_attempt(slot, held, out, attempt, waited ? clock::now() : started);
+            const auto attempt_start = waited ? clock::now() : started;
+            co_await run_attempt(slot, held, out, attempt, attempt_start);
             held_key.reset();
+            if (permit.limit) {
+                permit.end(clock::now() - attempt_start, limit_verdict_of(out));
+                note_limit();
+            }
             if (breaker) breaker->record(admission, verdict_of(*breaker, out));
             if (!worth_another_attempt(out, attempt)) break;
             if (!co_await back_off(slot, out, attempt)) break;
@@ -446,11 +517,27 @@ class gather_run {
         return breaker.judge(out.error());
     }
 
-    // Waits for what an attempt needs before it starts: a permit of its key
-    // (with a per-key limit) and a token of the rate limiter. False when a
-    // stop cut a wait short; `waited` is set when anything was waited for.
+    limit_verdict limit_verdict_of(const outcome<value_type>& out) const {
+        if (out.ok()) return limit_verdict::success;
+        if (stop_ != stop_reason::none) return limit_verdict::none;
+        return options_.adaptive->judge(out.error());
+    }
+
+    // Waits for what an attempt needs before it starts: admission under the
+    // adaptive limit (unless the item's first attempt has it already), a
+    // permit of its key (with a per-key limit) and a token of the rate
+    // limiter. False when a stop cut a wait short; `waited` is set when
+    // anything was waited for.
     boost::asio::awaitable<bool> admit(worker_slot& slot, typename traits::holder& held,
-                                       key_permit& held_key, bool& waited) {
+                                       key_permit& held_key, limit_permit& permit, bool& waited) {
+        if (options_.adaptive && !permit.limit) {
+            if (!options_.adaptive->try_acquire()) {
+                waited = true;
+                if (!co_await admit_adaptive(permit)) co_return false;
+            } else {
+                permit.limit = options_.adaptive.get();
+            }
+        }
         if constexpr (keyed) {
             if (options_.per_key_limit > 0) {
                 semaphore& limit = enter_key(held_key, argument(held));
