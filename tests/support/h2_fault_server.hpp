@@ -14,7 +14,9 @@
 //             larger body stalls
 //   other     404
 // With goaway_first_connection, the first connection answers its first
-// request with GOAWAY (last stream id 0) and closes after it is sent.
+// request with GOAWAY (last stream id 0) and closes after it is sent;
+// goaway_connection = N does the same on the N-th connection accepted
+// instead (a client that connects once to check the server first).
 //
 // Errors: the constructor throws std::runtime_error when it cannot listen.
 // Cancellation: none; the destructor shuts every socket and joins the threads.
@@ -33,6 +35,7 @@ namespace fanout::test {
 struct h2_fault_options {
     std::uint32_t max_concurrent_streams = 100;
     bool goaway_first_connection = false;
+    std::size_t goaway_connection = 0;  ///< 1: the first connection accepted
 };
 
 class h2_fault_server {
@@ -54,7 +57,7 @@ class h2_fault_server {
 
   private:
     void accept_loop();
-    void serve(int fd, bool first);
+    void serve(int fd, bool goaway);
 
     h2_fault_options options_;
     int listen_fd_ = -1;

@@ -280,7 +280,9 @@ net::awaitable<bool> loop_driver::connect(connection& c) {
         if (opts_.version == protocol::http2) offer_h2(*c.tls);
         auto [handshake_ec] =
             co_await c.tls->async_handshake(tls_stream::client, net::as_tuple(net::use_awaitable));
-        if (handshake_ec)
+        if (handshake_ec && refused_alpn(handshake_ec))
+            ec = make_error_code(http::errc::http2_not_negotiated);
+        else if (handshake_ec)
             ec = http::detail::tls_handshake_failure(c.tls->native_handle(), handshake_ec,
                                                      c.origin->host, opts_.verify_tls)
                      .code;

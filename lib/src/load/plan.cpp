@@ -14,12 +14,14 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/read.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
 #include <fmt/format.h>
 
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -81,6 +83,12 @@ void set_tls_peer(tls_stream& stream, const std::string& host, bool verify) {
 void offer_h2(tls_stream& stream) {
     static constexpr unsigned char h2[] = {2, 'h', '2'};
     SSL_set_alpn_protos(stream.native_handle(), h2, sizeof h2);
+}
+
+bool refused_alpn(const boost::system::error_code& ec) {
+    return ec.category() == net::error::get_ssl_category() &&
+           ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
+               SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL;
 }
 
 bool picked_h2(tls_stream& stream) {
@@ -230,12 +238,13 @@ net::awaitable<fanout::result<plan>> prepare(options opts) {
             if (!shook)
                 co_return invalid(fmt::format("TLS handshake with {} failed: {}", origin.name,
                                               shook.error().text()));
-            if (shook->ec) {
+            const bool refused_h2 = shook->ec && refused_alpn(shook->ec);
+            if (shook->ec && !refused_h2) {
                 auto why = http::detail::tls_handshake_failure(stream.native_handle(), shook->ec,
                                                                origin.name, p.opts.verify_tls);
                 co_return invalid(why.text());
             }
-            if (p.opts.version == protocol::http2 && !picked_h2(stream))
+            if (p.opts.version == protocol::http2 && (refused_h2 || !picked_h2(stream)))
                 co_return failure{make_error_code(http::errc::http2_not_negotiated),
                                   fmt::format("{}: the server did not pick h2 by ALPN (--http2 "
                                               "needs HTTP/2 over TLS)",

@@ -72,6 +72,10 @@ void set_tls_peer(tls_stream& stream, const std::string& host, bool verify);
 
 /// Makes the TLS handshake of `stream` offer h2 alone by ALPN.
 void offer_h2(tls_stream& stream);
+/// Whether a failed handshake's `ec` is the server's no_application_protocol
+/// alert (OpenSSL servers send it when they speak none of the protocols
+/// offered).
+bool refused_alpn(const boost::system::error_code& ec);
 /// Whether the handshake done on `stream` picked h2.
 bool picked_h2(tls_stream& stream);
 
