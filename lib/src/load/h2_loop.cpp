@@ -25,6 +25,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+
 #include <algorithm>
 #include <array>
 #include <cstring>
@@ -42,6 +45,13 @@ constexpr std::size_t write_batch = 16 * 1024;  // write once this much is ready
 // Windows large enough that flow control never holds a load run back.
 constexpr std::int32_t stream_window = (1 << 30) - 1;
 constexpr std::int32_t connection_window = (1 << 30) - 1;
+
+// Whether the TLS stream holds input read from the socket and not yet
+// decrypted, or decrypted and not yet read: a read then needs no system call.
+bool tls_input_buffered(tls_stream& stream) {
+    SSL* ssl = stream.native_handle();
+    return SSL_pending(ssl) > 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0;
+}
 
 nghttp2_nv field(const h2_field& f) {
     // nghttp2 copies names and values when a request is submitted... but
@@ -392,6 +402,14 @@ net::awaitable<error_code> loop_driver::read_h2(connection& c, bool wake_when_du
         if (nghttp2_session_mem_recv(
                 c.session, reinterpret_cast<const std::uint8_t*>(c.buffer.data()), received) < 0)
             co_return make_error_code(http::errc::protocol_error);
+        // A TLS read gives one record, often one stream's answer: the
+        // records already read from the socket are taken too before
+        // anything is written, so that one write carries the streams of
+        // many answers (and not one write per answer).
+        if (c.tls && tls_input_buffered(*c.tls)) {
+            wake_when_due = false;
+            continue;
+        }
         co_return error_code{};
     }
 }
