@@ -78,10 +78,12 @@ h2_url="https://127.0.0.1:$tls_port/"
 say "h2 and https/1.1 on $h2_url"
 
 # run_fanout <round> <name> <flags...>: sets $rps (answers / the run's
-# duration, from its --json result) and $cpu_us (user + system per answer).
+# duration, from its --json result), $cpu_us (user + system per answer) and
+# $nginx_cpu_us (the nginx worker's).
 run_fanout() {
-    local round=$1 name=$2 answers
+    local round=$1 name=$2 answers before
     shift 2
+    before=$(nginx_cpu_ticks)
     if ! bounded $((wrk_seconds + 30)) "$gnu_time" -f '%e %U %S' -o "$dir/$name.$round.time" \
         "$fanout" load "$h2_url" --insecure "$@" -c "$connections" -p "$streams" -t 1 \
         -d "${wrk_seconds}s" --json "$dir/$name.$round.json" >"$dir/$name.$round.out" 2>&1; then
@@ -100,12 +102,14 @@ print(r["responses"], round(r["responses"] / (r["duration_ns"] / 1e9)))' "$dir/$
         all_ok=0
         say "$name round $round: $(cat "$dir/$name.$round.problems")"
     fi
+    nginx_cpu_us=$(nginx_us "$before" "$answers")
     cpu_us=$(us_per "$(cpu_of "$dir/$name.$round.time")" "$answers")
 }
 
-# run_h2load <round>: sets $rps, $cpu_us.
+# run_h2load <round>: sets $rps, $cpu_us, $nginx_cpu_us.
 run_h2load() {
-    local log=$dir/h2load.$1.log done_count
+    local log=$dir/h2load.$1.log done_count before
+    before=$(nginx_cpu_ticks)
     if ! bounded $((wrk_seconds + 30)) "$gnu_time" -f '%e %U %S' -o "$dir/h2load.$1.time" \
         h2load -c "$connections" -m "$streams" -t 1 -D "$wrk_seconds" "$h2_url" >"$log" 2>&1; then
         cat "$log" >&2
@@ -118,6 +122,7 @@ run_h2load() {
         all_ok=0
         say "h2load round $1: $(grep -E '^requests:|Application protocol' "$log" | tr '\n' ' ')"
     fi
+    nginx_cpu_us=$(nginx_us "$before" "$done_count")
     cpu_us=$(us_per "$(cpu_of "$dir/h2load.$1.time")" "$done_count")
 }
 
@@ -127,19 +132,19 @@ for round in $(seq "$rounds"); do
     run_h2load "$round"
     echo "h2load_round${round}_requests_per_s $rps requests/s"
     echo "h2load_round${round}_cpu_us_per_request $cpu_us us"
-    say "round $round: h2load $rps requests/s, $cpu_us us CPU/request (load $(cut -d' ' -f1 /proc/loadavg))"
+    say "round $round: h2load $rps requests/s, $cpu_us us CPU/request, nginx $nginx_cpu_us us (load $(cut -d' ' -f1 /proc/loadavg))"
     h2_rps+=("$rps") h2_cpu+=("$cpu_us")
 
     run_fanout "$round" fanout_h2 --http2
     echo "fanout_h2_round${round}_requests_per_s $rps requests/s"
     echo "fanout_h2_round${round}_cpu_us_per_request $cpu_us us"
-    say "round $round: fanout load --http2 $rps requests/s, $cpu_us us CPU/request (load $(cut -d' ' -f1 /proc/loadavg))"
+    say "round $round: fanout load --http2 $rps requests/s, $cpu_us us CPU/request, nginx $nginx_cpu_us us (load $(cut -d' ' -f1 /proc/loadavg))"
     fan_rps+=("$rps") fan_cpu+=("$cpu_us")
 
     run_fanout "$round" fanout_h1
     echo "fanout_h1_round${round}_requests_per_s $rps requests/s"
     echo "fanout_h1_round${round}_cpu_us_per_request $cpu_us us"
-    say "round $round: fanout load (https/1.1, -p $streams) $rps requests/s, $cpu_us us CPU/request (load $(cut -d' ' -f1 /proc/loadavg))"
+    say "round $round: fanout load (https/1.1, -p $streams) $rps requests/s, $cpu_us us CPU/request, nginx $nginx_cpu_us us (load $(cut -d' ' -f1 /proc/loadavg))"
     h1_rps+=("$rps") h1_cpu+=("$cpu_us")
 done
 

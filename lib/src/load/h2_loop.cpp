@@ -406,10 +406,7 @@ net::awaitable<error_code> loop_driver::read_h2(connection& c, bool wake_when_du
         // records already read from the socket are taken too before
         // anything is written, so that one write carries the streams of
         // many answers (and not one write per answer).
-        if (c.tls && tls_input_buffered(*c.tls)) {
-            wake_when_due = false;
-            continue;
-        }
+        if (c.tls && tls_input_buffered(*c.tls)) continue;
         co_return error_code{};
     }
 }
