@@ -26,6 +26,7 @@
 #include <boost/asio/write.hpp>
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -51,6 +52,18 @@ constexpr std::int32_t connection_window = (1 << 30) - 1;
 bool tls_input_buffered(tls_stream& stream) {
     SSL* ssl = stream.native_handle();
     return SSL_pending(ssl) > 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0;
+}
+
+// Reads what the TLS stream can give from input already read (decrypting
+// a record whole in the input), without touching the socket: 0 when it
+// needs more from it (a read through asio then waits for it). The engine
+// keeps no state of its own beside OpenSSL's: asio's next operation goes on
+// from there (and writes anything this left to write).
+std::size_t read_buffered(tls_stream& stream, std::vector<char>& buffer) {
+    if (!tls_input_buffered(stream)) return 0;
+    ERR_clear_error();
+    const int n = SSL_read(stream.native_handle(), buffer.data(), static_cast<int>(buffer.size()));
+    return n > 0 ? static_cast<std::size_t>(n) : 0;
 }
 
 nghttp2_nv field(const h2_field& f) {
@@ -367,7 +380,9 @@ net::awaitable<error_code> loop_driver::read_h2(connection& c, bool wake_when_du
     for (;;) {
         error_code ec;
         std::size_t received = 0;
-        if (c.tls) {
+        if (c.tls && (received = read_buffered(*c.tls, c.buffer)) > 0) {
+            // Decrypted from what was already read: no wait, no trip through the scheduler.
+        } else if (c.tls) {
             if (wake_when_due) wake_when_due_during_read(c);
             c.waiting_to_read = true;
             auto [tls_ec, n] = co_await c.tls->async_read_some(net::buffer(c.buffer),
