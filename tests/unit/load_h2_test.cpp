@@ -92,7 +92,7 @@ TEST_CASE(
 
 TEST_CASE("an open-loop h2 run keeps its rate and counts latency from the intended starts") {
     nginx_server nginx({.https = true, .http2 = true});
-    auto opts = count_of(400, nginx.https_url("/ok"), 2, 4);
+    auto opts = count_of(400, nginx.https_url("/ok"), 2, 16);
     opts.requests.reset();
     opts.duration = 1s;
     opts.rate = 400;
@@ -109,7 +109,8 @@ TEST_CASE("an open-loop h2 run keeps its rate and counts latency from the intend
     CHECK(logged_h2_requests(nginx, r->responses).requests == r->responses);
 }
 
-TEST_CASE("http2 over TLS against a server that does not pick h2 fails before the run, naming the URL") {
+TEST_CASE(
+    "http2 over TLS against a server that does not pick h2 fails before the run, naming the URL") {
     nginx_server nginx({.https = true});  // ALPN: http/1.1 only
     const auto url = nginx.https_url("/ok");
     auto opts = count_of(10, url, 1, 1);
@@ -156,7 +157,8 @@ TEST_CASE("an h2 run over TLS against nghttpd answers every request") {
     CHECK(r->errors == 0);
 }
 
-TEST_CASE("the streams of -p are in flight at once, and the server's MAX_CONCURRENT_STREAMS caps them") {
+TEST_CASE(
+    "the streams of -p are in flight at once, and the server's MAX_CONCURRENT_STREAMS caps them") {
     // /slow is never answered: 8 streams time out together when they run
     // at once, one after the other when the server allows one.
     for (const std::uint32_t allowed : {100u, 1u}) {
@@ -180,7 +182,7 @@ TEST_CASE("the streams of -p are in flight at once, and the server's MAX_CONCURR
         if (allowed == 1)
             CHECK(took >= 8 * 290ms);
         else
-            CHECK(took < 4 * 300ms);
+            CHECK(took < 2s);  // one after the other would take 2.4 s
     }
 }
 
