@@ -288,14 +288,7 @@ void loop_driver::h2_stream_closed(connection& c, std::int32_t stream_id, std::u
             count_errors(make_error_code(http::errc::malformed_response), 1);
             return;
         }
-        counts_.latency.record(now - s->sent);
-        if (opts_.rate) counts_.corrected_latency.record(now - s->intended);
-        auto& interval = interval_at(now);
-        interval.latency.record(now - s->sent);
-        if (opts_.rate) interval.corrected_latency.record(now - s->intended);
-        ++interval.answered;
-        ++status_counts_[s->status];
-        ++counts_.responses;
+        count_answer(now, {s->intended, s->sent}, s->status);
         return;
     }
     if (code == NGHTTP2_REFUSED_STREAM || (c.goaway && stream_id > c.last_stream_id)) {
@@ -317,11 +310,7 @@ void loop_driver::time_out_h2_streams(connection& c, clock::time_point now) {
         s.timed_out = true;
         --c.in_flight;
         // A request that timed out took at least this long.
-        counts_.latency.record(now - s.sent);
-        if (opts_.rate) counts_.corrected_latency.record(now - s.intended);
-        auto& interval = interval_at(now);
-        interval.latency.record(now - s.sent);
-        if (opts_.rate) interval.corrected_latency.record(now - s.intended);
+        record_latency(now, {s.intended, s.sent});
         count_errors(make_error_code(errc::timeout), 1);
         nghttp2_submit_rst_stream(c.session, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_CANCEL);
         reset = true;

@@ -32,11 +32,6 @@ constexpr std::size_t read_buffer_size = 2 * max_head_size;
 // How long a connection waits before connecting again after a failed connect.
 constexpr auto reconnect_pause = std::chrono::milliseconds(10);
 
-struct request_in_flight {
-    clock::time_point intended;  // open loop: when the schedule wanted it sent
-    clock::time_point sent;
-};
-
 // One HTTP/2 stream of a connection (a slot, reused).
 struct h2_stream {
     clock::time_point intended;

@@ -379,16 +379,24 @@ void loop_driver::read_answers(connection& c, clock::time_point now) {
 }
 
 void loop_driver::count_answer(connection& c, clock::time_point now) {
-    const auto& answered = c.oldest();
-    counts_.latency.record(now - answered.sent);
-    if (opts_.rate) counts_.corrected_latency.record(now - answered.intended);
-    auto& interval = interval_at(now);
-    interval.latency.record(now - answered.sent);
-    if (opts_.rate) interval.corrected_latency.record(now - answered.intended);
-    ++interval.answered;
-    ++status_counts_[c.parser.status()];
-    ++counts_.responses;
+    count_answer(now, c.oldest(), c.parser.status());
     c.pop();
+}
+
+void loop_driver::count_answer(clock::time_point now, const request_in_flight& answered,
+                               unsigned status) {
+    record_latency(now, answered);
+    ++interval_at(now).answered;
+    ++status_counts_[status];
+    ++counts_.responses;
+}
+
+void loop_driver::record_latency(clock::time_point now, const request_in_flight& r) {
+    counts_.latency.record(now - r.sent);
+    if (opts_.rate) counts_.corrected_latency.record(now - r.intended);
+    auto& interval = interval_at(now);
+    interval.latency.record(now - r.sent);
+    if (opts_.rate) interval.corrected_latency.record(now - r.intended);
 }
 
 void loop_driver::fail(connection& c, error_code ec) {
@@ -398,14 +406,8 @@ void loop_driver::fail(connection& c, error_code ec) {
             // A request that timed out took at least this long: latency
             // percentiles must not pass a server that never answers.
             const auto now = clock::now();
-            auto& interval = interval_at(now);
-            for (std::size_t i = 0; i < c.in_flight; ++i) {
-                const auto& r = c.ring[(c.ring_head + i) % c.ring.size()];
-                counts_.latency.record(now - r.sent);
-                if (opts_.rate) counts_.corrected_latency.record(now - r.intended);
-                interval.latency.record(now - r.sent);
-                if (opts_.rate) interval.corrected_latency.record(now - r.intended);
-            }
+            for (std::size_t i = 0; i < c.in_flight; ++i)
+                record_latency(now, c.ring[(c.ring_head + i) % c.ring.size()]);
         } else if (ec == net::error::eof) {
             ec = make_error_code(http::errc::connection_closed);
         }

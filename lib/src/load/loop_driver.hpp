@@ -39,6 +39,11 @@ namespace fanout::load::detail {
 
 using clock = std::chrono::steady_clock;
 
+struct request_in_flight {
+    clock::time_point intended;  // open loop: when the schedule wanted it sent
+    clock::time_point sent;
+};
+
 /// What every loop of a run shares.
 struct shared_run {
     explicit shared_run(const plan& p) : the_plan(p) {}
@@ -105,6 +110,10 @@ class loop_driver : public std::enable_shared_from_this<loop_driver> {
     void read_answers(connection& c, clock::time_point now);
     // Counts the oldest request in flight as answered (the parser holds its answer).
     void count_answer(connection& c, clock::time_point now);
+    void count_answer(clock::time_point now, const request_in_flight& answered, unsigned status);
+    // Records a request's latency (and in open loop its corrected latency)
+    // in the run's histograms and its interval's.
+    void record_latency(clock::time_point now, const request_in_flight& r);
     void fail(connection& c, boost::system::error_code ec);
     void count_errors(const boost::system::error_code& ec, std::uint64_t n);
     void close(connection& c);
