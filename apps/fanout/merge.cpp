@@ -2,9 +2,11 @@
 // one test on several machines, or runs one after another) as one report:
 // counts added, histograms merged, the duration the longest run's.
 // Each result names the runs it counts (run ids): a run given twice is
-// refused unless --allow-duplicate.
+// refused unless --allow-duplicate. Results of different protocols
+// (http/1.1 and h2) are refused unless --allow-mixed-protocols.
 // Exit: 0 done, 1 a --fail-if threshold failed, 2 a file unreadable, not a
-// load result, or a run given twice; 74 the report or --json not written.
+// load result, a run given twice or protocols mixed; 74 the report or --json
+// not written.
 #include "commands.hpp"
 #include "stdio.hpp"
 
@@ -35,6 +37,7 @@ struct merge_settings {
     std::string html_file;
     std::vector<std::string> fail_if;
     bool allow_duplicate = false;
+    bool allow_mixed_protocols = false;
 };
 
 int usage_error(const std::string& message) {
@@ -59,6 +62,7 @@ int run_merge(const merge_settings& settings) {
     std::map<std::string, std::string> merged_from;  // run id -> the file that had it
     // Results written before run ids: the same file given twice is still seen.
     std::map<std::pair<dev_t, ino_t>, std::string> files_without_ids;
+    std::string first_path;  // the first result's file, for a protocol that differs
     for (const auto& path : settings.inputs) {
         std::string text;
         if (auto why = read_file(path, text))
@@ -86,6 +90,12 @@ int run_merge(const merge_settings& settings) {
                         "twice; --allow-duplicate merges it anyway)",
                         path, id, first->second));
             }
+            if (merged && one.protocol != merged->protocol && !settings.allow_mixed_protocols)
+                return usage_error(fmt::format(
+                    "'{}' is a result of {}, '{}' of {}: requests of different protocols do not "
+                    "add up to one measure (--allow-mixed-protocols merges them anyway)",
+                    path, one.protocol, first_path, merged->protocol));
+            if (!merged) first_path = path;
             if (!settings.html_file.empty()) inputs.emplace_back(path, one);
             if (merged)
                 *merged += one;
@@ -135,6 +145,8 @@ command add_merge(CLI::App& parent) {
                     "percentile spectrum overlaid) to this file");
     app->add_flag("--allow-duplicate", settings->allow_duplicate,
                   "merge a run given more than once (its counts are added each time)");
+    app->add_flag("--allow-mixed-protocols", settings->allow_mixed_protocols,
+                  "merge results of different protocols (http/1.1 and h2; reported as mixed)");
     app->add_option("--fail-if", settings->fail_if,
                     "exit 1 when this holds: 'p99>50ms', 'errors>1%', 'rps<1000' (repeatable)")
         ->allow_extra_args(false);

@@ -83,8 +83,15 @@ sys.exit(1)
 EOF
 
 # nginx.conf for <port>: one worker, no access log, keep-alive connections
-# never closed by a request count, every path nginx writes inside $dir.
+# never closed by a request count, every path nginx writes inside $dir. A
+# sourcing script may define nginx_extra_servers: its output (server blocks)
+# is included in the http block; it runs again on each attempt.
 write_config() {
+    local extra=
+    if declare -F nginx_extra_servers >/dev/null; then
+        nginx_extra_servers >"$dir/extra.conf"
+        extra="include $dir/extra.conf;"
+    fi
     cat >"$dir/nginx.conf" <<EOF
 daemon off;
 master_process on;
@@ -111,6 +118,7 @@ http {
             return 200 "ok\n";
         }
     }
+    $extra
 }
 EOF
 }

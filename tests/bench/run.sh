@@ -7,10 +7,10 @@
 #
 # Exits 0 when every bench ran, even if targets are missed (it is a report);
 # non-zero when the build fails or a bench crashes or times out. Every run is
-# bounded by `timeout`; only dns_bench.sh, http_bench.sh, load_bench.sh and
-# sweep_bench.sh open sockets, all on 127.0.0.1 (the first three need nsd and
-# dnsperf; nginx, wrk and python3-aiohttp; nginx, wrk and h2load; each is
-# skipped without them). The
+# bounded by `timeout`; only dns_bench.sh, http_bench.sh, load_bench.sh,
+# h2_bench.sh and sweep_bench.sh open sockets, all on 127.0.0.1 (the first four
+# need nsd and dnsperf; nginx, wrk and python3-aiohttp; nginx, wrk and h2load;
+# nginx and h2load; each is skipped without them). The
 # shared machine is
 # noisy: compare the ratios, not the absolute figures, between runs.
 set -uo pipefail
@@ -71,6 +71,12 @@ if [ "$fanout" = none ] || [ ! -x /usr/sbin/nginx ] || ! command -v wrk >/dev/nu
     echo "run.sh: SKIPPING load_bench: it needs fanout, nginx, wrk and h2load" \
         "(apt-get install nginx wrk nghttp2-client)" >&2
 fi
+have_h2=1
+if [ "$fanout" = none ] || [ ! -x /usr/sbin/nginx ] || ! command -v h2load >/dev/null; then
+    have_h2=0
+    echo "run.sh: SKIPPING h2_bench: it needs fanout, nginx and h2load" \
+        "(apt-get install nginx nghttp2-client)" >&2
+fi
 have_dns=1
 if [ ! -x /usr/sbin/nsd ] || ! command -v dnsperf >/dev/null; then
     have_dns=0
@@ -115,6 +121,9 @@ if [ "$have_http" -eq 1 ]; then
 fi
 if [ "$have_load" -eq 1 ]; then
     run load 600 env FANOUT="$fanout" bash tests/bench/load_bench.sh
+fi
+if [ "$have_h2" -eq 1 ]; then
+    run h2 600 env FANOUT="$fanout" bash tests/bench/h2_bench.sh
 fi
 if [ "$fanout" != none ]; then
     run sweep 900 env FANOUT="$fanout" bash tests/bench/sweep_bench.sh
@@ -285,6 +294,28 @@ if [ "$have_load" -eq 1 ]; then
     row "  every request answered 200" "$(get load load_all_ok)" "" "-" "" "== 1" "==" 1
 else
     rows+=("load_bench|SKIPPED: no fanout, nginx, wrk or h2load|-|-|>= 1x wrk, CPU <= 0.95x, -p16 >= 2x|SKIP")
+fi
+
+# HTTP/2 load: fanout load --http2 against h2load, 4 connections of 32
+# streams, one thread, to the same local nginx (TLS, http2), medians of
+# alternating rounds; and fanout's own https/1.1 with 32 pipelined.
+if [ "$have_h2" -eq 1 ]; then
+    fr=$(get h2 fanout_h2_requests_per_s)
+    hr=$(get h2 h2load_requests_per_s)
+    r=$(ratio "$fr" "$hr")
+    row "fanout load --http2 -c4 -p32 -t1 to local nginx" "$fr" "requests/s" \
+        "h2load -c4 -m32 $(per_s "$hr")" "$r" ">= 1x h2load" ">=" 1 "$r"
+    fc=$(get h2 fanout_h2_cpu_us_per_request)
+    hc=$(get h2 h2load_cpu_us_per_request)
+    r=$(ratio "$fc" "$hc")
+    row "  CPU per request: fanout h2 vs h2load" "$fc" "us" "h2load ${hc:-n/a} us" "$r" \
+        "<= 1x h2load" "<=" 1 "$r"
+    h1=$(get h2 fanout_h1_requests_per_s)
+    row "  fanout h2 vs fanout https/1.1 -p32" "$fr" "requests/s" "1.1 $(per_s "$h1")" \
+        "$(ratio "$fr" "$h1")" "-" "" "" "$(ratio "$fr" "$h1")"
+    row "  every request answered 200" "$(get h2 h2_all_ok)" "" "-" "" "== 1" "==" 1
+else
+    rows+=("h2_bench|SKIPPED: no fanout, nginx or h2load|-|-|>= 1x h2load, CPU <= 1x|SKIP")
 fi
 
 # Sweep: 10,000 HTTP targets, 30% hanging, limit 1,000, timeout 1 s, against

@@ -93,12 +93,15 @@ TEST_CASE("every name of an nsd zone resolves to its address through the library
 }
 
 TEST_CASE("fanout dns reports every name and type of a file exactly once, against nsd") {
+    // One loop takes the input without its lock: both shapes are checked.
+    const std::string threads = GENERATE("1", "2");
+    CAPTURE(threads);
     constexpr std::size_t names = 2000;
     const nsd_server server(names);
     temp_file input("# hosts of the zone\n\n" + host_names(0, names) +
                     "missing.fanout.test\nnot a name\n  www.fanout.test  \n");
     child_process run({FANOUT_CLI_PATH, "dns", input.path.string(), "-s", server.server(), "-t",
-                       "A,MX", "-c", "200", "--timeout", "2s"});
+                       "A,MX", "-c", "200", "--timeout", "2s", "--threads", threads});
     const auto status = run.wait_for_exit(120s);
     INFO(run.errors());
     REQUIRE(status.exited);
@@ -175,6 +178,8 @@ TEST_CASE("fanout dns reads stdin, and shards 1/3, 2/3, 3/3 cover it exactly onc
 }
 
 TEST_CASE("fanout dns gives each faulty answer its own error, retrying timeouts") {
+    const std::string threads = GENERATE("1", "2");
+    CAPTURE(threads);
     dns_responder responder;
     responder.add(fanout::test::dns_a("ok.example.test", "192.0.2.1"));
     responder.add(fanout::test::dns_a("big.example.test", "192.0.2.2"));
@@ -187,7 +192,7 @@ TEST_CASE("fanout dns gives each faulty answer its own error, retrying timeouts"
         "ok.example.test\nbig.example.test\nbroken.example.test\nclosed.example.test\n"
         "silent.example.test\nnoise.example.test\nmissing.example.test\n");
     child_process run({FANOUT_CLI_PATH, "dns", input.path.string(), "-s", responder.server(),
-                       "--timeout", "200ms", "--tries", "2", "--format", "jsonl"});
+                       "--timeout", "200ms", "--tries", "2", "--format", "jsonl", "--threads", threads});
     const auto status = run.wait_for_exit(60s);
     INFO(run.errors());
     REQUIRE(status.exited);

@@ -504,3 +504,42 @@ TEST_CASE("the soft limit of open files is raised to the hard one, and a -c past
                                        "the limit of 128") != std::string::npos);
     CHECK(short_of_files.output().find("too_many_open_files") != std::string::npos);
 }
+
+TEST_CASE("fanout load --http2 against nginx reports h2, and merge refuses to mix it with 1.1") {
+    fanout::test::nginx_server nginx({.https = true, .http2 = true});
+    scratch files;
+    child_process h2(load_command({nginx.https_url("/ok"), "--http2", "--cacert",
+                                   nginx.pki().ca_certificate, "-n", "300", "-c", "2", "-p", "8",
+                                   "-t", "2", "--json", files.file("h2.json")}));
+    const auto h2_status = h2.wait_for_exit(60s);
+    INFO(h2.output() << h2.errors());
+    REQUIRE(h2_status.exited);
+    REQUIRE(h2_status.code == 0);
+    CHECK(h2.output().find("h2, 8 streams per connection") != std::string::npos);
+    CHECK(h2.output().find("300 answered") != std::string::npos);
+    std::size_t logged_h2 = 0;
+    for (const auto& entry : nginx.wait_for_log(300, 10s))
+        logged_h2 += entry.request == "GET /ok HTTP/2.0" ? 1 : 0;
+    CHECK(logged_h2 == 300);
+    CHECK(read_result(files.file("h2.json")).protocol == "h2");
+
+    child_process h1(
+        load_command({nginx.url("/ok"), "-n", "100", "-c", "2", "--json", files.file("h1.json")}));
+    REQUIRE(h1.wait_for_exit(60s).code == 0);
+
+    child_process refused({FANOUT_CLI_PATH, "merge", files.file("h2.json"), files.file("h1.json")});
+    const auto refused_status = refused.wait_for_exit(30s);
+    INFO(refused.output() << refused.errors());
+    REQUIRE(refused_status.exited);
+    CHECK(refused_status.code == 2);
+    CHECK(refused.errors().find(files.file("h1.json")) != std::string::npos);
+    CHECK(refused.errors().find(files.file("h2.json")) != std::string::npos);
+    CHECK(refused.errors().find("--allow-mixed-protocols") != std::string::npos);
+
+    child_process mixed({FANOUT_CLI_PATH, "merge", files.file("h2.json"), files.file("h1.json"),
+                         "--allow-mixed-protocols", "--json", files.file("mixed.json")});
+    REQUIRE(mixed.wait_for_exit(30s).code == 0);
+    const auto merged = read_result(files.file("mixed.json"));
+    CHECK(merged.protocol == "mixed");
+    CHECK(merged.responses == 400);
+}

@@ -47,7 +47,7 @@ struct h2_fault_session {
     };
 
     h2_fault_server& server;
-    bool first_connection = false;
+    bool goaway_connection = false;  // answers its first request with GOAWAY
     bool close_after_write = false;
     bool goaway_sent = false;
     nghttp2_session* session = nullptr;
@@ -101,7 +101,7 @@ struct h2_fault_session {
         const auto it = streams.find(id);
         if (it == streams.end()) return;
         auto& st = it->second;
-        if (first_connection && server.options_.goaway_first_connection && !goaway_sent) {
+        if (goaway_connection && !goaway_sent) {
             goaway_sent = true;
             nghttp2_submit_goaway(session, NGHTTP2_FLAG_NONE, 0, NGHTTP2_NO_ERROR, nullptr, 0);
             close_after_write = true;
@@ -173,7 +173,7 @@ std::string h2_fault_server::url(const std::string& path) const {
 }
 
 void h2_fault_server::accept_loop() {
-    for (bool first = true; !stopping_; first = false) {
+    for (std::size_t number = 1; !stopping_; ++number) {
         const int fd = ::accept(listen_fd_, nullptr, nullptr);
         if (fd < 0) return;
         const int one = 1;
@@ -185,13 +185,15 @@ void h2_fault_server::accept_loop() {
             return;
         }
         open_fds_.push_back(fd);
-        workers_.emplace_back([this, fd, first] { serve(fd, first); });
+        const bool goaway = (number == 1 && options_.goaway_first_connection) ||
+                            number == options_.goaway_connection;
+        workers_.emplace_back([this, fd, goaway] { serve(fd, goaway); });
     }
 }
 
-void h2_fault_server::serve(int fd, bool first) {
+void h2_fault_server::serve(int fd, bool goaway) {
     h2_fault_session s{*this};
-    s.first_connection = first;
+    s.goaway_connection = goaway;
     for (int i = 0; i < 700; ++i) s.bomb_names.push_back("x-bomb-" + std::to_string(i));
 
     nghttp2_session_callbacks* callbacks = nullptr;

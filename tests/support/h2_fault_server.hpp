@@ -14,7 +14,9 @@
 //             larger body stalls
 //   other     404
 // With goaway_first_connection, the first connection answers its first
-// request with GOAWAY (last stream id 0) and closes after it is sent.
+// request with GOAWAY (last stream id 0) and closes after it is sent;
+// goaway_connection = N does the same on the N-th connection accepted
+// instead (a client that connects once to check the server first).
 // With no_ping_ack, PINGs are counted and never acknowledged (a connection
 // gone dead to a liveness check, still answering requests).
 //
@@ -35,6 +37,7 @@ namespace fanout::test {
 struct h2_fault_options {
     std::uint32_t max_concurrent_streams = 100;
     bool goaway_first_connection = false;
+    std::size_t goaway_connection = 0;  ///< 1: the first connection accepted
     bool no_ping_ack = false;
 };
 
@@ -59,7 +62,7 @@ class h2_fault_server {
 
   private:
     void accept_loop();
-    void serve(int fd, bool first);
+    void serve(int fd, bool goaway);
 
     h2_fault_options options_;
     int listen_fd_ = -1;

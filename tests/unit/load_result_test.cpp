@@ -220,3 +220,36 @@ TEST_CASE("a result of format version 1 still reads, with no series; a newer one
     missing.as_object().erase("series");
     CHECK_THROWS_WITH(result::from_json(missing), Catch::Contains("series"));
 }
+
+TEST_CASE(
+    "a result says its protocol and h2 reset codes through JSON; older files read as http/1.1") {
+    auto h2 = sample(10, 1ms, false);
+    h2.protocol = "h2";
+    h2.pipeline = 32;
+    h2.reset_codes["INTERNAL_ERROR"] = 3;
+    const auto back = result::from_json(h2.to_json());
+    CHECK(back.protocol == "h2");
+    CHECK(back.pipeline == 32);
+    CHECK(back.reset_codes == h2.reset_codes);
+    CHECK(fanout::load::to_text(back).find("h2, 8 connections, 2 threads, streams 32") !=
+          std::string::npos);
+    CHECK(fanout::load::to_text(back).find("resets      INTERNAL_ERROR 3") != std::string::npos);
+
+    auto old = sample(10, 1ms, false).to_json();
+    old.as_object().erase("protocol");
+    old.as_object().erase("reset_codes");
+    const auto read = result::from_json(old);
+    CHECK(read.protocol == "http/1.1");
+    CHECK(read.reset_codes.empty());
+    CHECK(fanout::load::to_text(read).find("http/1.1, 8 connections, 2 threads, pipeline 1") !=
+          std::string::npos);
+
+    auto bad = h2.to_json();
+    bad.as_object()["protocol"] = "spdy";
+    CHECK_THROWS_WITH(result::from_json(bad), Catch::Contains("\"protocol\""));
+
+    auto mixed = read;
+    mixed += back;
+    CHECK(mixed.protocol == "mixed");
+    CHECK(mixed.reset_codes.at("INTERNAL_ERROR") == 3);
+}

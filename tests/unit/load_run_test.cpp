@@ -184,13 +184,26 @@ TEST_CASE("connections are spread over the origins and each cycles through its o
     // Two connections each, plus the check before the run.
     CHECK(first.connections_accepted() <= 3);
     CHECK(second.connections_accepted() <= 3);
-    CHECK(r->status_counts.at(404) > 0);
 
     auto too_few = opts;
     too_few.connections = 1;
     const auto refused = run(too_few);
     REQUIRE_FALSE(refused);
     CHECK(refused.error().text().find("origins need at least") != std::string::npos);
+}
+
+TEST_CASE("connection j of an origin starts at its URL j, so every URL is sent from the start") {
+    http_fault_server server;
+    // Two connections, each sending its first request only: connection 0
+    // at the start, connection 1 half a second later, the next at 1 s.
+    auto opts = timed(server.url("/ok"), 700ms, 2);
+    opts.urls.push_back(server.url("/status?code=404"));
+    opts.rate = 2;
+    const auto r = run(opts);
+    REQUIRE(r);
+    CHECK(r->sent == 2);
+    CHECK(r->status_counts.at(200) == 1);
+    CHECK(r->status_counts.at(404) == 1);
 }
 
 TEST_CASE("with a request count, a server gone after the checks ends the run in connect errors") {

@@ -2,6 +2,7 @@
 
 #include "http/response_parser.hpp"
 #include "http/tls_peer.hpp"
+#include "load/loop_connection.hpp"
 
 #include <fanout/error.hpp>
 #include <fanout/http/error.hpp>
@@ -25,81 +26,6 @@ using boost::system::error_code;
 
 using http::detail::response_parser;
 
-namespace {
-
-// The longest response head a load run accepts: a quarter of the client's,
-// as the read buffer of each of thousands of connections must hold one.
-constexpr std::size_t max_head_size = 16 * 1024;
-
-// Room for a whole response head (the parser's limit) and then some, so
-// compaction moves few bytes.
-constexpr std::size_t read_buffer_size = 2 * max_head_size;
-
-// How long a connection waits before connecting again after a failed connect.
-constexpr auto reconnect_pause = std::chrono::milliseconds(10);
-
-struct request_in_flight {
-    clock::time_point intended;  // open loop: when the schedule wanted it sent
-    clock::time_point sent;
-};
-
-}  // namespace
-
-struct loop_driver::connection {
-    connection(const net::any_io_executor& executor, std::size_t run_id, const origin_plan& to,
-               std::size_t pipeline)
-        : id(run_id),
-          origin(&to),
-          head(!to.requests.empty() && to.requests.front().head),
-          socket(executor),
-          timer(executor),
-          ring(pipeline),
-          buffer(read_buffer_size) {
-        writes.reserve(pipeline);
-    }
-
-    std::size_t id;
-    const origin_plan* origin;
-    bool head;
-    tcp::socket socket;               // plain http
-    std::unique_ptr<tls_stream> tls;  // https: made afresh for each connect
-    net::steady_timer timer;          // open-loop pacing and reconnect pauses
-
-    std::size_t next_request = 0;  // cycles through origin->requests
-    std::uint64_t scheduled = 0;   // requests taken from the schedule so far
-    bool exhausted = false;        // the run's request count is used up
-
-    // Requests written and not answered, oldest first (a ring of `pipeline`).
-    std::vector<request_in_flight> ring;
-    std::size_t ring_head = 0;
-    std::size_t in_flight = 0;
-    std::vector<net::const_buffer> writes;
-
-    std::vector<char> buffer;  // read buffer: [begin, end) not parsed yet
-    std::size_t begin = 0;
-    std::size_t end = 0;
-    bool drained = true;  // the last read left nothing in the socket
-    bool waiting_to_read = false;
-    bool due = false;  // a request came due while waiting to read
-    response_parser parser{max_head_size};
-
-    // For the watchdog.
-    bool connecting = false;
-    clock::time_point connect_started{};
-    bool timed_out = false;
-
-    tcp::socket& lowest() { return tls ? tls->next_layer() : socket; }
-    const request_in_flight& oldest() const { return ring[ring_head]; }
-    void push(const request_in_flight& r) {
-        ring[(ring_head + in_flight) % ring.size()] = r;
-        ++in_flight;
-    }
-    void pop() {
-        ring_head = (ring_head + 1) % ring.size();
-        --in_flight;
-    }
-};
-
 loop_driver::loop_driver(net::any_io_executor executor, shared_run& shared,
                          std::vector<std::size_t> connection_ids)
     : executor_(std::move(executor)),
@@ -107,24 +33,35 @@ loop_driver::loop_driver(net::any_io_executor executor, shared_run& shared,
       opts_(shared.the_plan.opts),
       watchdog_(executor_) {
     const auto& origins = shared_.the_plan.origins;
-    for (const auto id : connection_ids)
-        connections_.push_back(std::make_unique<connection>(
-            executor_, id, origins[id % origins.size()], opts_.pipeline));
+    const bool h2 = opts_.version != protocol::http1_1;
+    for (const auto id : connection_ids) {
+        const auto origin = id % origins.size();
+        connections_.push_back(std::make_unique<connection>(executor_, id, origin, origins[origin],
+                                                            origins.size(), opts_.pipeline, h2));
+        connections_.back()->driver = this;
+    }
+    if (h2) prepare_h2();
     counts_.connections = connections_.size();
+    counts_.protocol = h2 ? "h2" : "http/1.1";
     counts_.threads = 1;
     counts_.pipeline = opts_.pipeline;
     counts_.rate = opts_.rate;
 }
 
-loop_driver::~loop_driver() = default;
+loop_driver::~loop_driver() {
+    connections_.clear();  // their sessions first
+    end_h2();
+}
 
 void loop_driver::start(std::function<void()> finished) {
     finished_ = std::move(finished);
     running_ = connections_.size() + 1;
     connections_running_ = connections_.size();
     for (auto& c : connections_)
-        net::co_spawn(executor_, run_connection(*c),
-                      [self = shared_from_this()](std::exception_ptr e) { self->ended(e, true); });
+        net::co_spawn(
+            executor_,
+            opts_.version == protocol::http1_1 ? run_connection(*c) : run_h2_connection(*c),
+            [self = shared_from_this()](std::exception_ptr e) { self->ended(e, true); });
     net::co_spawn(executor_, watch(),
                   [self = shared_from_this()](std::exception_ptr e) { self->ended(e, false); });
 }
@@ -340,15 +277,21 @@ net::awaitable<bool> loop_driver::connect(connection& c) {
     if (!ec) socket.set_option(tcp::no_delay(true), ec);
     if (!ec && c.tls) {
         set_tls_peer(*c.tls, c.origin->host, opts_.verify_tls);
+        if (opts_.version == protocol::http2) offer_h2(*c.tls);
         auto [handshake_ec] =
             co_await c.tls->async_handshake(tls_stream::client, net::as_tuple(net::use_awaitable));
-        if (handshake_ec)
+        if (handshake_ec && refused_alpn(handshake_ec))
+            ec = make_error_code(http::errc::http2_not_negotiated);
+        else if (handshake_ec)
             ec = http::detail::tls_handshake_failure(c.tls->native_handle(), handshake_ec,
                                                      c.origin->host, opts_.verify_tls)
                      .code;
+        else if (opts_.version == protocol::http2 && !picked_h2(*c.tls))
+            ec = make_error_code(http::errc::http2_not_negotiated);
     }
-    c.connecting = false;
     if (!ec && !c.tls) c.socket.non_blocking(true, ec);
+    if (!ec && opts_.version != protocol::http1_1) ec = co_await start_h2(c);
+    c.connecting = false;
     if (ec) {
         // A failed connect stands for the request it would have carried: it
         // counts as sent and failed, and with a request count uses one up (so
@@ -364,7 +307,8 @@ net::awaitable<bool> loop_driver::connect(connection& c) {
         co_return false;
     }
     c.begin = c.end = 0;
-    c.drained = true;
+    // HTTP/2: the wait for the server's SETTINGS may have left bytes to read.
+    c.drained = opts_.version == protocol::http1_1;
     c.parser.reset(c.head);
     co_return true;
 }
@@ -435,16 +379,24 @@ void loop_driver::read_answers(connection& c, clock::time_point now) {
 }
 
 void loop_driver::count_answer(connection& c, clock::time_point now) {
-    const auto& answered = c.oldest();
-    counts_.latency.record(now - answered.sent);
-    if (opts_.rate) counts_.corrected_latency.record(now - answered.intended);
-    auto& interval = interval_at(now);
-    interval.latency.record(now - answered.sent);
-    if (opts_.rate) interval.corrected_latency.record(now - answered.intended);
-    ++interval.answered;
-    ++status_counts_[c.parser.status()];
-    ++counts_.responses;
+    count_answer(now, c.oldest(), c.parser.status());
     c.pop();
+}
+
+void loop_driver::count_answer(clock::time_point now, const request_in_flight& answered,
+                               unsigned status) {
+    record_latency(now, answered);
+    ++interval_at(now).answered;
+    ++status_counts_[status];
+    ++counts_.responses;
+}
+
+void loop_driver::record_latency(clock::time_point now, const request_in_flight& r) {
+    counts_.latency.record(now - r.sent);
+    if (opts_.rate) counts_.corrected_latency.record(now - r.intended);
+    auto& interval = interval_at(now);
+    interval.latency.record(now - r.sent);
+    if (opts_.rate) interval.corrected_latency.record(now - r.intended);
 }
 
 void loop_driver::fail(connection& c, error_code ec) {
@@ -454,14 +406,8 @@ void loop_driver::fail(connection& c, error_code ec) {
             // A request that timed out took at least this long: latency
             // percentiles must not pass a server that never answers.
             const auto now = clock::now();
-            auto& interval = interval_at(now);
-            for (std::size_t i = 0; i < c.in_flight; ++i) {
-                const auto& r = c.ring[(c.ring_head + i) % c.ring.size()];
-                counts_.latency.record(now - r.sent);
-                if (opts_.rate) counts_.corrected_latency.record(now - r.intended);
-                interval.latency.record(now - r.sent);
-                if (opts_.rate) interval.corrected_latency.record(now - r.intended);
-            }
+            for (std::size_t i = 0; i < c.in_flight; ++i)
+                record_latency(now, c.ring[(c.ring_head + i) % c.ring.size()]);
         } else if (ec == net::error::eof) {
             ec = make_error_code(http::errc::connection_closed);
         }
@@ -487,6 +433,7 @@ void loop_driver::close(connection& c) {
     counts_.unanswered += c.in_flight;
     error_code ignored;
     c.lowest().close(ignored);
+    if (c.session != nullptr) close_h2(c);
     c.in_flight = 0;
     c.ring_head = 0;
     c.begin = c.end = 0;
@@ -511,6 +458,10 @@ net::awaitable<void> loop_driver::watch() {
         for (auto& c : connections_) {
             const bool waiting = c->connecting || c->in_flight > 0;
             if (!waiting || !c->lowest().is_open()) continue;
+            if (!c->connecting && c->session != nullptr) {
+                time_out_h2_streams(*c, now);  // a stream times out alone
+                continue;
+            }
             const auto since = c->connecting ? c->connect_started : c->oldest().sent;
             if (now - since >= opts_.timeout) {
                 c->timed_out = true;

@@ -22,6 +22,9 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/system/error_code.hpp>
+
+#include <nghttp2/nghttp2.h>
 
 #include <array>
 #include <atomic>
@@ -35,6 +38,11 @@
 namespace fanout::load::detail {
 
 using clock = std::chrono::steady_clock;
+
+struct request_in_flight {
+    clock::time_point intended;  // open loop: when the schedule wanted it sent
+    clock::time_point sent;
+};
 
 /// What every loop of a run shares.
 struct shared_run {
@@ -80,6 +88,7 @@ class loop_driver : public std::enable_shared_from_this<loop_driver> {
 
   private:
     struct connection;
+    friend struct h2_callbacks;
 
     bool stopping() const noexcept;
     // No request is to be sent any more (draining or stopped).
@@ -101,6 +110,10 @@ class loop_driver : public std::enable_shared_from_this<loop_driver> {
     void read_answers(connection& c, clock::time_point now);
     // Counts the oldest request in flight as answered (the parser holds its answer).
     void count_answer(connection& c, clock::time_point now);
+    void count_answer(clock::time_point now, const request_in_flight& answered, unsigned status);
+    // Records a request's latency (and in open loop its corrected latency)
+    // in the run's histograms and its interval's.
+    void record_latency(clock::time_point now, const request_in_flight& r);
     void fail(connection& c, boost::system::error_code ec);
     void count_errors(const boost::system::error_code& ec, std::uint64_t n);
     void close(connection& c);
@@ -110,6 +123,27 @@ class loop_driver : public std::enable_shared_from_this<loop_driver> {
         return counts_.series.at(t - shared_.start);
     }
     boost::asio::awaitable<void> watch();
+
+    // HTTP/2 (h2_loop.cpp): the same loop over an nghttp2 session per
+    // connect, -p streams at once instead of -p requests pipelined.
+    void prepare_h2();  // the callbacks, and each request's header fields
+    void end_h2() noexcept;
+    boost::asio::awaitable<void> run_h2_connection(connection& c);
+    // After the connect (and TLS handshake): the preface and SETTINGS
+    // written, the server's SETTINGS read.
+    boost::asio::awaitable<boost::system::error_code> start_h2(connection& c);
+    // Submits streams up to the limit (in open loop, those due).
+    void submit_h2(connection& c, clock::time_point now);
+    std::size_t h2_stream_limit(const connection& c) const noexcept;
+    // Writes what nghttp2 has to send, in batches of about 16 KiB.
+    boost::asio::awaitable<boost::system::error_code> write_h2(connection& c);
+    boost::asio::awaitable<boost::system::error_code> read_h2(connection& c, bool wake_when_due);
+    void h2_stream_closed(connection& c, std::int32_t stream_id, std::uint32_t code);
+    void time_out_h2_streams(connection& c, clock::time_point now);
+    void close_h2(connection& c) noexcept;
+    nghttp2_session_callbacks* h2_callbacks_ = nullptr;
+    // Per origin, per request: its header fields (pointing into the plan).
+    std::vector<std::vector<std::vector<nghttp2_nv>>> h2_fields_;
     void ended(std::exception_ptr e, bool was_connection);
 
     boost::asio::any_io_executor executor_;

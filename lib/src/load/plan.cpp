@@ -9,15 +9,23 @@
 
 #include <fanout/dns/resolver.hpp>
 #include <fanout/duration.hpp>
+#include <fanout/http/error.hpp>
 #include <fanout/timeout.hpp>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/read.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 
 #include <fmt/format.h>
 
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <map>
 
@@ -44,6 +52,24 @@ net::awaitable<connected> handshake_once(tls_stream& stream) {
     co_return connected{ec};
 }
 
+// Whether the server on `socket` speaks h2c: the client's preface and an
+// empty SETTINGS written, the first frame read back must be a SETTINGS
+// frame on stream 0 (RFC 9113 3.4).
+net::awaitable<connected> h2c_preface_once(tcp::socket& socket) {
+    static constexpr std::string_view preface{
+        "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0", 24 + 9};
+    auto [write_ec, written] =
+        co_await net::async_write(socket, net::buffer(preface), net::as_tuple(net::use_awaitable));
+    if (write_ec) co_return connected{write_ec};
+    std::array<unsigned char, 9> frame{};
+    auto [read_ec, got] =
+        co_await net::async_read(socket, net::buffer(frame), net::as_tuple(net::use_awaitable));
+    if (read_ec) co_return connected{read_ec};
+    const bool settings = frame[3] == 0x04 && (frame[5] | frame[6] | frame[7] | frame[8]) == 0;
+    co_return connected{settings ? boost::system::error_code{}
+                                 : make_error_code(http::errc::protocol_error)};
+}
+
 }  // namespace
 
 std::shared_ptr<net::ssl::context> make_tls_context(const options& opts) {
@@ -52,6 +78,50 @@ std::shared_ptr<net::ssl::context> make_tls_context(const options& opts) {
 
 void set_tls_peer(tls_stream& stream, const std::string& host, bool verify) {
     http::detail::set_tls_peer(stream.native_handle(), host, verify);
+}
+
+void offer_h2(tls_stream& stream) {
+    static constexpr unsigned char h2[] = {2, 'h', '2'};
+    SSL_set_alpn_protos(stream.native_handle(), h2, sizeof h2);
+}
+
+bool refused_alpn(const boost::system::error_code& ec) {
+    return ec.category() == net::error::get_ssl_category() &&
+           ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
+               SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL;
+}
+
+bool picked_h2(tls_stream& stream) {
+    const unsigned char* picked = nullptr;
+    unsigned int size = 0;
+    SSL_get0_alpn_selected(stream.native_handle(), &picked, &size);
+    return size == 2 && picked[0] == 'h' && picked[1] == '2';
+}
+
+std::vector<h2_field> h2_request_fields(const options& opts, const http::detail::target& where) {
+    std::string authority = where.host_header;
+    for (const auto& h : opts.headers)
+        if (iequals(h.name, "host")) authority = h.value;
+    std::vector<h2_field> out{{":method", opts.method},
+                              {":scheme", where.tls ? "https" : "http"},
+                              {":authority", std::move(authority)},
+                              {":path", where.path}};
+    // Headers that mean something for one HTTP/1.1 connection only (RFC
+    // 9113 8.2.2) are not sent on a stream.
+    for (const auto& h : opts.headers) {
+        bool specific = false;
+        for (std::string_view n :
+             {"connection", "keep-alive", "proxy-connection", "upgrade", "host", "te"})
+            specific = specific || iequals(h.name, n);
+        if (iequals(h.name, "te") && iequals(h.value, "trailers")) specific = false;
+        if (specific) continue;
+        std::string name = h.name;
+        for (auto& ch : name)
+            if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+        out.push_back({std::move(name), h.value});
+    }
+    if (!opts.body.empty()) out.push_back({"content-length", std::to_string(opts.body.size())});
+    return out;
 }
 
 fanout::result<std::string> serialise_request(const options& opts,
@@ -92,12 +162,23 @@ fanout::result<plan> make_plan(options opts) {
     if (opts.timeout <= std::chrono::nanoseconds::zero())
         return invalid("the timeout must be positive");
     if (!opts.duration && !opts.requests) opts.duration = std::chrono::seconds(10);
+    const bool h2 = opts.version != protocol::http1_1;
 
     plan out;
     std::map<std::string, std::size_t> origin_index;
     for (const auto& url : opts.urls) {
         auto where = http::detail::parse_target(url);
         if (!where) return invalid(where.error().text());
+        if (opts.version == protocol::http2 && !where->tls)
+            return invalid(fmt::format(
+                "{}: --http2 speaks HTTP/2 over TLS (https://); for h2c on plain TCP give "
+                "--http2-prior-knowledge",
+                url));
+        if (opts.version == protocol::http2_prior_knowledge && where->tls)
+            return invalid(fmt::format(
+                "{}: --http2-prior-knowledge speaks h2c on plain TCP (http://); for HTTP/2 "
+                "over TLS give --http2",
+                url));
         auto bytes = serialise_request(opts, *where);
         if (!bytes) return std::move(bytes.error());
         auto [at, added] = origin_index.try_emplace(where->origin, out.origins.size());
@@ -106,10 +187,13 @@ fanout::result<plan> make_plan(options opts) {
                                    .host = where->host,
                                    .port = where->port,
                                    .tls = where->tls,
+                                   .first_url = url,
                                    .endpoint = {},
                                    .requests = {}});
         out.origins[at->second].requests.push_back(
-            {.bytes = std::move(*bytes), .head = iequals(opts.method, "HEAD")});
+            {.bytes = std::move(*bytes),
+             .head = iequals(opts.method, "HEAD"),
+             .h2_fields = h2 ? h2_request_fields(opts, *where) : std::vector<h2_field>{}});
     }
     if (out.origins.size() > opts.connections)
         return invalid(fmt::format("{} origins need at least as many connections (-c), got {}",
@@ -149,15 +233,34 @@ net::awaitable<fanout::result<plan>> prepare(options opts) {
             // A certificate that would fail every connection fails here.
             tls_stream stream(std::move(socket), *p.tls);
             set_tls_peer(stream, origin.host, p.opts.verify_tls);
+            if (p.opts.version == protocol::http2) offer_h2(stream);
             const auto shook = co_await with_timeout(handshake_once(stream), p.opts.timeout);
             if (!shook)
                 co_return invalid(fmt::format("TLS handshake with {} failed: {}", origin.name,
                                               shook.error().text()));
-            if (shook->ec) {
+            const bool refused_h2 = shook->ec && refused_alpn(shook->ec);
+            if (shook->ec && !refused_h2) {
                 auto why = http::detail::tls_handshake_failure(stream.native_handle(), shook->ec,
                                                                origin.name, p.opts.verify_tls);
                 co_return invalid(why.text());
             }
+            if (p.opts.version == protocol::http2 && (refused_h2 || !picked_h2(stream)))
+                co_return failure{make_error_code(http::errc::http2_not_negotiated),
+                                  fmt::format("{}: the server did not pick h2 by ALPN (--http2 "
+                                              "needs HTTP/2 over TLS)",
+                                              origin.first_url)};
+        } else if (p.opts.version == protocol::http2_prior_knowledge) {
+            const auto spoke = co_await with_timeout(h2c_preface_once(socket), p.opts.timeout);
+            if (!spoke || spoke->ec)
+                co_return failure{
+                    make_error_code(http::errc::http2_not_negotiated),
+                    fmt::format("{}: the server does not speak h2c ({}; "
+                                "--http2-prior-knowledge needs HTTP/2 on plain TCP)",
+                                origin.first_url,
+                                !spoke ? spoke.error().text()
+                                : spoke->ec == http::errc::protocol_error
+                                    ? std::string("its answer to the preface is not SETTINGS")
+                                    : spoke->ec.message())};
         }
         origin.endpoint = done.endpoint;
     }

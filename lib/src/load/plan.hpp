@@ -25,10 +25,20 @@ struct target;
 
 namespace fanout::load::detail {
 
+/// One header field of an HTTP/2 request: a lower-case name (or a
+/// pseudo-header) and its value.
+struct h2_field {
+    std::string name;
+    std::string value;
+};
+
 /// One distinct request, ready to write.
 struct prepared_request {
-    std::string bytes;
+    std::string bytes;  ///< HTTP/1.1: the request as written
     bool head = false;  ///< its answer has no body
+    /// HTTP/2: the fields of its HEADERS, pseudo-headers first (HPACK-encoded
+    /// by nghttp2 per stream, as its encoder's state changes).
+    std::vector<h2_field> h2_fields;
 };
 
 /// An origin and the requests its connections cycle through.
@@ -37,6 +47,7 @@ struct origin_plan {
     std::string host;
     std::uint16_t port = 80;
     bool tls = false;
+    std::string first_url;                    ///< the first URL given for it, for messages
     boost::asio::ip::tcp::endpoint endpoint;  ///< the address that answered the check
     std::vector<prepared_request> requests;
 };
@@ -59,11 +70,26 @@ using tls_stream = boost::asio::ssl::stream<boost::asio::ip::tcp::socket>;
 /// address) and, when `verify`, the check of the certificate against it.
 void set_tls_peer(tls_stream& stream, const std::string& host, bool verify);
 
+/// Makes the TLS handshake of `stream` offer h2 alone by ALPN.
+void offer_h2(tls_stream& stream);
+/// Whether a failed handshake's `ec` is the server's no_application_protocol
+/// alert (OpenSSL servers send it when they speak none of the protocols
+/// offered).
+bool refused_alpn(const boost::system::error_code& ec);
+/// Whether the handshake done on `stream` picked h2.
+bool picked_h2(tls_stream& stream);
+
 /// The request line, headers and body of `opts` for `where`, as written on
 /// the wire; a failure (errc::invalid_input) when the method or a header
 /// cannot be sent.
 fanout::result<std::string> serialise_request(const options& opts,
                                               const http::detail::target& where);
+
+/// The HTTP/2 fields of `opts` for `where`: :method, :scheme, :authority
+/// (a Host header given replaces it), :path, then the headers given in
+/// lower case without the connection-specific ones, and content-length when
+/// there is a body.
+std::vector<h2_field> h2_request_fields(const options& opts, const http::detail::target& where);
 
 /// The options checked and the URLs made into requests, without touching
 /// the network; endpoints are left empty.

@@ -131,6 +131,8 @@ result& result::operator+=(const result& other) {
     for (const auto& [status, count] : other.status_counts) status_counts[status] += count;
     for (const auto& [kind, count] : other.errors_by_kind) errors_by_kind[kind] += count;
     for (const auto& [why, count] : other.malformed_reasons) malformed_reasons[why] += count;
+    for (const auto& [code, count] : other.reset_codes) reset_codes[code] += count;
+    if (protocol != other.protocol) protocol = "mixed";
     duration = std::max(duration, other.duration);
     connections += other.connections;
     threads += other.threads;
@@ -152,6 +154,8 @@ json::value result::to_json() const {
     for (const auto& [kind, count] : errors_by_kind) kinds[kind] = count;
     json::object malformed;
     for (const auto& [why, count] : malformed_reasons) malformed[why] = count;
+    json::object resets;
+    for (const auto& [code, count] : reset_codes) resets[code] = count;
     json::value asked_rate = nullptr;
     if (rate) asked_rate = *rate;
     json::array ids;
@@ -169,6 +173,8 @@ json::value result::to_json() const {
         {"status_counts", std::move(statuses)},
         {"errors_by_kind", std::move(kinds)},
         {"malformed_reasons", std::move(malformed)},
+        {"reset_codes", std::move(resets)},
+        {"protocol", protocol},
         {"duration_ns", static_cast<std::uint64_t>(std::max<std::int64_t>(duration.count(), 0))},
         {"connections", connections},
         {"threads", threads},
@@ -215,6 +221,16 @@ result result::from_json(const json::value& input) {
     if (object->contains("malformed_reasons"))  // results from before it was kept have none
         for (const auto& [key, value] : object_field(*object, "malformed_reasons"))
             out.malformed_reasons[std::string(key)] = as_count(value, "a malformed count");
+    if (object->contains("reset_codes"))  // results from before HTTP/2 have none
+        for (const auto& [key, value] : object_field(*object, "reset_codes"))
+            out.reset_codes[std::string(key)] = as_count(value, "a reset count");
+    if (const json::value* protocol = object->if_contains("protocol")) {
+        if (!protocol->is_string() ||
+            (protocol->get_string() != "http/1.1" && protocol->get_string() != "h2" &&
+             protocol->get_string() != "mixed"))
+            malformed("field \"protocol\" must be \"http/1.1\", \"h2\" or \"mixed\"");
+        out.protocol = std::string(protocol->get_string());
+    }
     const auto duration = count_field(*object, "duration_ns");
     if (duration > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max()))
         malformed("field \"duration_ns\" is out of range");
@@ -272,8 +288,9 @@ std::string to_text(const result& r) {
                    format_count(r.errors), format_count(r.unanswered),
                    format_rate(r.sent_per_second()));
     if (r.rate) fmt::format_to(to, " (open loop: {} asked)", format_rate(*r.rate));
-    fmt::format_to(to, "; {} connection{}, {} thread{}, pipeline {}", format_count(r.connections),
-                   plural(r.connections), r.threads, plural(r.threads), r.pipeline);
+    fmt::format_to(to, "; {}, {} connection{}, {} thread{}, {} {}", r.protocol,
+                   format_count(r.connections), plural(r.connections), r.threads, plural(r.threads),
+                   r.protocol == "http/1.1" ? "pipeline" : "streams", r.pipeline);
     if (r.runs > 1) fmt::format_to(to, "; {} runs merged", r.runs);
     out += '\n';
     fmt::format_to(to, "  bytes       {} received ({}/s), {} sent\n",
@@ -296,6 +313,8 @@ std::string to_text(const result& r) {
         fmt::format_to(to, "  errors      {}\n", format_counts(r.errors_by_kind));
     if (!r.malformed_reasons.empty())
         fmt::format_to(to, "  malformed   {}\n", format_counts(r.malformed_reasons));
+    if (!r.reset_codes.empty())
+        fmt::format_to(to, "  resets      {}\n", format_counts(r.reset_codes));
     if (!r.rate_kept())
         fmt::format_to(to,
                        "  WARNING     the rate asked for was not kept: {} asked, {} sent (the "

@@ -136,6 +136,7 @@ net::awaitable<fanout::result<result>> run(runtime& rt, options opts, run_hooks 
     total.runs = 1;
     total.rate = o.rate;
     total.pipeline = o.pipeline;
+    total.protocol = o.version == protocol::http1_1 ? "http/1.1" : "h2";
     total.duration = *ended_at - shared.start;
     total.interrupted = interrupted;
     total.series.start_unix_ns =

@@ -21,6 +21,15 @@ struct header {
     std::string value;
 };
 
+/// The HTTP version a run speaks.
+enum class protocol {
+    http1_1,  ///< HTTP/1.1, keep-alive and pipelining (http:// and https://)
+    /// HTTP/2 over TLS (https:// only): ALPN offers h2 alone, and a server
+    /// that does not pick it fails the run before it starts.
+    http2,
+    http2_prior_knowledge,  ///< h2c on plain TCP (http:// only), no upgrade
+};
+
 struct options {
     /// Absolute http:// or https:// URLs. A connection talks to one origin (scheme, host,
     /// port) and cycles through that origin's URLs; connections are spread
@@ -37,11 +46,14 @@ struct options {
     /// Loop threads (one io_context each); 0: one per core. Never more than
     /// the connections, nor than the runtime given to run() has.
     std::size_t threads = 0;
-    /// Requests a connection keeps written ahead of their answers (HTTP/1.1
-    /// pipelining); 1: none. In open loop over https, a request that comes
-    /// due while its connection waits for an answer is written once that
-    /// answer is read (over http it is written on time).
+    /// Requests a connection keeps in flight: on HTTP/1.1 those written
+    /// ahead of their answers (pipelining; 1: none), on HTTP/2 its
+    /// concurrent streams (h2load's -m), capped by the server's
+    /// SETTINGS_MAX_CONCURRENT_STREAMS. In open loop over https/1.1, a
+    /// request that comes due while its connection waits for an answer is
+    /// written once that answer is read (otherwise it is written on time).
     std::size_t pipeline = 1;
+    protocol version = protocol::http1_1;
 
     /// How long to send; the run ends at whichever of duration and requests
     /// comes first. Neither given: 10 s.

@@ -54,13 +54,21 @@ struct result {
     /// HTTP/1.x status line" -> count...), each answer once (pipelined
     /// requests behind it count as malformed_response errors too).
     std::map<std::string, std::uint64_t> malformed_reasons;
+    /// HTTP/2: the stream_reset errors by the h2 error code the server's
+    /// RST_STREAM carried ("INTERNAL_ERROR" -> count...).
+    std::map<std::string, std::uint64_t> reset_codes;
 
     /// From the start of sending to the end (for a merge: the longest run,
     /// as shards of one test run at the same time).
     std::chrono::nanoseconds duration{};
     std::uint64_t connections = 0;
     std::uint64_t threads = 0;
+    /// Requests in flight per connection: the pipelining depth on HTTP/1.1,
+    /// the concurrent streams asked for on HTTP/2.
     std::uint64_t pipeline = 1;
+    /// "http/1.1" or "h2" ("mixed" for a merge of both); results written
+    /// before it was kept read as "http/1.1".
+    std::string protocol = "http/1.1";
     /// Open loop: the requests per second asked for (summed over a merge).
     std::optional<double> rate;
     bool interrupted = false;  ///< the run was cancelled before its end
