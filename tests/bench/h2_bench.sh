@@ -8,10 +8,15 @@
 #   - fanout load --http2 -c 4 -p 32 -t 1 -d <seconds>s URL
 #   - fanout load -c 4 -p 32 -t 1 -d <seconds>s URL                  (HTTP/1.1 over
 #     TLS, 32 pipelined per connection: the same connections and requests in flight)
+#   - http_bench URL <n> 128 h2 4: the library path, fanout::gather over one
+#     http::client speaking h2, 128 requests in flight on at most 4
+#     connections (goal >= 0.9x h2load requests/s)
 #
 #   bash tests/bench/h2_bench.sh     (from the repository root; run.sh calls it)
 #
-# The fanout binary is $FANOUT, else build/release/apps/fanout/fanout. Needs
+# The fanout binary is $FANOUT, else build/release/apps/fanout/fanout; the
+# library round's is $HTTP_BENCH, else build/release/tests/bench/http_bench
+# (skipped when it is missing). H2_BENCH_LIB_REQUESTS (300000). Needs
 # /usr/sbin/nginx, h2load (nghttp2-client), openssl, /usr/bin/time and
 # python3. H2_BENCH_ROUNDS (3), H2_BENCH_SECONDS (5), H2_BENCH_KEEP=1 keeps the
 # temporary directory.
@@ -33,6 +38,8 @@ connections=4
 streams=32
 in_flight=$((connections * streams))
 fanout=${FANOUT:-build/release/apps/fanout/fanout}
+http_bench=${HTTP_BENCH:-build/release/tests/bench/http_bench}
+lib_requests=${H2_BENCH_LIB_REQUESTS:-300000}
 nginx=/usr/sbin/nginx
 python=/usr/bin/python3
 gnu_time=/usr/bin/time
@@ -126,7 +133,23 @@ run_h2load() {
     cpu_us=$(us_per "$(cpu_of "$dir/h2load.$1.time")" "$done_count")
 }
 
-h2_rps=() h2_cpu=() fan_rps=() fan_cpu=() h1_rps=() h1_cpu=()
+# run_library <round>: sets $rps and $cpu_us from http_bench's own lines.
+run_library() {
+    local out=$dir/library.$1.out ok cpu
+    if ! bounded 120 "$http_bench" "$h2_url" "$lib_requests" "$in_flight" h2 "$connections" \
+        >"$out" 2>&1; then
+        cat "$out" >&2
+        say "h2_bench.sh: http_bench (h2) failed or timed out"
+        exit 1
+    fi
+    rps=$(awk '$1 == "requests_per_s" { print $2 }' "$out")
+    ok=$(awk '$1 == "ok" { print $2 }' "$out")
+    cpu=$(awk '$1 == "cpu_s" { print $2 }' "$out")
+    [ "$ok" = "$lib_requests" ] || { all_ok=0; say "library round $1: $ok of $lib_requests ok"; }
+    cpu_us=$(us_per "$cpu" "$ok")
+}
+
+h2_rps=() h2_cpu=() fan_rps=() fan_cpu=() h1_rps=() h1_cpu=() lib_rps=() lib_cpu=()
 all_ok=1
 for round in $(seq "$rounds"); do
     run_h2load "$round"
@@ -146,6 +169,14 @@ for round in $(seq "$rounds"); do
     echo "fanout_h1_round${round}_cpu_us_per_request $cpu_us us"
     say "round $round: fanout load (https/1.1, -p $streams) $rps requests/s, $cpu_us us CPU/request, nginx $nginx_cpu_us us (load $(cut -d' ' -f1 /proc/loadavg))"
     h1_rps+=("$rps") h1_cpu+=("$cpu_us")
+
+    if [ -x "$http_bench" ]; then
+        run_library "$round"
+        echo "library_h2_round${round}_requests_per_s $rps requests/s"
+        echo "library_h2_round${round}_cpu_us_per_request $cpu_us us"
+        say "round $round: gather over http::client (h2, $in_flight in flight) $rps requests/s, $cpu_us us CPU/request (load $(cut -d' ' -f1 /proc/loadavg))"
+        lib_rps+=("$rps") lib_cpu+=("$cpu_us")
+    fi
 done
 
 h2_med=$(printf '%.0f' "$(median "${h2_rps[@]}")")
@@ -168,6 +199,16 @@ echo "fanout_h2_vs_h2load $vs_h2load x"
 echo "fanout_h2_cpu_vs_h2load $cpu_vs_h2load x"
 echo "fanout_h2_vs_h1 $vs_h1 x"
 echo "fanout_h2_cpu_vs_h1 $cpu_vs_h1 x"
+if [ "${#lib_rps[@]}" -gt 0 ]; then
+    lib_med=$(printf '%.0f' "$(median "${lib_rps[@]}")")
+    lib_vs_h2load=$(ratio "$lib_med" "$h2_med")
+    echo "library_h2_requests_per_s $lib_med requests/s"
+    echo "library_h2_cpu_us_per_request $(median "${lib_cpu[@]}") us"
+    echo "library_h2_vs_h2load $lib_vs_h2load x"
+    say "gather over http::client (h2) / h2load: $lib_med / $h2_med = ${lib_vs_h2load}x, goal >= 0.9x: $(verdict "$lib_vs_h2load" 0.9)"
+else
+    say "h2_bench.sh: SKIPPING the library round: no executable $http_bench (set HTTP_BENCH)"
+fi
 echo "h2_all_ok $all_ok bool"
 say "fanout load --http2 / h2load (median of $rounds): $fan_med / $h2_med = ${vs_h2load}x, goal >= 1.0x: $(verdict "$vs_h2load" 1.0)"
 say "CPU per request fanout h2 / h2load: $fan_cpu_med / $h2_cpu_med us = ${cpu_vs_h2load}x, goal <= 1.0x:" \

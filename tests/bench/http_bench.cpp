@@ -1,9 +1,12 @@
 // The library side of the HTTP benchmark: N GETs of one URL through
 // fanout::gather over an http::client, `limit` in flight (and as many pooled
 // connections), on one loop thread. Prints `requests_per_s <value>`,
-// `ok <count>` and `cpu_s <seconds>`. Run by tests/bench/http_bench.sh:
+// `ok <count>` and `cpu_s <seconds>`. Run by tests/bench/http_bench.sh and,
+// with `h2` (HTTP/2 only, at most CONNECTIONS connections multiplexing the
+// LIMIT requests in flight, certificates not checked: a local test server),
+// by tests/bench/h2_bench.sh:
 //
-//   http_bench URL REQUESTS LIMIT
+//   http_bench URL REQUESTS LIMIT [h2 CONNECTIONS]
 #include <fanout/gather.hpp>
 #include <fanout/http/client.hpp>
 
@@ -20,8 +23,9 @@
 namespace net = boost::asio;
 
 int main(int argc, char** argv) {
-    if (argc != 4) {
-        std::fprintf(stderr, "usage: http_bench URL REQUESTS LIMIT\n");
+    const bool h2 = argc == 6 && std::string(argv[4]) == "h2";
+    if (argc != 4 && !h2) {
+        std::fprintf(stderr, "usage: http_bench URL REQUESTS LIMIT [h2 CONNECTIONS]\n");
         return 2;
     }
     const std::string url = argv[1];
@@ -31,6 +35,11 @@ int main(int argc, char** argv) {
     net::io_context io(1);
     fanout::http::client_options options;
     options.connections_per_origin = limit;
+    if (h2) {
+        options.http_version = fanout::http::version::http2;
+        options.connections_per_origin = std::stoul(argv[5]);
+        options.tls.verify = false;
+    }
     fanout::http::client client(io.get_executor(), options);
     std::size_t ok = 0;
     std::size_t failed = 0;

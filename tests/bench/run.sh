@@ -123,7 +123,7 @@ if [ "$have_load" -eq 1 ]; then
     run load 600 env FANOUT="$fanout" bash tests/bench/load_bench.sh
 fi
 if [ "$have_h2" -eq 1 ]; then
-    run h2 600 env FANOUT="$fanout" bash tests/bench/h2_bench.sh
+    run h2 600 env FANOUT="$fanout" HTTP_BENCH="$http_bench" bash tests/bench/h2_bench.sh
 fi
 if [ "$fanout" != none ]; then
     run sweep 900 env FANOUT="$fanout" bash tests/bench/sweep_bench.sh
@@ -313,6 +313,12 @@ if [ "$have_h2" -eq 1 ]; then
     h1=$(get h2 fanout_h1_requests_per_s)
     row "  fanout h2 vs fanout https/1.1 -p32" "$fr" "requests/s" "1.1 $(per_s "$h1")" \
         "$(ratio "$fr" "$h1")" "-" "" "" "$(ratio "$fr" "$h1")"
+    lr=$(get h2 library_h2_requests_per_s)
+    if [ -n "$lr" ]; then
+        r=$(ratio "$lr" "$hr")
+        row "  gather over http::client on h2, 128 in flight" "$lr" "requests/s" \
+            "h2load -c4 -m32 $(per_s "$hr")" "$r" ">= 0.9x h2load" ">=" 0.9 "$r"
+    fi
     row "  every request answered 200" "$(get h2 h2_all_ok)" "" "-" "" "== 1" "==" 1
 else
     rows+=("h2_bench|SKIPPED: no fanout, nginx or h2load|-|-|>= 1x h2load, CPU <= 1x|SKIP")
