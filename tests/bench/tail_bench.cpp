@@ -4,7 +4,8 @@
 // A client fans TAIL_KEYS (1,000) keys out across the fleet, TAIL_ROUNDS
 // (40) times, unhedged and then hedged at the observed p95 (a latency
 // tracker shared by the rounds, 50 ms until it holds 200 latencies; a
-// budget of 5% of items plus 10 tokens),
+// budget of 5% of items plus 10 tokens; up to TAIL_HEDGE_ATTEMPTS (3) calls
+// per attempt, a second twin one delay after the first),
 // and prints `name value unit` lines: p50/p99/p99.9 of the whole fan-out's
 // latency for both, and the extra requests hedging sent. With 40 rounds the
 // p99.9 is the slowest round. Run by tests/bench/tail_bench.sh.
@@ -152,6 +153,7 @@ struct hedge_settings {
     double percentile = 95;
     double budget_ratio = 0.05;
     double budget_tokens = 10;
+    unsigned max_attempts = 3;
 };
 
 round_figures run_rounds(const std::vector<std::uint16_t>& ports, int keys, int rounds, bool hedged,
@@ -174,6 +176,7 @@ round_figures run_rounds(const std::vector<std::uint16_t>& ports, int keys, int 
                 hedge.min_samples = 200;
                 hedge.latencies = &observed;
                 hedge.budget = &budget;
+                hedge.max_attempts = chosen.max_attempts;
                 options.hedge = hedge;
             }
             const long before = requests_served;
@@ -311,6 +314,8 @@ int main() {
     if (const char* text = std::getenv("TAIL_BUDGET_RATIO")) chosen.budget_ratio = std::atof(text);
     if (const char* text = std::getenv("TAIL_BUDGET_TOKENS"))
         chosen.budget_tokens = std::atof(text);
+    if (const char* text = std::getenv("TAIL_HEDGE_ATTEMPTS"))
+        chosen.max_attempts = static_cast<unsigned>(std::atoi(text));
 
     const bool skip_hedge = std::getenv("TAIL_SKIP_HEDGE") != nullptr;
     const auto knee = static_cast<std::size_t>(setting("ADAPTIVE_KNEE", 32));
@@ -361,5 +366,6 @@ int main() {
     std::printf("tail_hedged_requests_served_extra_pct %.2f %%\n",
                 100.0 * (static_cast<double>(hedged.requests) - sent) / sent);
     std::printf("tail_rounds %d rounds\n", rounds);
+    std::printf("tail_hedge_max_attempts %u calls\n", chosen.max_attempts);
     return 0;
 }

@@ -139,6 +139,64 @@ TEST_CASE("gather: a slow attempt gets a twin after the delay; the first success
     CHECK(backend.total_calls == 10);
 }
 
+TEST_CASE("gather: with max_attempts 3 a second twin follows a further delay when both are slow") {
+    scripted_backend backend(4);
+    // Calls 0 and 1 hang; call 2, the second twin, answers at once.
+    backend.takes = [](int, int call) { return call < 2 ? 10'000ms : 1ms; };
+    auto policy = fixed_hedge(20ms);
+    policy.max_attempts = 3;
+    fanout::gather_options options;
+    options.hedge = policy;
+    net::io_context io(1);
+    std::vector<fanout::outcome<int>> outcomes;
+    std::vector<int> live_at_delivery;
+    const auto inputs = numbers(4);
+    auto main = [&]() -> net::awaitable<void> {
+        co_await fanout::gather_each(
+            inputs, [&backend](int item) { return backend.call(item); },
+            [&](fanout::outcome<int>&& out) {
+                live_at_delivery.push_back(backend.live_of[out.index]);
+                outcomes.push_back(std::move(out));
+            },
+            options);
+    };
+    run_bounded(io, main());
+    REQUIRE(outcomes.size() == 4);
+    for (const auto& out : outcomes) {
+        REQUIRE(out.ok());
+        CHECK(*out.result == static_cast<int>(out.index) * 10 + 2);  // the second twin's
+        CHECK(out.attempts == 1);
+        CHECK(out.hedges == 2);
+        CHECK(out.hedge_won);
+        CHECK(out.elapsed >= 40ms);  // two delays before the second twin
+        CHECK(out.elapsed < 5s);
+    }
+    for (int live : live_at_delivery) CHECK(live == 0);  // both hung calls finished
+    CHECK(backend.total_calls == 12);
+}
+
+TEST_CASE("gather: max_attempts 3 sends no second twin when the first twin answers") {
+    scripted_backend backend(4);
+    backend.takes = [](int, int call) { return call == 0 ? 10'000ms : 1ms; };
+    auto policy = fixed_hedge(20ms);
+    policy.max_attempts = 3;
+    fanout::gather_options options;
+    options.hedge = policy;
+    net::io_context io(1);
+    const auto inputs = numbers(4);
+    auto main = [&]() -> net::awaitable<std::vector<fanout::outcome<int>>> {
+        co_return co_await fanout::gather(
+            inputs, [&backend](int item) { return backend.call(item); }, options);
+    };
+    const auto outcomes = run_bounded(io, main());
+    for (const auto& out : outcomes) {
+        REQUIRE(out.ok());
+        CHECK(*out.result == static_cast<int>(out.index) * 10 + 1);
+        CHECK(out.hedges == 1);
+    }
+    CHECK(backend.total_calls == 8);
+}
+
 TEST_CASE("gather: an attempt faster than the hedge delay is never hedged") {
     scripted_backend backend(50);
     fanout::gather_options options;

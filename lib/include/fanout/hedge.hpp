@@ -9,15 +9,17 @@
 //   hedge_budget     a token bucket that caps hedges as a share of items
 //
 // In a gather: an attempt that has not ended after the hedge delay gets a
-// twin (one at most), if the budget has a token. The first of the two to
-// succeed is the attempt's result; the other is cancelled through its
-// cancellation slot and has finished before the outcome is delivered. When
-// both fail, the attempt's failure is the one that ended last. The pair is
-// one attempt for the retry policy (a hedge is not a retry; a failed pair
-// is retried as the policy says, hedged again if slow) and for the
-// per-attempt timeout, which counts from the first of the two. The
-// outcome's `hedges` counts the twins started, and `hedge_won` says whether
-// the result came from one.
+// twin, if the budget has a token; with max_attempts above 2 (gRPC's
+// maxAttempts), another twin follows each further delay while none has
+// succeeded, up to max_attempts calls in all. The first of them to
+// succeed is the attempt's result; the others are cancelled through their
+// cancellation slots and have finished before the outcome is delivered.
+// When all fail, the attempt's failure is the one that ended last. The race
+// is one attempt for the retry policy (a hedge is not a retry; a failed
+// race is retried as the policy says, hedged again if slow) and for the
+// per-attempt timeout, which counts from the first call. The outcome's
+// `hedges` counts the twins started, and `hedge_won` says whether the
+// result came from one.
 // Cancellation (from outside, the deadline, fail-fast, the timeout) reaches
 // both attempts; they finish before the item ends.
 // Errors: nothing here throws but std::bad_alloc. Threads: latency_tracker
@@ -75,6 +77,12 @@ struct hedge_policy {
     /// far, once `min_samples` are in; 0: not used.
     double percentile = 0;
     std::uint64_t min_samples = 50;
+    /// Calls of one attempt at most, the first included: 2 is one twin;
+    /// each further twin starts one delay after the previous (gRPC's
+    /// hedging maxAttempts). Values outside 2..max_hedged_calls are taken
+    /// as the nearest of them.
+    unsigned max_attempts = 2;
+    static constexpr unsigned max_hedged_calls = 5;
     /// Where latencies are observed; nullptr: the gather's own tracker.
     /// Not owned; must outlive the gather.
     latency_tracker* latencies = nullptr;

@@ -25,6 +25,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -612,16 +613,17 @@ class gather_run {
             co_await net::this_coro::reset_cancellation_state();
     }
 
-    // An attempt and, if it is slow and the budget allows, its twin, each a
-    // coroutine of its own; the worker waits on `wake`, which each of them
-    // cancels as it ends.
+    // An attempt and, while it is slow and the budget allows, its twins,
+    // each a coroutine of its own; the worker waits on `wake`, which each of
+    // them cancels as it ends.
+    static constexpr unsigned race_size = hedge_policy::max_hedged_calls;
     struct hedge_race {
         explicit hedge_race(const boost::asio::any_io_executor& executor)
             : wake(executor, clock::time_point::max()) {}
         boost::asio::steady_timer wake;
-        boost::asio::cancellation_signal signals[2];
-        std::optional<result<value_type>> results[2];
-        clock::duration took[2]{};
+        boost::asio::cancellation_signal signals[race_size];
+        std::optional<result<value_type>> results[race_size];
+        clock::duration took[race_size]{};
         unsigned started = 0;
         unsigned running = 0;
         unsigned last_to_end = 0;
@@ -666,20 +668,23 @@ class gather_run {
             if (!race.results[i]) race.signals[i].emit(boost::asio::cancellation_type::terminal);
     }
 
-    // One attempt, hedged (see hedge.hpp): returns once both attempts of the
-    // race have finished.
+    // One attempt, hedged (see hedge.hpp): returns once every call of the
+    // race has finished.
     boost::asio::awaitable<void> run_hedged(typename traits::holder& held,
                                             outcome<value_type>& out) {
         namespace net = boost::asio;
         hedge_race race(executor_);
         const auto delay = options_.hedge->delay_for(*latencies_);
+        const unsigned calls = std::clamp(options_.hedge->max_attempts, 2u, race_size);
         const auto first_started = clock::now();
         start_raced_attempt(race, held, 0);
         bool hedge_pending = delay.has_value();
         bool cancelled = false;
         int winner = -1;
         while (race.running > 0) {
-            race.wake.expires_at(hedge_pending ? first_started + *delay : clock::time_point::max());
+            // The next twin is due one delay after the previous call began.
+            race.wake.expires_at(hedge_pending ? first_started + race.started * *delay
+                                               : clock::time_point::max());
             auto [ec] = co_await race.wake.async_wait(net::as_tuple(net::use_awaitable));
             if (const auto state = co_await net::this_coro::cancellation_state;
                 state.cancelled() != net::cancellation_type::none) {
@@ -698,18 +703,21 @@ class gather_run {
                     }
             }
             if (!ec && hedge_pending) {
+                // Hedged only while every call so far is still running:
+                // a failed call ends the race as its calls end.
                 hedge_pending = false;
-                if (!race.results[0] && !cancelled && stop_ == stop_reason::none &&
+                if (race.running == race.started && !cancelled && stop_ == stop_reason::none &&
                     budget_->try_take()) {
-                    start_raced_attempt(race, held, 1);
+                    start_raced_attempt(race, held, race.started);
                     ++out.hedges;
+                    hedge_pending = race.started < calls;
                 }
             }
         }
         if (winner >= 0) {
             const auto which = static_cast<unsigned>(winner);
             out.result = std::move(*race.results[which]);
-            out.hedge_won = which == 1;
+            out.hedge_won = which != 0;
             latencies_->record(race.took[which]);
         } else if (race.results[race.last_to_end]) {
             out.result = std::move(*race.results[race.last_to_end]);
