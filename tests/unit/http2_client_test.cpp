@@ -3,8 +3,10 @@
 #include <fanout/http/client.hpp>
 
 #include "h2_fault_server.hpp"
+#include "http_fault_server.hpp"
 #include "nghttpd_server.hpp"
 #include "nginx_server.hpp"
+#include "silent_listener.hpp"
 #include "test_loop.hpp"
 
 #include <fanout/gather.hpp>
@@ -136,6 +138,34 @@ TEST_CASE("h2c by prior knowledge speaks HTTP/2 on plain TCP") {
     REQUIRE(kind_of(answer) == "ok");
     CHECK(answer->body == "ok");
     CHECK(answer->http_version == "2");
+}
+
+TEST_CASE(
+    "an h2c request to a server that does not speak h2 fails as it failed, not as a timeout") {
+    auto options = quick_options();
+    options.http_version = http::version::http2_prior_knowledge;
+    options.first_byte_timeout = 10s;
+    SECTION("an HTTP/1.1 server answers the preface with a 400 and closes") {
+        fanout::test::http_fault_server server;
+        const auto began = std::chrono::steady_clock::now();
+        const auto answer = get_once(server.url("/ok"), options);
+        REQUIRE_FALSE(answer);
+        INFO(answer.error().text());
+        CHECK(kind_of(answer) != "timeout");
+        CHECK((kind_of(answer) == "protocol_error" || kind_of(answer) == "connection_closed"));
+        CHECK(contains(answer.error().text(), "/ok"));
+        CHECK(std::chrono::steady_clock::now() - began < 5s);  // well before any limit
+    }
+    SECTION("a server that never answers is still a timeout, naming SETTINGS") {
+        fanout::test::silent_listener silent;
+        options.connect_timeout = 1s;
+        options.total_timeout = 1s;
+        const auto answer =
+            get_once("http://127.0.0.1:" + std::to_string(silent.port()) + "/ok", options);
+        REQUIRE_FALSE(answer);
+        INFO(answer.error().text());
+        CHECK(kind_of(answer) == "timeout");
+    }
 }
 
 TEST_CASE("plain http stays HTTP/1.1 with the automatic version") {

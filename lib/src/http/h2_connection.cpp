@@ -293,8 +293,13 @@ net::awaitable<std::optional<failure>> h2_connection::start(clock::duration limi
     }
     if (settings_received_ && !dead_) co_return std::nullopt;
     const auto cancelled = (co_await net::this_coro::cancellation_state).cancelled();
+    // The server closed the connection or broke the protocol before (or
+    // right after) its SETTINGS: that is the failure, not a timeout. Taken
+    // before close(), which records a reason of its own.
+    const auto died = death_;
     close();
     if (cancelled != net::cancellation_type::none) co_return failure{net::error::operation_aborted};
+    if (died) co_return *died;
     co_return failure{
         make_error_code(fanout::errc::timeout),
         fmt::format("HTTP/2 SETTINGS from {} timed out after {}", host, format_duration(limit))};
@@ -346,6 +351,7 @@ void h2_connection::finish(stream& s) {
 void h2_connection::fail_all(const failure& why, bool retryable_if_unanswered) {
     if (dead_) return;
     dead_ = true;
+    death_ = why;
     for (auto& [id, s] : streams_) {
         if (s->done) continue;
         s->retry_elsewhere = retryable_if_unanswered && !s->head_done;

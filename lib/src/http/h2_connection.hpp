@@ -160,6 +160,7 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     bool reading_ = false;
     bool idle_stop_ = false;  // the read loop ends at its next turn (no stream left)
     bool dead_ = false;
+    std::optional<failure> death_;  // why fail_all() ended the connection
     bool goaway_ = false;
     std::int32_t last_stream_id_ = 0;  // the GOAWAY's
     std::size_t started_ = 0;
