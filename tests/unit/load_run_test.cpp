@@ -491,8 +491,13 @@ TEST_CASE(
     http_fault_server server;
     auto opts = timed(server.url("/ok"), 1500ms, 2);
     opts.rate = 200;
+    // The stall starts once the run is under way (60 answers, about 0.3 s
+    // at 200/s), not at a time guessed from outside: the run's start moves
+    // on a loaded machine.
     std::jthread staller([&server] {
-        std::this_thread::sleep_for(400ms);
+        const auto give_up = std::chrono::steady_clock::now() + 10s;
+        while (server.requests_served() < 60 && std::chrono::steady_clock::now() < give_up)
+            std::this_thread::sleep_for(1ms);
         server.stall_for(500ms);
     });
     const auto r = run(opts);
