@@ -46,7 +46,6 @@ constexpr std::uint32_t none = 0xffffffff;
 constexpr std::size_t batch_size = 64;        // datagrams per sendmmsg / recvmmsg
 constexpr std::size_t datagram_size = 4096;   // larger ones arrive cut, as truncated
 constexpr std::size_t ids_per_socket = 8192;  // more in flight: another socket
-constexpr std::uint16_t tcp_answer_limit = 65535;
 
 struct server_state {
     server address;
