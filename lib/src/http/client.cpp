@@ -24,7 +24,6 @@
 #include <boost/beast/core/flat_buffer.hpp>
 
 #include <fmt/format.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
@@ -739,9 +738,7 @@ class client::state : public std::enable_shared_from_this<state> {
                 if (ec == net::error::operation_aborted) co_return failure{ec};
                 // A server without h2 may refuse the handshake rather than
                 // pick nothing (nginx does).
-                if (alpn == alpn_h2 && ec.category() == net::error::get_ssl_category() &&
-                    ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
-                        SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL)
+                if (alpn == alpn_h2 && detail::alpn_refused(ec))
                     co_return failure{
                         make_error_code(errc::http2_not_negotiated),
                         fmt::format("TLS handshake with {}: the server refused ALPN h2",
@@ -750,10 +747,7 @@ class client::state : public std::enable_shared_from_this<state> {
                                                         options_.tls.verify);
             }
             conn->certificate_expiry = certificate_expiry_of(native);
-            const unsigned char* picked = nullptr;
-            unsigned picked_size = 0;
-            SSL_get0_alpn_selected(native, &picked, &picked_size);
-            conn->alpn_h2 = picked_size == 2 && std::memcmp(picked, "h2", 2) == 0;
+            conn->alpn_h2 = detail::alpn_picked_h2(native);
             timing.tls = clock::now() - phase_started;
         }
         co_return std::move(conn);

@@ -1,5 +1,7 @@
 #include "http/h2_connection.hpp"
 
+#include "http/request_head.hpp"
+
 #include "http/target.hpp"
 #include "text.hpp"
 
@@ -35,22 +37,6 @@ constexpr std::size_t read_size = 64 * 1024;
 constexpr std::size_t write_batch = 16 * 1024;  // h2load's back-off: write once this is ready
 constexpr std::int32_t stream_window = 8 << 20;
 constexpr std::int32_t connection_window = 32 << 20;
-
-// Headers that mean something for one HTTP/1.1 connection only (RFC 9113
-// 8.2.2): never sent on a stream.
-bool connection_specific(std::string_view name) {
-    for (std::string_view n : {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
-                               "upgrade", "host", "content-length"})
-        if (iequals(name, n)) return true;
-    return false;
-}
-
-std::string lower(std::string_view text) {
-    std::string out(text);
-    for (auto& c : out)
-        if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    return out;
-}
 
 nghttp2_nv pair(std::string_view name, std::string_view value) {
     // nghttp2 copies names and values when the request is submitted.
@@ -501,17 +487,11 @@ net::awaitable<h2_connection::exchange_result> h2_connection::exchange(
     fields.push_back(pair(":scheme", where.tls ? "https" : "http"));
     fields.push_back(pair(":authority", authority));
     fields.push_back(pair(":path", where.path));
-    for (const auto& [name, value] : req.headers) {
-        if (connection_specific(name)) continue;
-        if (iequals(name, "TE") && !iequals(value, "trailers")) continue;
-        names.push_back(lower(name));
-    }
-    std::size_t next_name = 0;
-    for (const auto& [name, value] : req.headers) {
-        if (connection_specific(name)) continue;
-        if (iequals(name, "TE") && !iequals(value, "trailers")) continue;
-        fields.push_back(pair(names[next_name++], value));
-    }
+    for (const auto& [name, value] : req.headers)
+        if (!h2_omitted_header(name, value)) names.push_back(h2_field_name(name));
+    std::size_t next_name = 0;  // names is complete: its strings no longer move
+    for (const auto& [name, value] : req.headers)
+        if (!h2_omitted_header(name, value)) fields.push_back(pair(names[next_name++], value));
     if (!has_agent && !limits_.user_agent.empty())
         fields.push_back(pair("user-agent", limits_.user_agent));
     const auto length = std::to_string(req.body.size());

@@ -48,4 +48,17 @@ void write_request_head(std::string& out, const request_head& head) {
     out.append("\r\n");
 }
 
+bool h2_omitted_header(std::string_view name, std::string_view value) {
+    for (std::string_view n : {"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+                               "upgrade", "host", "content-length"})
+        if (iequals(name, n)) return true;
+    return iequals(name, "te") && !iequals(value, "trailers");
+}
+
+std::string h2_field_name(std::string_view name) {
+    std::string out(name);
+    for (auto& c : out) c = fanout::detail::ascii_lower(c);
+    return out;
+}
+
 }  // namespace fanout::http::detail

@@ -38,4 +38,14 @@ struct request_head {
 /// line. The headers must have passed request_problem().
 void write_request_head(std::string& out, const request_head& head);
 
+/// Whether a request header is left off an HTTP/2 stream: the fields that
+/// mean something for one HTTP/1.1 connection only (RFC 9113 8.2.2:
+/// Connection, Keep-Alive, Proxy-Connection, Transfer-Encoding, Upgrade, and
+/// TE other than "trailers"), and Host and Content-Length, which
+/// :authority and the sender's own length carry.
+bool h2_omitted_header(std::string_view name, std::string_view value);
+
+/// `name` in lower case, as HTTP/2 sends field names.
+std::string h2_field_name(std::string_view name);
+
 }  // namespace fanout::http::detail

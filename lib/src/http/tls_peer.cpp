@@ -4,7 +4,10 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <boost/asio/ssl/error.hpp>
+
 #include <fmt/format.h>
+#include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
 
@@ -57,6 +60,19 @@ failure tls_handshake_failure(SSL* ssl, const boost::system::error_code& ec, std
                                    host, X509_verify_cert_error_string(verified))};
     return failure{make_error_code(errc::tls_failure),
                    fmt::format("TLS handshake with {} failed: {}", host, ec.message())};
+}
+
+bool alpn_refused(const boost::system::error_code& ec) {
+    return ec.category() == boost::asio::error::get_ssl_category() &&
+           ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
+               SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL;
+}
+
+bool alpn_picked_h2(SSL* ssl) {
+    const unsigned char* picked = nullptr;
+    unsigned size = 0;
+    SSL_get0_alpn_selected(ssl, &picked, &size);
+    return size == 2 && picked[0] == 'h' && picked[1] == '2';
 }
 
 }  // namespace fanout::http::detail

@@ -30,4 +30,12 @@ void set_tls_peer(SSL* ssl, const std::string& host, bool verify);
 failure tls_handshake_failure(SSL* ssl, const boost::system::error_code& ec, std::string_view host,
                               bool verify);
 
+/// Whether a handshake failed because the server refused every protocol
+/// offered by ALPN (the no_application_protocol alert: nginx without http2
+/// answers an offer of h2 alone so).
+bool alpn_refused(const boost::system::error_code& ec);
+
+/// Whether the handshake on `ssl` picked h2 by ALPN.
+bool alpn_picked_h2(SSL* ssl);
+
 }  // namespace fanout::http::detail

@@ -280,13 +280,14 @@ net::awaitable<bool> loop_driver::connect(connection& c) {
         if (opts_.version == protocol::http2) offer_h2(*c.tls);
         auto [handshake_ec] =
             co_await c.tls->async_handshake(tls_stream::client, net::as_tuple(net::use_awaitable));
-        if (handshake_ec && refused_alpn(handshake_ec))
+        if (handshake_ec && http::detail::alpn_refused(handshake_ec))
             ec = make_error_code(http::errc::http2_not_negotiated);
         else if (handshake_ec)
             ec = http::detail::tls_handshake_failure(c.tls->native_handle(), handshake_ec,
                                                      c.origin->host, opts_.verify_tls)
                      .code;
-        else if (opts_.version == protocol::http2 && !picked_h2(*c.tls))
+        else if (opts_.version == protocol::http2 &&
+                 !http::detail::alpn_picked_h2(c.tls->native_handle()))
             ec = make_error_code(http::errc::http2_not_negotiated);
     }
     if (!ec && !c.tls) c.socket.non_blocking(true, ec);

@@ -21,7 +21,6 @@
 
 #include <fmt/format.h>
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -85,19 +84,6 @@ void offer_h2(tls_stream& stream) {
     SSL_set_alpn_protos(stream.native_handle(), h2, sizeof h2);
 }
 
-bool refused_alpn(const boost::system::error_code& ec) {
-    return ec.category() == net::error::get_ssl_category() &&
-           ERR_GET_REASON(static_cast<unsigned long>(ec.value())) ==
-               SSL_R_TLSV1_ALERT_NO_APPLICATION_PROTOCOL;
-}
-
-bool picked_h2(tls_stream& stream) {
-    const unsigned char* picked = nullptr;
-    unsigned int size = 0;
-    SSL_get0_alpn_selected(stream.native_handle(), &picked, &size);
-    return size == 2 && picked[0] == 'h' && picked[1] == '2';
-}
-
 std::vector<h2_field> h2_request_fields(const options& opts, const http::detail::target& where) {
     std::string authority = where.host_header;
     for (const auto& h : opts.headers)
@@ -106,20 +92,9 @@ std::vector<h2_field> h2_request_fields(const options& opts, const http::detail:
                               {":scheme", where.tls ? "https" : "http"},
                               {":authority", std::move(authority)},
                               {":path", where.path}};
-    // Headers that mean something for one HTTP/1.1 connection only (RFC
-    // 9113 8.2.2) are not sent on a stream.
-    for (const auto& h : opts.headers) {
-        bool specific = false;
-        for (std::string_view n :
-             {"connection", "keep-alive", "proxy-connection", "upgrade", "host", "te"})
-            specific = specific || iequals(h.name, n);
-        if (iequals(h.name, "te") && iequals(h.value, "trailers")) specific = false;
-        if (specific) continue;
-        std::string name = h.name;
-        for (auto& ch : name)
-            if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
-        out.push_back({std::move(name), h.value});
-    }
+    for (const auto& h : opts.headers)
+        if (!http::detail::h2_omitted_header(h.name, h.value))
+            out.push_back({http::detail::h2_field_name(h.name), h.value});
     if (!opts.body.empty()) out.push_back({"content-length", std::to_string(opts.body.size())});
     return out;
 }
@@ -238,13 +213,14 @@ net::awaitable<fanout::result<plan>> prepare(options opts) {
             if (!shook)
                 co_return invalid(fmt::format("TLS handshake with {} failed: {}", origin.name,
                                               shook.error().text()));
-            const bool refused_h2 = shook->ec && refused_alpn(shook->ec);
+            const bool refused_h2 = shook->ec && http::detail::alpn_refused(shook->ec);
             if (shook->ec && !refused_h2) {
                 auto why = http::detail::tls_handshake_failure(stream.native_handle(), shook->ec,
                                                                origin.name, p.opts.verify_tls);
                 co_return invalid(why.text());
             }
-            if (p.opts.version == protocol::http2 && (refused_h2 || !picked_h2(stream)))
+            if (p.opts.version == protocol::http2 &&
+                (refused_h2 || !http::detail::alpn_picked_h2(stream.native_handle())))
                 co_return failure{make_error_code(http::errc::http2_not_negotiated),
                                   fmt::format("{}: the server did not pick h2 by ALPN (--http2 "
                                               "needs HTTP/2 over TLS)",

@@ -72,12 +72,8 @@ void set_tls_peer(tls_stream& stream, const std::string& host, bool verify);
 
 /// Makes the TLS handshake of `stream` offer h2 alone by ALPN.
 void offer_h2(tls_stream& stream);
-/// Whether a failed handshake's `ec` is the server's no_application_protocol
-/// alert (OpenSSL servers send it when they speak none of the protocols
-/// offered).
-bool refused_alpn(const boost::system::error_code& ec);
-/// Whether the handshake done on `stream` picked h2.
-bool picked_h2(tls_stream& stream);
+// Whether the server refused the offer or picked h2: http::detail's
+// alpn_refused() and alpn_picked_h2() (http/tls_peer.hpp).
 
 /// The request line, headers and body of `opts` for `where`, as written on
 /// the wire; a failure (errc::invalid_input) when the method or a header
