@@ -23,6 +23,15 @@ const Policy& checked(const Policy& policy) {
     return policy;
 }
 
+const gradient_policy& checked_gradient(const gradient_policy& policy) {
+    if (policy.sample_percentile &&
+        !(*policy.sample_percentile >= 0 && *policy.sample_percentile <= 100))
+        throw std::invalid_argument("adaptive_limit: sample_percentile must be within 0..100");
+    if (!(policy.headroom >= 0))
+        throw std::invalid_argument("adaptive_limit: headroom must be at least 0");
+    return checked(policy);
+}
+
 }  // namespace
 
 adaptive_limit::adaptive_limit(executor_type executor, aimd_policy policy)
@@ -35,7 +44,7 @@ adaptive_limit::adaptive_limit(executor_type executor, aimd_policy policy)
 }
 
 adaptive_limit::adaptive_limit(executor_type executor, gradient_policy policy)
-    : min_limit_(checked(policy).min_limit),
+    : min_limit_(checked_gradient(policy).min_limit),
       max_limit_(policy.max_limit),
       policy_(gradient_state{policy}),
       permits_(std::move(executor), policy.initial),
@@ -132,10 +141,26 @@ void adaptive_limit::aimd_sample_locked(aimd_state& state, std::chrono::nanoseco
     if (!dropped && state.policy.drop_after && latency > *state.policy.drop_after) dropped = true;
     if (dropped) {
         ++stats_.drops;
+        const auto now = std::chrono::steady_clock::now();
+        // An attempt that started before the last backoff was admitted
+        // under the limit that backoff already answered.
+        if (state.policy.per_round_trip && now - latency < state.last_backoff) return;
+        state.last_backoff = now;
+        state.slow_start = false;
+        state.credit = 0;
         const double lower = std::floor(static_cast<double>(limit_) * state.policy.backoff_ratio);
         set_limit_locked(static_cast<std::size_t>(std::max(0.0, lower)));
     } else if (in_flight * 2 >= limit_) {
-        set_limit_locked(limit_ + 1);
+        if (!state.policy.per_round_trip || state.slow_start) {
+            set_limit_locked(limit_ + 1);
+            return;
+        }
+        // A round trip's successes are about `limit` of them.
+        state.credit += 1.0 / static_cast<double>(limit_);
+        if (state.credit >= 1 - 1e-9) {  // limit * (1 / limit) may round below 1
+            state.credit -= 1;
+            set_limit_locked(limit_ + 1);
+        }
     }
 }
 
@@ -159,15 +184,20 @@ void adaptive_limit::end_window_locked(gradient_state& state) {
     const auto& policy = state.policy;
     ++stats_.windows;
     std::optional<std::chrono::nanoseconds> sample;
-    if (!state.window.empty()) {
+    if (!state.window.empty() && policy.sample_percentile) {
         const auto rank = static_cast<std::size_t>(
-            policy.sample_percentile / 100 * static_cast<double>(state.window.size() - 1) + 0.5);
+            *policy.sample_percentile / 100 * static_cast<double>(state.window.size() - 1) + 0.5);
         const auto nth = state.window.begin() +
                          static_cast<std::ptrdiff_t>(std::min(rank, state.window.size() - 1));
         std::nth_element(state.window.begin(), nth, state.window.end());
         sample = *nth;
-        stats_.last_sample_rtt = *sample;
+    } else if (!state.window.empty()) {
+        long double sum = 0;
+        for (const auto latency : state.window) sum += static_cast<long double>(latency.count());
+        sample = std::chrono::nanoseconds(
+            static_cast<std::int64_t>(sum / static_cast<long double>(state.window.size())));
     }
+    if (sample) stats_.last_sample_rtt = *sample;
     const bool dropped = state.window_dropped;
     const auto peak = state.window_peak_in_flight;
     state.window.clear();
@@ -202,7 +232,7 @@ void adaptive_limit::end_window_locked(gradient_state& state) {
             std::clamp(static_cast<double>(state.min_rtt.count()) * (1 + policy.buffer) /
                            static_cast<double>(sample->count()),
                        policy.min_gradient, policy.max_gradient);
-        const double proposed = limit * gradient + std::sqrt(limit);
+        const double proposed = limit * gradient + policy.headroom;
         next = limit * (1 - policy.smoothing) + proposed * policy.smoothing;
         // A caller that did not use half the limit gave no sign that more
         // would do: the limit does not grow on it.

@@ -16,7 +16,7 @@
 // it. Runs of ADAPTIVE_ITEMS (3,000) requests: fixed limits from knee/4
 // to 4 x knee (knee/4 is the unloaded run), then a gradient limit (one
 // warm-up run, then the measured run, the limit carried over), then AIMD
-// with drop_after = 1.5 x the unloaded p99. It prints adaptive_limit_final,
+// with drop_after = 1.5 x the unloaded p50. It prints adaptive_limit_final,
 // adaptive_knee, adaptive_p99_vs_unloaded and
 // adaptive_throughput_vs_best_fixed (goals: the limit within 30% of the
 // knee, p99 within 2x unloaded, throughput at least 90% of the best fixed
@@ -298,7 +298,7 @@ void adaptive_rows(std::uint16_t port, std::size_t knee, int items) {
     fanout::aimd_policy aimd;
     aimd.max_limit = 8 * knee;
     aimd.drop_after = std::chrono::duration_cast<std::chrono::nanoseconds>(
-        std::chrono::duration<double, std::milli>(1.5 * unloaded.p99_ms));
+        std::chrono::duration<double, std::milli>(1.5 * unloaded.p50_ms));
     report("adaptive_aimd", std::make_shared<fanout::adaptive_limit>(io.get_executor(), aimd));
 }
 

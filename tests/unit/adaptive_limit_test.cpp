@@ -20,6 +20,7 @@
 #include <future>
 #include <memory>
 #include <numeric>
+#include <thread>
 #include <vector>
 
 namespace net = boost::asio;
@@ -88,7 +89,8 @@ fanout::gradient_policy small_gradient() {
 
 TEST_CASE("an AIMD limit adds one on a success while in use and backs off on a drop") {
     net::io_context io(1);
-    fanout::aimd_policy policy;  // initial 10, backoff 0.9
+    fanout::aimd_policy policy;     // initial 10, backoff 0.9
+    policy.per_round_trip = false;  // Netflix's AIMDLimit: every drop backs off
     policy.min_limit = 3;
     policy.max_limit = 12;
     policy.drop_after = 100ms;
@@ -117,6 +119,43 @@ TEST_CASE("an AIMD limit adds one on a success while in use and backs off on a d
     CHECK(stats.in_flight == 0);
 }
 
+TEST_CASE(
+    "an AIMD limit per round trip grows by one per success until a drop, then by one per round "
+    "trip, and backs off once for the drops of one round trip") {
+    net::io_context io(1);
+    fanout::aimd_policy policy;  // initial 10, backoff 0.9, per_round_trip
+    policy.max_limit = 100;
+    fanout::adaptive_limit limit(io.get_executor(), policy);
+    // Slow start: +1 per success while in use.
+    for (int i = 0; i < 5; ++i) limit.record(1ms, 10, limit_verdict::success);
+    CHECK(limit.current() == 15);
+    // A burst of drops from attempts that all started a second ago, before
+    // the first of them backed off: one backoff.
+    limit.record(1s, 15, limit_verdict::drop);
+    CHECK(limit.current() == 13);  // floor(15 * 0.9)
+    for (int i = 0; i < 5; ++i) limit.record(1s, 13, limit_verdict::drop);
+    CHECK(limit.current() == 13);
+    CHECK(limit.stats().drops == 6);
+    // Past the first drop: +1 per round trip, about `limit` successes.
+    for (int i = 0; i < 12; ++i) limit.record(1ms, 13, limit_verdict::success);
+    CHECK(limit.current() == 13);
+    limit.record(1ms, 13, limit_verdict::success);
+    CHECK(limit.current() == 14);
+    for (int i = 0; i < 13; ++i) limit.record(1ms, 14, limit_verdict::success);
+    CHECK(limit.current() == 14);
+    limit.record(1ms, 14, limit_verdict::success);
+    CHECK(limit.current() == 15);
+    // Unused (under half in flight): no growth.
+    for (int i = 0; i < 40; ++i) limit.record(1ms, 3, limit_verdict::success);
+    CHECK(limit.current() == 15);
+    // A drop of an attempt admitted after the last backoff backs off again
+    // (it started 1 ms ago; the backoff was at least 20 ms ago).
+    std::this_thread::sleep_for(20ms);
+    limit.record(1ms, 15, limit_verdict::drop);
+    CHECK(limit.current() == 13);
+    CHECK(limit.stats().drops == 7);
+}
+
 TEST_CASE("a gradient limit grows while latency holds at its minimum and shrinks as it rises") {
     net::io_context io(1);
     fanout::gradient_policy policy;  // initial 20, smoothing 0.2, buffer 0.1
@@ -127,22 +166,49 @@ TEST_CASE("a gradient limit grows while latency holds at its minimum and shrinks
     for (int i = 0; i < 19; ++i) limit.record(10ms, 20, limit_verdict::success);
     CHECK(limit.current() == 20);
     limit.record(10ms, 20, limit_verdict::success);
-    // gradient 1.1: 20 * 0.8 + (20 * 1.1 + sqrt(20)) * 0.2 = 21.29
+    // gradient 1.1: 20 * 0.8 + (20 * 1.1 + 4) * 0.2 = 21.2
     CHECK(limit.current() == 21);
     CHECK(limit.stats().min_rtt == 10ms);
-    // Twice the min: gradient 0.55; 21.29 * 0.8 + (21.29 * 0.55 + sqrt(21.29)) * 0.2 = 20.30
+    // Twice the min: gradient 0.55; 21.2 * 0.8 + (21.2 * 0.55 + 4) * 0.2 = 20.09
     for (int i = 0; i < 21; ++i) limit.record(20ms, 21, limit_verdict::success);
     CHECK(limit.current() == 20);
     CHECK(limit.stats().last_sample_rtt == 20ms);
     CHECK(limit.stats().windows == 2);
     // Ten times the min: the gradient is clamped at 0.5, and windows shrink
-    // the limit until the headroom holds it (0.5 * 4 + sqrt(4) = 4).
+    // the limit until the headroom holds it (0.5 * 8 + 4 = 8).
     for (int i = 0; i < 2000; ++i) limit.record(100ms, 20, limit_verdict::success);
-    CHECK(limit.current() == 4);
-    CHECK(limit.stats().lowest == 4);
+    CHECK(limit.current() == 8);
+    CHECK(limit.stats().lowest == 8);
     // At the min again it climbs to max_limit.
     for (int i = 0; i < 20000; ++i) limit.record(10ms, limit.current(), limit_verdict::success);
     CHECK(limit.current() == 100);
+}
+
+TEST_CASE("a gradient window's sample is its mean latency unless a percentile is asked for") {
+    net::io_context io(1);
+    fanout::gradient_policy policy;
+    policy.window_samples = 20;
+    policy.initial = 20;
+    // Half the window waits one service time: the mean says so, the p50
+    // (here the lower middle) does not.
+    const auto feed = [](fanout::adaptive_limit& limit) {
+        for (int i = 0; i < 20; ++i) limit.record(10ms, 20, limit_verdict::success);
+        for (int i = 0; i < 10; ++i) limit.record(10ms, 21, limit_verdict::success);
+        for (int i = 0; i < 11; ++i) limit.record(20ms, 21, limit_verdict::success);
+    };
+    fanout::adaptive_limit by_mean(io.get_executor(), policy);
+    feed(by_mean);
+    CHECK(by_mean.stats().windows == 2);
+    const auto mean = by_mean.stats().last_sample_rtt;
+    CHECK(mean > 15ms);
+    CHECK(mean < 15500us);  // (10 * 10 + 11 * 20) / 21 = 15.24 ms
+    // 21.2 * 0.8 + (21.2 * 1.1 * 10 / 15.24 + 4) * 0.2 = 20.82: shrinks
+    CHECK(by_mean.current() == 20);
+    policy.sample_percentile = 0;
+    fanout::adaptive_limit by_percentile(io.get_executor(), policy);
+    feed(by_percentile);
+    CHECK(by_percentile.stats().last_sample_rtt == 10ms);
+    CHECK(by_percentile.current() == 22);  // the window's fastest: grows
 }
 
 TEST_CASE("a gradient limit does not grow when the caller uses under half of it") {
@@ -199,6 +265,14 @@ TEST_CASE("a limit's policy must have its bounds in order") {
     fanout::gradient_policy gradient;
     gradient.max_limit = 5;  // below initial 20
     CHECK_THROWS_AS(fanout::adaptive_limit(io.get_executor(), gradient), std::invalid_argument);
+    gradient.max_limit = 1000;
+    gradient.sample_percentile = 101;
+    CHECK_THROWS_AS(fanout::adaptive_limit(io.get_executor(), gradient), std::invalid_argument);
+    gradient.sample_percentile = 50;
+    gradient.headroom = -1;
+    CHECK_THROWS_AS(fanout::adaptive_limit(io.get_executor(), gradient), std::invalid_argument);
+    gradient.headroom = 0;
+    CHECK_NOTHROW(fanout::adaptive_limit(io.get_executor(), gradient));
 }
 
 TEST_CASE(
@@ -206,6 +280,7 @@ TEST_CASE(
     net::io_context io(1);
     fanout::aimd_policy policy;
     policy.initial = 3;
+    policy.per_round_trip = false;  // each drop backs off
     fanout::adaptive_limit limit(io.get_executor(), policy);
     CHECK(limit.try_acquire());
     CHECK(limit.try_acquire());
@@ -286,7 +361,7 @@ TEST_CASE("gather: against a backend with a knee, a gradient limit settles near 
     CHECK(summary.succeeded == 1000);
     CHECK(std::all_of(outcomes_of.begin(), outcomes_of.end(), [](int n) { return n == 1; }));
     // It climbed from 2 past the knee (8) and stayed in a wide band around
-    // it (its fixed point is about 1.1 * 8 + sqrt(12) = 12); the backend
+    // it (its fixed point is about 1.1 * 8 + 4 = 12.8); the backend
     // never saw more calls in flight than the limit allowed.
     CHECK(summary.limit_lowest == 2);
     CHECK(summary.limit_highest >= 8);

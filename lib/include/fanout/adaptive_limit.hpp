@@ -3,8 +3,10 @@
 // one backend, moved by the latency and failures they see (Netflix's
 // concurrency-limits, Envoy's adaptive concurrency).
 //
-//   aimd_policy      +1 on a success while the limit is in use (in flight
-//                    at least half of it), times `backoff_ratio` on a drop
+//   aimd_policy      times `backoff_ratio` on a drop, at most once per
+//                    round trip; while the limit is in use (in flight at
+//                    least half of it), +1 per success until the first
+//                    drop, then +1 per round trip (TCP Reno's shape)
 //   gradient_policy  once per window of samples: limit * gradient +
 //                    headroom, gradient = (min RTT + buffer) / sample RTT
 //   adaptive_limit   the shared, thread-safe limit under one of them; a
@@ -21,7 +23,8 @@
 // Limits: current() stays within [min_limit, max_limit]. It may fall below
 // the attempts in flight; then nothing is admitted until enough of them end.
 // Errors: the constructors throw std::invalid_argument for a policy whose
-// limits are out of order (min 0, min > max, initial outside them);
+// limits are out of order (min 0, min > max, initial outside them), and for
+// a gradient's percentile outside 0..100 or negative headroom;
 // otherwise nothing here throws but std::bad_alloc.
 // Cancellation: a waiting acquire() that is cancelled takes nothing and
 // returns false (it never throws for it); an attempt cancelled after it was
@@ -51,7 +54,14 @@
 
 namespace fanout {
 
-/// Additive increase, multiplicative decrease (Netflix's AIMDLimit).
+/// Additive increase, multiplicative decrease. With `per_round_trip` (the
+/// default) it is TCP Reno's congestion window: +1 per success while in
+/// use until the first drop (slow start), then +1 per round trip (1/limit
+/// per success), and one backoff per round trip. Without it, Netflix's
+/// AIMDLimit: +1 per success while in use and a backoff on every drop; that
+/// one settles only where about 1 - backoff_ratio of samples succeed.
+/// Either way it settles where drops begin: `drop_after` (or the caller's
+/// failures) says where that is.
 struct aimd_policy {
     aimd_policy() {}  // NOLINT: not an aggregate (g++ 12 and co_await)
 
@@ -60,6 +70,11 @@ struct aimd_policy {
     std::size_t max_limit = 200;
     /// On a drop the limit becomes floor(limit * backoff_ratio) (at least min_limit).
     double backoff_ratio = 0.9;
+    /// true: after the first drop the limit grows by one per round trip,
+    /// and a drop of an attempt that started before the last backoff is
+    /// counted but does not back off again (a burst of drops from one
+    /// round trip backs off once); false: Netflix's AIMDLimit (see above).
+    bool per_round_trip = true;
     /// A success slower than this counts as a drop; nothing: none does.
     std::optional<std::chrono::nanoseconds> drop_after;
 };
@@ -67,11 +82,18 @@ struct aimd_policy {
 /// The gradient of latency (Netflix's Gradient2, Envoy's gradient controller).
 /// Samples are taken in windows of max(window_samples, current limit)
 /// verdicts (about one round trip's worth). At a window's end, with
-/// sample = the window's `sample_percentile` latency and min = the lowest
-/// window sample so far:
+/// sample = the window's mean latency (or its `sample_percentile`) and
+/// min = the lowest window sample so far:
 ///   gradient  = clamp((min * (1 + buffer)) / sample, min_gradient, max_gradient)
-///   new       = limit * gradient + sqrt(limit)           (headroom)
+///   new       = limit * gradient + headroom
 ///   limit     = limit * (1 - smoothing) + new * smoothing
+/// Past the backend's knee the mean grows with the limit (Little's law), so
+/// limit * gradient is (1 + buffer) times what the backend serves at its
+/// unloaded latency, and the limit settles at about that plus `headroom`.
+/// A percentile is a poorer sample when service times are regular: with a
+/// queue shorter than the backend's concurrency, fewer than half the
+/// requests wait, and the p50 stays at the minimum until the limit is
+/// about 1.5 times the knee.
 /// A window with a drop in it ends with limit * drop_backoff instead. A
 /// window whose most in flight stayed under half the limit (the caller did
 /// not need it) never raises the limit. With min_rtt_every > 0, after that
@@ -89,7 +111,13 @@ struct gradient_policy {
     double min_gradient = 0.5;
     double max_gradient = 2.0;
     std::size_t window_samples = 20;
-    double sample_percentile = 50;
+    /// Nothing: a window's sample is its mean; else this percentile (0..100;
+    /// Envoy's default is 50).
+    std::optional<double> sample_percentile;
+    /// Added to each window's proposal: the queue the limit allows past the
+    /// gradient, and what lets it climb out of a low estimate (Gradient2's
+    /// queue size, 4; Envoy adds sqrt(limit)). At least 0.
+    double headroom = 4;
     double drop_backoff = 0.9;
     std::size_t min_rtt_every = 0;  ///< windows between min RTT measurements; 0: never
 };
@@ -152,6 +180,9 @@ class adaptive_limit {
   private:
     struct aimd_state {
         aimd_policy policy;
+        std::chrono::steady_clock::time_point last_backoff{};
+        bool slow_start = true;  // no drop yet
+        double credit = 0;       // growth owed, in parts of one
     };
     struct gradient_state {
         gradient_policy policy;
