@@ -64,6 +64,8 @@ struct sweep_settings {
     double rate = 0;
     std::string timeout = "5s";
     unsigned retries = 0;
+    std::string hedge;  // empty: no hedging
+    unsigned hedge_calls = 2;
     std::string deadline;
     std::string format;  // empty: table on a terminal, jsonl otherwise
     std::string html_file;
@@ -125,12 +127,14 @@ struct sweep_loop {
     std::size_t first_unfinished = 0;  // the lowest line a stop cut short, 0: none
 };
 
+// With --hedge, calls of one attempt run side by side: a healthy result is
+// kept over the others, else the last to end is (the one gather reports).
 net::awaitable<result<void>> check_item(probe::prober& prober, sweep_item& item) {
     if (!item.target) co_return item.target.error();
     item.checked.reset();
     auto seen = co_await prober.check(*item.target);
     std::optional<failure> problem = seen.problem;
-    item.checked = std::move(seen);
+    if (!problem || !item.checked || item.checked->problem) item.checked = std::move(seen);
     if (problem) co_return std::move(*problem);
     co_return result<void>{};
 }
@@ -182,6 +186,32 @@ std::optional<std::string> read_duration(const std::string& flag, const std::str
     return std::nullopt;
 }
 
+// --hedge DELAY (e.g. 200ms) or pNN (e.g. p95: the delay is that
+// percentile of the latencies seen so far on the loop, once 50 are in).
+std::optional<std::string> read_hedge(const sweep_settings& settings,
+                                      std::optional<hedge_policy>& out) {
+    if (settings.hedge.empty()) return std::nullopt;
+    hedge_policy policy;
+    policy.max_attempts = settings.hedge_calls;
+    const std::string_view text = settings.hedge;
+    if (text.front() == 'p') {
+        double percentile = 0;
+        const auto [end, ec] =
+            std::from_chars(text.data() + 1, text.data() + text.size(), percentile);
+        if (ec != std::errc{} || end != text.data() + text.size() || !(percentile > 0) ||
+            !(percentile < 100))
+            return "--hedge: '" + settings.hedge +
+                   "' is neither a duration (e.g. 200ms) nor a percentile from p1 to p99.9";
+        policy.percentile = percentile;
+    } else {
+        std::optional<std::chrono::nanoseconds> delay;
+        if (auto error = read_duration("--hedge", settings.hedge, delay)) return error;
+        policy.delay = delay;
+    }
+    out = policy;
+    return std::nullopt;
+}
+
 // --max-host-errors N: after N failures in a row a host is not tried again
 // in this run. A failure counts when no answer came (refused, reset, timed
 // out, TLS broken...): an unexpected status, a body without its text or an
@@ -207,6 +237,8 @@ int run_sweep(const sweep_settings& settings) {
                        read_duration("--max-latency", settings.max_latency, max_latency)})
         if (error) return usage_error(*error);
     if (!timeout) return usage_error("--timeout must be given");
+    std::optional<hedge_policy> hedge;
+    if (auto error = read_hedge(settings, hedge)) return usage_error(*error);
     const auto slice = parse_shard(settings.shard);
     if (!slice) return usage_error("--shard: " + slice.error().text());
     auto statuses = probe::parse_status_ranges(settings.expect_status);
@@ -296,6 +328,7 @@ int run_sweep(const sweep_settings& settings) {
                                .progress = &counters,
                                .breakers = host_breakers ? &*host_breakers : nullptr};
         if (deadline) options.deadline = started + *deadline;
+        options.hedge = hedge;  // a latency tracker and a budget per loop
         options.retry.max_attempts = settings.retries + 1;
         options.retry.initial_backoff = std::chrono::milliseconds(100);
         options.retry.max_backoff = std::chrono::seconds(2);
@@ -399,6 +432,15 @@ command add_sweep(CLI::App& parent) {
                     "attempts after a failed one (with backoff); healthy if one succeeds")
         ->capture_default_str()
         ->check(CLI::Range(0u, 20u));
+    app->add_option("--hedge", settings->hedge,
+                    "a check still unanswered after this long (e.g. 200ms), or after this "
+                    "percentile of the latencies seen so far (e.g. p95, once 50 are in), gets a "
+                    "twin on a new request; the first healthy answer wins, the other is "
+                    "cancelled; twins are capped at 5% of checks plus 10");
+    app->add_option("--hedge-calls", settings->hedge_calls,
+                    "with --hedge: calls of one attempt at most, the first included (2 to 5)")
+        ->capture_default_str()
+        ->check(CLI::Range(2u, 5u));
     app->add_option("--deadline", settings->deadline,
                     "end the whole sweep after this long (e.g. 10m); the rest is cancelled");
     app->add_option("--format", settings->format,

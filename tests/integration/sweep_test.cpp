@@ -493,6 +493,62 @@ TEST_CASE("after --max-host-errors failures of a hanging host its other targets 
     CHECK(run.errors().find("circuit open") != std::string::npos);
 }
 
+TEST_CASE("with --hedge a check whose first request is held is answered by its twin") {
+    // /item/N with N % 50 == 7: the server holds the first request for N
+    // and answers later ones.
+    const auto targets = [](http_fault_server& http, int from) {
+        std::string text;
+        for (int i = 0; i < 4; ++i)
+            text += http.url("/item/" + std::to_string(from + 50 * i)) + "\n";
+        for (int i = 0; i < 8; ++i) text += http.url("/ok?n=" + std::to_string(i)) + "\n";
+        return temp_file(text);
+    };
+    {
+        http_fault_server http;
+        const auto input = targets(http, 7);
+        auto run = sweep(input, {"--hedge", "100ms", "--timeout", "10s", "-c", "12", "--threads",
+                                 "1", "--format", "jsonl"});
+        const auto status = run.wait_for_exit(60s);
+        INFO(run.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 0);
+        const auto records = by_line(run.output());
+        REQUIRE(records.size() == 12);
+        for (const auto& [line, r] : records) {
+            INFO("line " << line);
+            CHECK(error_kind(r) == "ok");
+            if (line <= 4) {
+                // Answered by the twin, long before the 10 s timeout.
+                CHECK(r.at("hedges").as_int64() == 1);
+                CHECK(r.at("hedge_won").as_bool());
+                CHECK(r.at("status").as_int64() == 200);
+                CHECK(elapsed_ms(r) >= 100);
+                CHECK(elapsed_ms(r) < 5000);
+                CHECK(r.at("attempts").as_int64() == 1);
+            } else {
+                CHECK_FALSE(r.contains("hedges"));  // answered before the delay
+            }
+        }
+        CHECK(run.errors().find("hedged               4   (4 answered by the twin)") !=
+              std::string::npos);
+    }
+    {
+        // Without --hedge the held requests time out.
+        http_fault_server http;
+        const auto input = targets(http, 7);
+        auto run = sweep(input, {"--timeout", "300ms", "-c", "12", "--format", "jsonl"});
+        const auto status = run.wait_for_exit(60s);
+        REQUIRE(status.exited);
+        CHECK(status.code == 1);
+        const auto records = by_line(run.output());
+        REQUIRE(records.size() == 12);
+        for (const auto& [line, r] : records) {
+            CHECK(error_kind(r) == (line <= 4 ? "timeout" : "ok"));
+            CHECK_FALSE(r.contains("hedges"));
+        }
+    }
+}
+
 TEST_CASE("fanout sweep shards 1/3, 2/3, 3/3 of stdin cover it exactly once") {
     http_fault_server http;
     std::string text;
@@ -567,6 +623,10 @@ TEST_CASE("fanout sweep exits 2 on bad flags, and on invalid lines alone") {
         {{"--expect-status", "2xx"}, "bad status list '2xx'"},
         {{"--deadline", "0s"}, "--deadline must be at least 1ms"},
         {{"--format", "xml"}, "--format"},
+        {{"--hedge", "p100"}, "--hedge: 'p100' is neither a duration"},
+        {{"--hedge", "p0"}, "--hedge: 'p0'"},
+        {{"--hedge", "soon"}, "--hedge"},
+        {{"--hedge", "100ms", "--hedge-calls", "6"}, "--hedge-calls"},
     };
     for (const auto& c : cases) {
         auto run = sweep(invalid, c.args);

@@ -13,6 +13,8 @@ record make_record(std::size_t line, std::string input, std::string kind, const 
     r.ok = out.ok();
     if (!out.ok()) r.error = out.error();
     r.attempts = out.attempts;
+    r.hedges = out.hedges;
+    r.hedge_won = out.hedge_won;
     r.elapsed = out.elapsed;
     if (checked) {
         if (r.ok) r.warning = checked->warning;

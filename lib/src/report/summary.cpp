@@ -19,6 +19,8 @@ void summary::count(const record& r) {
     // Refused by a circuit breaker: not tried, but not for want of time.
     const bool refused = !r.ok && r.error && r.error->code == errc::circuit_open;
     if (refused) ++circuit_open_;
+    if (r.hedges > 0) ++hedged_;
+    if (r.hedge_won) ++hedge_won_;
     if (r.attempts == 0 && !r.ok && !invalid && !refused) ++not_started_;
     if (r.ok) {
         ++healthy_;
@@ -40,6 +42,8 @@ summary& summary::operator+=(const summary& other) {
     warnings_ += other.warnings_;
     not_started_ += other.not_started_;
     circuit_open_ += other.circuit_open_;
+    hedged_ += other.hedged_;
+    hedge_won_ += other.hedge_won_;
     for (const auto& [kind, n] : other.unhealthy_by_kind_) unhealthy_by_kind_[kind] += n;
     latency_ += other.latency_;
     return *this;
@@ -67,6 +71,9 @@ std::string summary::text(std::chrono::nanoseconds took, bool interrupted) const
     if (circuit_open_ > 0)
         fmt::format_to(to, "  circuit open {:>9}   (not tried: their host failed too often)\n",
                        format_count(circuit_open_));
+    if (hedged_ > 0)
+        fmt::format_to(to, "  hedged       {:>9}   ({} answered by the twin)\n",
+                       format_count(hedged_), format_count(hedge_won_));
     if (latency_.count() > 0)
         fmt::format_to(to, "  latency      p50 {}  p90 {}  p99 {}  max {}\n",
                        format_duration(latency_.percentile(50)),

@@ -46,7 +46,10 @@ class jsonl_writer final : public writer {
             replaced |= append_json_string(out, *r.warning);
         else
             out += "null";
-        fmt::format_to(to, ",\"attempts\":{},\"elapsed_ms\":", r.attempts);
+        fmt::format_to(to, ",\"attempts\":{},", r.attempts);
+        if (r.hedges > 0)
+            fmt::format_to(to, "\"hedges\":{},\"hedge_won\":{},", r.hedges, r.hedge_won);
+        out += "\"elapsed_ms\":";
         append_milliseconds(out, r.elapsed);
         out += ",\"latency_ms\":";
         append_milliseconds(out, r.latency);

@@ -28,6 +28,8 @@ struct record {
     std::optional<failure> error;  ///< set when !ok
     std::optional<std::string> warning;
     unsigned attempts = 0;               ///< 0: never started (cancelled before)
+    unsigned hedges = 0;                 ///< hedged twins started (sweep --hedge)
+    bool hedge_won = false;              ///< the answer came from a twin
     std::chrono::nanoseconds elapsed{};  ///< from the first attempt, backoff included
     std::chrono::nanoseconds latency{};  ///< of the last attempt that got an answer (0: none)
     std::optional<unsigned> status;

@@ -1,6 +1,7 @@
 #pragma once
 // The tally of a sweep: healthy, unhealthy by error kind, invalid lines,
-// warnings, targets not started, targets a circuit breaker refused, latency of the healthy;
+// warnings, targets not started, targets a circuit breaker refused, hedged targets, latency of
+// the healthy;
 // mergeable across loops, and printed as a few lines for a person.
 //
 // Errors: nothing here throws except std::bad_alloc. Threads: one summary
@@ -31,6 +32,9 @@ class summary {
     /// Targets a circuit breaker refused (errc::circuit_open): counted as
     /// unhealthy, neither checked nor "not started".
     std::uint64_t circuit_open() const noexcept { return circuit_open_; }
+    /// Targets with a hedged twin, and those a twin answered.
+    std::uint64_t hedged() const noexcept { return hedged_; }
+    std::uint64_t hedge_won() const noexcept { return hedge_won_; }
     const std::map<std::string, std::uint64_t>& unhealthy_by_kind() const noexcept {
         return unhealthy_by_kind_;
     }
@@ -48,6 +52,8 @@ class summary {
     std::uint64_t warnings_ = 0;
     std::uint64_t not_started_ = 0;
     std::uint64_t circuit_open_ = 0;
+    std::uint64_t hedged_ = 0;
+    std::uint64_t hedge_won_ = 0;
     std::map<std::string, std::uint64_t> unhealthy_by_kind_;
     histogram latency_;
 };
