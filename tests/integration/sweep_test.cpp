@@ -533,6 +533,30 @@ TEST_CASE("with --hedge a check whose first request is held is answered by its t
               std::string::npos);
     }
     {
+        // --hedge p50: no twin before 50 latencies are in, then one after
+        // the loop's median (about a millisecond here).
+        http_fault_server http;
+        std::string text;
+        for (int i = 0; i < 60; ++i) text += http.url("/ok?n=" + std::to_string(i)) + "\n";
+        for (int i = 0; i < 4; ++i) text += http.url("/item/" + std::to_string(7 + 50 * i)) + "\n";
+        temp_file input(text);
+        auto run = sweep(input, {"--hedge", "p50", "--timeout", "10s", "-c", "4", "--threads", "1",
+                                 "--format", "jsonl"});
+        const auto status = run.wait_for_exit(60s);
+        INFO(run.errors());
+        REQUIRE(status.exited);
+        CHECK(status.code == 0);
+        const auto records = by_line(run.output());
+        REQUIRE(records.size() == 64);
+        for (std::int64_t line = 61; line <= 64; ++line) {
+            INFO("line " << line);
+            const auto& r = records.at(line);
+            CHECK(error_kind(r) == "ok");
+            CHECK(r.at("hedge_won").as_bool());
+            CHECK(elapsed_ms(r) < 5000);
+        }
+    }
+    {
         // Without --hedge the held requests time out.
         http_fault_server http;
         const auto input = targets(http, 7);
