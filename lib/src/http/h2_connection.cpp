@@ -1,8 +1,8 @@
 #include "http/h2_connection.hpp"
 
 #include "http/request_head.hpp"
-
 #include "http/target.hpp"
+#include "http/tls_peer.hpp"
 #include "text.hpp"
 
 #include <fanout/duration.hpp>
@@ -439,7 +439,13 @@ net::awaitable<void> h2_connection::read_loop(std::shared_ptr<h2_connection> /*k
         if (dead_) break;
         if (received > 0) {
             last_heard_ = clock::now();
-            const auto rv = nghttp2_session_mem_recv(session_, in_.get(), received);
+            // Over TLS, the records already read from the socket are taken
+            // too before anything is written (see tls_read_buffered).
+            auto rv = nghttp2_session_mem_recv(session_, in_.get(), received);
+            while (rv >= 0 && tls_ && !dead_ &&
+                   (received = tls_read_buffered(tls_->native_handle(), in_.get(), read_size)) > 0)
+                rv = nghttp2_session_mem_recv(session_, in_.get(), received);
+            if (dead_) break;
             if (rv < 0) {
                 // nghttp2 has queued a GOAWAY for most errors; the connection
                 // is given up either way.
