@@ -3,7 +3,8 @@
 // or TLS socket, the nghttp2 session, a read loop and a write pump on the
 // socket's executor, and the streams open on it, keyed by stream id.
 //
-// The read loop feeds every byte read to nghttp2_session_mem_recv; the
+// The read loop feeds every byte read to nghttp2_session_mem_recv (over
+// TLS, every record already read from the socket before it writes); the
 // write pump drains nghttp2_session_mem_send into one buffer of up to
 // 16 KiB per write (as h2load does), and runs only while nghttp2 has
 // something to send. The read loop runs while a stream is open (or the
@@ -15,6 +16,16 @@
 // ACK). Flow control is nghttp2's: the client opens generous
 // windows (8 MiB per stream, 32 MiB for the connection) and the body bytes
 // are consumed as they are kept, so WINDOW_UPDATE follows the reading.
+//
+// Timeouts: one watchdog timer per connection, set for the earliest
+// deadline of its streams (a stream's is its last progress plus the
+// first-byte timeout, or the request's total deadline when sooner). When it
+// fires, the streams past their deadline are timed out and it is set for
+// the next; a stream's own wait is a timer that never expires, cancelled to
+// wake it. Stream state is pooled per connection (found by nghttp2's stream
+// user data), and the callbacks take the time of the read that brought
+// their bytes: a request costs no timer of its own, no map node and few
+// clock reads.
 //
 // Errors: exchange() returns one outcome per request: the response, or a
 // failure: fanout::errc::timeout (the phase and limit named), errc::
@@ -45,7 +56,7 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <unordered_map>
+#include <vector>
 
 struct nghttp2_session;
 
@@ -92,9 +103,11 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     /// Sends `req` on a new stream and waits for its whole answer. Submits
     /// the stream before its first suspension: accepts_streams() checked
     /// just before counts it.
+    /// `now` is the caller's last reading of the clock, taken after its
+    /// last suspension: the time the request is sent.
     boost::asio::awaitable<exchange_result> exchange(const target& where, const request& req,
                                                      std::optional<clock::time_point> deadline,
-                                                     timings& timing);
+                                                     timings& timing, clock::time_point now);
 
     /// Sends a PING and reads until its ACK comes, at most `limit`: true
     /// when it came. When it did not (and the caller was not cancelled) the
@@ -107,7 +120,7 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     /// The read loop still runs and no GOAWAY came.
     bool usable() const noexcept { return !dead_ && !goaway_; }
     bool dead() const noexcept { return dead_; }
-    std::size_t active_streams() const noexcept { return streams_.size(); }
+    std::size_t active_streams() const noexcept { return active_.size(); }
     /// min(the server's SETTINGS_MAX_CONCURRENT_STREAMS, the client's cap).
     std::size_t stream_limit() const noexcept;
     /// Streams started on it so far.
@@ -137,6 +150,11 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     void stop_reading_when_idle();
     void fail_all(const failure& why, bool retryable_if_unanswered);
     void finish(stream& s);
+    stream& acquire();
+    void release(stream& s);
+    void watch(clock::time_point at);
+    void on_watchdog();
+    clock::time_point deadline_of(const stream& s) const;
     void notify(bool all) {
         if (on_change) on_change(all);
     }
@@ -148,7 +166,19 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     std::unique_ptr<tls_stream> tls_;
     h2_limits limits_;
     nghttp2_session* session_ = nullptr;
-    std::unordered_map<std::int32_t, std::shared_ptr<stream>> streams_;
+    // The streams open in nghttp2 (each knows its index here), every stream
+    // object made so far, and those free for the next request.
+    std::vector<stream*> active_;
+    std::vector<std::unique_ptr<stream>> all_;
+    std::vector<stream*> free_;
+    struct request_fields;                    // the request being submitted, reused
+    std::unique_ptr<request_fields> fields_;  // (nghttp2_nv is not declared here)
+    std::size_t header_hint_ = 4;             // header fields of the last answer
+    // The watchdog: armed for watch_at_ while watching_.
+    boost::asio::steady_timer watchdog_;
+    clock::time_point watch_at_ = clock::time_point::max();
+    bool watching_ = false;
+    clock::time_point now_ = clock::now();  // when the bytes being read came
     std::string out_;
     std::unique_ptr<std::uint8_t[]> in_;
     boost::asio::steady_timer settings_wait_;
