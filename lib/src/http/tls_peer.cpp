@@ -81,9 +81,14 @@ bool alpn_picked_h2(SSL* ssl) {
 
 std::size_t tls_read_buffered(SSL* ssl, void* out, std::size_t size) {
     if (SSL_pending(ssl) <= 0 && BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0) return 0;
-    ERR_clear_error();
+    // No ERR_clear_error() first (it costs more than a small record's
+    // decryption): SSL_get_error() is not asked, and asio's engine clears
+    // the queue before each of its operations. What a failure left there
+    // (part of a record only: nothing, usually) is cleared after it.
     const int n = SSL_read(ssl, out, static_cast<int>(std::min<std::size_t>(size, INT_MAX)));
-    return n > 0 ? static_cast<std::size_t>(n) : 0;
+    if (n > 0) return static_cast<std::size_t>(n);
+    ERR_clear_error();
+    return 0;
 }
 
 }  // namespace fanout::http::detail
