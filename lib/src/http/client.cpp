@@ -543,7 +543,17 @@ class client::state : public std::enable_shared_from_this<state> {
                 }
             }
             timing.reused_connection = chosen->streams_started() > 0;
-            auto done = co_await chosen->exchange(where, req, deadline, timing, now);
+            // The exchange, waited for here (see h2_connection::submit).
+            detail::h2_connection::exchange_result done;
+            if (auto* stream = chosen->submit(where, req, deadline, now, done)) {
+                detail::h2_connection::stream_hold held(*chosen, *stream);
+                bool cancelled = false;
+                while (!cancelled && !chosen->settled(*stream)) {
+                    co_await chosen->wait(*stream);
+                    cancelled = !chosen->settled(*stream);
+                }
+                done = chosen->outcome(*stream, cancelled, timing);
+            }
             if (!done.answer && done.retry_elsewhere && idempotent(req.method) && tries < 2)
                 continue;
             if (done.answer) {

@@ -135,7 +135,7 @@ struct h2_connection::request_fields {
 namespace {}  // namespace
 
 // One request on the connection, from its submission until both nghttp2
-// has closed it and its exchange() has returned (`holders` counts them);
+// has closed it and its caller's stream_hold has ended (`holders` counts them);
 // then it goes back to the connection's free list, its timer and buffers
 // kept for the next request.
 struct h2_connection::stream {
@@ -154,9 +154,10 @@ struct h2_connection::stream {
     bool expired = false;  // the watchdog found it past its deadline
     bool retry_elsewhere = false;
     std::optional<failure> error;
-    // Waited on by exchange() and never expires: cancelled when done, when
+    // Waited on by the caller and never expires: cancelled when done, when
     // expired, or by the exchange's cancellation.
     net::steady_timer wake;
+    clock::time_point sent{};
     clock::time_point last_progress{};
     clock::time_point first_byte_at{};
     std::optional<clock::time_point> deadline;  // the request's total deadline
@@ -652,17 +653,11 @@ net::awaitable<void> h2_connection::read_loop(std::shared_ptr<h2_connection> /*k
     idle_stop_ = false;
 }
 
-net::awaitable<h2_connection::exchange_result> h2_connection::exchange(
-    const target& where, const request& req, std::optional<clock::time_point> deadline,
-    timings& timing, clock::time_point now) {
-    auto self = shared_from_this();
+h2_connection::stream* h2_connection::submit(const target& where, const request& req,
+                                             std::optional<clock::time_point> deadline,
+                                             clock::time_point now, exchange_result& refused) {
     auto& s = acquire();
-    s.holders = 1;  // this exchange's; nghttp2's once submitted
-    struct hold {
-        h2_connection& c;
-        stream& s;
-        ~hold() { c.release(s); }
-    } held{*this, s};
+    s.holders = 1;  // the caller's; nghttp2's once submitted
     s.body = req.body;
     s.deadline = deadline;
 
@@ -706,12 +701,12 @@ net::awaitable<h2_connection::exchange_result> h2_connection::exchange(
     const bool with_body = !req.body.empty();
     const auto id = nghttp2_submit_request(session_, nullptr, fields.data(), fields.size(),
                                            with_body ? &provider : nullptr, &s);
-    exchange_result out;
     if (id < 0) {
-        out.retry_elsewhere = id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE;
-        out.answer = failure{make_error_code(errc::protocol_error),
-                             fmt::format("HTTP/2: {}", nghttp2_strerror(id))};
-        co_return out;
+        release(s);
+        refused.retry_elsewhere = id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE;
+        refused.answer = failure{make_error_code(errc::protocol_error),
+                                 fmt::format("HTTP/2: {}", nghttp2_strerror(id))};
+        return nullptr;
     }
     s.id = id;
     ++s.holders;
@@ -719,15 +714,26 @@ net::awaitable<h2_connection::exchange_result> h2_connection::exchange(
     active_.push_back(&s);
     ++started_;
     start_reading();
-    const auto sent = now;
-    s.last_progress = sent;
+    s.sent = now;
+    s.last_progress = now;
     watch(deadline_of(s));
     pump();
+    return &s;
+}
 
-    // Waits for the end of the answer: the first-byte timeout bounds the
-    // wait for the head, then each wait for more of the body; the deadline
-    // bounds it all. The watchdog marks the stream expired when it is past
-    // either and wakes it.
+// Waits for the end of the answer: the first-byte timeout bounds the wait
+// for the head, then each wait for more of the body; the deadline bounds it
+// all. The watchdog marks the stream expired when it is past either and
+// wakes it.
+net::awaitable<std::tuple<error_code>> h2_connection::wait(stream& s) {
+    return s.wake.async_wait(net::as_tuple(net::use_awaitable));
+}
+
+bool h2_connection::settled(const stream& s) const noexcept {
+    return s.done || s.expired;
+}
+
+h2_connection::exchange_result h2_connection::outcome(stream& s, bool cancelled, timings& timing) {
     const auto reset = [&] {
         if (!dead_ && s.id > 0 && !s.done) {
             s.done = true;
@@ -735,46 +741,44 @@ net::awaitable<h2_connection::exchange_result> h2_connection::exchange(
             pump();
         }
     };
-    while (!s.done) {
-        if (s.expired) {
-            const bool by_total =
-                deadline && *deadline < s.last_progress + limits_.first_byte_timeout;
-            const auto phase = s.head_done ? "reading the body" : "waiting for the response";
-            std::string why = by_total && limits_.total_timeout
-                                  ? fmt::format("{} ran past the total timeout of {}", phase,
-                                                format_duration(*limits_.total_timeout))
-                                  : fmt::format("{} timed out after {}", phase,
-                                                format_duration(limits_.first_byte_timeout));
-            const bool stalled =
-                s.body_sent < s.body.size() &&
-                (nghttp2_session_get_stream_remote_window_size(session_, s.id) <= 0 ||
-                 nghttp2_session_get_remote_window_size(session_) <= 0);
-            reset();
-            if (stalled)
-                out.answer = failure{make_error_code(errc::flow_control_stall),
-                                     fmt::format("sending the request body: {}: the server's "
-                                                 "flow-control window stayed shut",
-                                                 why)};
-            else
-                out.answer = failure{make_error_code(fanout::errc::timeout), std::move(why)};
-            co_return out;
-        }
-        co_await s.wake.async_wait(net::as_tuple(net::use_awaitable));
-        if (s.done || s.expired) continue;
+    exchange_result out;
+    if (!s.done && s.expired) {
+        const bool by_total =
+            s.deadline && *s.deadline < s.last_progress + limits_.first_byte_timeout;
+        const auto phase = s.head_done ? "reading the body" : "waiting for the response";
+        std::string why = by_total && limits_.total_timeout
+                              ? fmt::format("{} ran past the total timeout of {}", phase,
+                                            format_duration(*limits_.total_timeout))
+                              : fmt::format("{} timed out after {}", phase,
+                                            format_duration(limits_.first_byte_timeout));
+        const bool stalled = s.body_sent < s.body.size() &&
+                             (nghttp2_session_get_stream_remote_window_size(session_, s.id) <= 0 ||
+                              nghttp2_session_get_remote_window_size(session_) <= 0);
+        reset();
+        if (stalled)
+            out.answer = failure{make_error_code(errc::flow_control_stall),
+                                 fmt::format("sending the request body: {}: the server's "
+                                             "flow-control window stayed shut",
+                                             why)};
+        else
+            out.answer = failure{make_error_code(fanout::errc::timeout), std::move(why)};
+        return out;
+    }
+    if (!s.done || cancelled) {
         // Neither answered nor timed out: the exchange was cancelled.
         reset();
         out.answer = failure{net::error::operation_aborted};
-        co_return out;
+        return out;
     }
     if (s.error) {
         out.retry_elsewhere = s.retry_elsewhere;
         out.answer = std::move(*s.error);
-        co_return out;
+        return out;
     }
-    if (s.head_done) timing.first_byte = s.first_byte_at - sent;
+    if (s.head_done) timing.first_byte = s.first_byte_at - s.sent;
     s.answer.http_version = "2";
     out.answer = std::move(s.answer);
-    co_return out;
+    return out;
 }
 
 }  // namespace fanout::http::detail

@@ -29,7 +29,7 @@
 // of up to 1 KiB by 16-byte size class, kept until the connection ends): its
 // dozen allocations per stream do not go through malloc each time.
 //
-// Errors: exchange() returns one outcome per request: the response, or a
+// Errors: outcome() gives one per request: the response, or a
 // failure: fanout::errc::timeout (the phase and limit named), errc::
 // stream_reset (the server's RST_STREAM, its h2 error code named), goaway
 // (the server will not process the stream: retry_elsewhere is set),
@@ -38,7 +38,7 @@
 // header_list_too_large, body_too_large, connection_closed (the connection
 // ended first; retry_elsewhere when nothing of the answer had arrived).
 // A failure of the connection fails every stream on it.
-// Cancellation: a cancelled exchange() resets its stream (RST_STREAM CANCEL)
+// Cancellation: a cancelled exchange resets its stream (RST_STREAM CANCEL)
 // and completes with operation_aborted; the connection and its other
 // streams go on. A timeout does the same.
 // Threads: everything runs on the socket's executor (the client's).
@@ -58,6 +58,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 struct nghttp2_session;
@@ -102,14 +103,46 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
         bool retry_elsewhere = false;
     };
 
-    /// Sends `req` on a new stream and waits for its whole answer. Submits
-    /// the stream before its first suspension: accepts_streams() checked
-    /// just before counts it.
-    /// `now` is the caller's last reading of the clock, taken after its
-    /// last suspension: the time the request is sent.
-    boost::asio::awaitable<exchange_result> exchange(const target& where, const request& req,
-                                                     std::optional<clock::time_point> deadline,
-                                                     timings& timing, clock::time_point now);
+    struct stream;  // one request on the connection
+
+    /// The caller's hold on a stream it submitted: the stream's state is
+    /// kept (and not reused) until the hold ends.
+    class stream_hold {
+      public:
+        stream_hold() = default;
+        stream_hold(h2_connection& c, stream& s) : conn_(&c), stream_(&s) {}
+        stream_hold(const stream_hold&) = delete;
+        stream_hold& operator=(const stream_hold&) = delete;
+        ~stream_hold() {
+            if (stream_ != nullptr) conn_->release(*stream_);
+        }
+
+      private:
+        h2_connection* conn_ = nullptr;
+        stream* stream_ = nullptr;
+    };
+
+    /// One exchange is submit(), then wait() until settled(), then
+    /// outcome(), with a stream_hold on the stream meanwhile. The waiting is
+    /// done by the caller's coroutine: a request costs no coroutine frame of
+    /// this class's.
+    ///
+    /// Sends `req` on a new stream, before any suspension (accepts_streams()
+    /// checked just before counts it). `now` is the caller's last reading of
+    /// the clock, taken after its last suspension: the time it is sent.
+    /// Nothing when nghttp2 refused the stream; `refused` then says why.
+    stream* submit(const target& where, const request& req,
+                   std::optional<clock::time_point> deadline, clock::time_point now,
+                   exchange_result& refused);
+    /// Waits until the stream is woken: answered, failed, past its deadline,
+    /// or the wait cancelled (the caller's cancellation).
+    boost::asio::awaitable<std::tuple<boost::system::error_code>> wait(stream& s);
+    /// Answered, failed or past its deadline.
+    bool settled(const stream& s) const noexcept;
+    /// The stream's outcome once settled(); when a wait ended without that,
+    /// the caller was cancelled (`cancelled`): the stream is reset, and the
+    /// outcome is operation_aborted. A stream past its deadline is reset too.
+    exchange_result outcome(stream& s, bool cancelled, timings& timing);
 
     /// Sends a PING and reads until its ACK comes, at most `limit`: true
     /// when it came. When it did not (and the caller was not cancelled) the
@@ -141,8 +174,6 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
 
     std::optional<std::chrono::system_clock::time_point> certificate_expiry;
     std::string peer_address;  ///< "ip:port", for the responses
-
-    struct stream;  // one request on the connection
 
   private:
     boost::asio::awaitable<void> read_loop(std::shared_ptr<h2_connection> self);
