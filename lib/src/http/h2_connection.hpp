@@ -1,7 +1,7 @@
 #pragma once
 // One HTTP/2 connection of the client (private), on nghttp2: a plain (h2c)
 // or TLS socket, the nghttp2 session, a read loop and a write pump on the
-// socket's executor, and the streams open on it, keyed by stream id.
+// socket's executor, and the streams open on it.
 //
 // The read loop feeds every byte read to nghttp2_session_mem_recv (over
 // TLS, every record already read from the socket before it writes); the
