@@ -16,7 +16,11 @@
 #
 # The fanout binary is $FANOUT, else build/release/apps/fanout/fanout; the
 # library round's is $HTTP_BENCH, else build/release/tests/bench/http_bench
-# (skipped when it is missing). H2_BENCH_LIB_REQUESTS (300000). Needs
+# (skipped when it is missing). H2_BENCH_LIB_REQUESTS (300000).
+# H2_BENCH_BASE_HTTP_BENCH=<another http_bench> (main's build, say) adds its
+# library round after each of this one's, and the ratios of the two (the
+# same-run anchor for a change to the library); H2_BENCH_LIBRARY_ONLY=1 runs
+# only h2load and the library rounds. Needs
 # /usr/sbin/nginx, h2load (nghttp2-client), openssl, /usr/bin/time and
 # python3. H2_BENCH_ROUNDS (3), H2_BENCH_SECONDS (5), H2_BENCH_KEEP=1 keeps the
 # temporary directory.
@@ -40,6 +44,8 @@ in_flight=$((connections * streams))
 fanout=${FANOUT:-build/release/apps/fanout/fanout}
 http_bench=${HTTP_BENCH:-build/release/tests/bench/http_bench}
 lib_requests=${H2_BENCH_LIB_REQUESTS:-300000}
+base_http_bench=${H2_BENCH_BASE_HTTP_BENCH:-}
+library_only=${H2_BENCH_LIBRARY_ONLY:-}
 nginx=/usr/sbin/nginx
 python=/usr/bin/python3
 gnu_time=/usr/bin/time
@@ -133,10 +139,10 @@ run_h2load() {
     cpu_us=$(us_per "$(cpu_of "$dir/h2load.$1.time")" "$done_count")
 }
 
-# run_library <round>: sets $rps and $cpu_us from http_bench's own lines.
+# run_library <round> [binary]: sets $rps and $cpu_us from http_bench's own lines.
 run_library() {
-    local out=$dir/library.$1.out ok cpu
-    if ! bounded 120 "$http_bench" "$h2_url" "$lib_requests" "$in_flight" h2 "$connections" \
+    local out=$dir/library.$1.${2:+base.}out ok cpu binary=${2:-$http_bench}
+    if ! bounded 120 "$binary" "$h2_url" "$lib_requests" "$in_flight" h2 "$connections" \
         >"$out" 2>&1; then
         cat "$out" >&2
         say "h2_bench.sh: http_bench (h2) failed or timed out"
@@ -150,6 +156,7 @@ run_library() {
 }
 
 h2_rps=() h2_cpu=() fan_rps=() fan_cpu=() h1_rps=() h1_cpu=() lib_rps=() lib_cpu=()
+base_rps=() base_cpu=()
 all_ok=1
 for round in $(seq "$rounds"); do
     run_h2load "$round"
@@ -158,17 +165,19 @@ for round in $(seq "$rounds"); do
     say "round $round: h2load $rps requests/s, $cpu_us us CPU/request, nginx $nginx_cpu_us us (load $(cut -d' ' -f1 /proc/loadavg))"
     h2_rps+=("$rps") h2_cpu+=("$cpu_us")
 
-    run_fanout "$round" fanout_h2 --http2
-    echo "fanout_h2_round${round}_requests_per_s $rps requests/s"
-    echo "fanout_h2_round${round}_cpu_us_per_request $cpu_us us"
-    say "round $round: fanout load --http2 $rps requests/s, $cpu_us us CPU/request, nginx $nginx_cpu_us us (load $(cut -d' ' -f1 /proc/loadavg))"
-    fan_rps+=("$rps") fan_cpu+=("$cpu_us")
+    if [ -z "$library_only" ]; then
+        run_fanout "$round" fanout_h2 --http2
+        echo "fanout_h2_round${round}_requests_per_s $rps requests/s"
+        echo "fanout_h2_round${round}_cpu_us_per_request $cpu_us us"
+        say "round $round: fanout load --http2 $rps requests/s, $cpu_us us CPU/request, nginx $nginx_cpu_us us (load $(cut -d' ' -f1 /proc/loadavg))"
+        fan_rps+=("$rps") fan_cpu+=("$cpu_us")
 
-    run_fanout "$round" fanout_h1
-    echo "fanout_h1_round${round}_requests_per_s $rps requests/s"
-    echo "fanout_h1_round${round}_cpu_us_per_request $cpu_us us"
-    say "round $round: fanout load (https/1.1, -p $streams) $rps requests/s, $cpu_us us CPU/request, nginx $nginx_cpu_us us (load $(cut -d' ' -f1 /proc/loadavg))"
-    h1_rps+=("$rps") h1_cpu+=("$cpu_us")
+        run_fanout "$round" fanout_h1
+        echo "fanout_h1_round${round}_requests_per_s $rps requests/s"
+        echo "fanout_h1_round${round}_cpu_us_per_request $cpu_us us"
+        say "round $round: fanout load (https/1.1, -p $streams) $rps requests/s, $cpu_us us CPU/request, nginx $nginx_cpu_us us (load $(cut -d' ' -f1 /proc/loadavg))"
+        h1_rps+=("$rps") h1_cpu+=("$cpu_us")
+    fi
 
     if [ -x "$http_bench" ]; then
         run_library "$round"
@@ -177,28 +186,37 @@ for round in $(seq "$rounds"); do
         say "round $round: gather over http::client (h2, $in_flight in flight) $rps requests/s, $cpu_us us CPU/request (load $(cut -d' ' -f1 /proc/loadavg))"
         lib_rps+=("$rps") lib_cpu+=("$cpu_us")
     fi
+    if [ -n "$base_http_bench" ]; then
+        run_library "$round" "$base_http_bench"
+        echo "library_base_round${round}_requests_per_s $rps requests/s"
+        echo "library_base_round${round}_cpu_us_per_request $cpu_us us"
+        say "round $round: the base http_bench ($base_http_bench) $rps requests/s, $cpu_us us CPU/request (load $(cut -d' ' -f1 /proc/loadavg))"
+        base_rps+=("$rps") base_cpu+=("$cpu_us")
+    fi
 done
 
 h2_med=$(printf '%.0f' "$(median "${h2_rps[@]}")")
-fan_med=$(printf '%.0f' "$(median "${fan_rps[@]}")")
-h1_med=$(printf '%.0f' "$(median "${h1_rps[@]}")")
 h2_cpu_med=$(median "${h2_cpu[@]}")
-fan_cpu_med=$(median "${fan_cpu[@]}")
-h1_cpu_med=$(median "${h1_cpu[@]}")
-vs_h2load=$(ratio "$fan_med" "$h2_med")
-cpu_vs_h2load=$(ratio "$fan_cpu_med" "$h2_cpu_med")
-vs_h1=$(ratio "$fan_med" "$h1_med")
-cpu_vs_h1=$(ratio "$fan_cpu_med" "$h1_cpu_med")
 echo "h2load_requests_per_s $h2_med requests/s"
-echo "fanout_h2_requests_per_s $fan_med requests/s"
-echo "fanout_h1_requests_per_s $h1_med requests/s"
 echo "h2load_cpu_us_per_request $h2_cpu_med us"
-echo "fanout_h2_cpu_us_per_request $fan_cpu_med us"
-echo "fanout_h1_cpu_us_per_request $h1_cpu_med us"
-echo "fanout_h2_vs_h2load $vs_h2load x"
-echo "fanout_h2_cpu_vs_h2load $cpu_vs_h2load x"
-echo "fanout_h2_vs_h1 $vs_h1 x"
-echo "fanout_h2_cpu_vs_h1 $cpu_vs_h1 x"
+if [ -z "$library_only" ]; then
+    fan_med=$(printf '%.0f' "$(median "${fan_rps[@]}")")
+    h1_med=$(printf '%.0f' "$(median "${h1_rps[@]}")")
+    fan_cpu_med=$(median "${fan_cpu[@]}")
+    h1_cpu_med=$(median "${h1_cpu[@]}")
+    vs_h2load=$(ratio "$fan_med" "$h2_med")
+    cpu_vs_h2load=$(ratio "$fan_cpu_med" "$h2_cpu_med")
+    vs_h1=$(ratio "$fan_med" "$h1_med")
+    cpu_vs_h1=$(ratio "$fan_cpu_med" "$h1_cpu_med")
+    echo "fanout_h2_requests_per_s $fan_med requests/s"
+    echo "fanout_h1_requests_per_s $h1_med requests/s"
+    echo "fanout_h2_cpu_us_per_request $fan_cpu_med us"
+    echo "fanout_h1_cpu_us_per_request $h1_cpu_med us"
+    echo "fanout_h2_vs_h2load $vs_h2load x"
+    echo "fanout_h2_cpu_vs_h2load $cpu_vs_h2load x"
+    echo "fanout_h2_vs_h1 $vs_h1 x"
+    echo "fanout_h2_cpu_vs_h1 $cpu_vs_h1 x"
+fi
 if [ "${#lib_rps[@]}" -gt 0 ]; then
     lib_med=$(printf '%.0f' "$(median "${lib_rps[@]}")")
     lib_vs_h2load=$(ratio "$lib_med" "$h2_med")
@@ -206,13 +224,26 @@ if [ "${#lib_rps[@]}" -gt 0 ]; then
     echo "library_h2_cpu_us_per_request $(median "${lib_cpu[@]}") us"
     echo "library_h2_vs_h2load $lib_vs_h2load x"
     say "gather over http::client (h2) / h2load: $lib_med / $h2_med = ${lib_vs_h2load}x, goal >= 0.9x: $(verdict "$lib_vs_h2load" 0.9)"
+    if [ "${#base_rps[@]}" -gt 0 ]; then
+        base_med=$(printf '%.0f' "$(median "${base_rps[@]}")")
+        lib_cpu_med=$(median "${lib_cpu[@]}")
+        base_cpu_med=$(median "${base_cpu[@]}")
+        echo "library_base_requests_per_s $base_med requests/s"
+        echo "library_base_cpu_us_per_request $base_cpu_med us"
+        echo "library_base_vs_h2load $(ratio "$base_med" "$h2_med") x"
+        echo "library_vs_base $(ratio "$lib_med" "$base_med") x"
+        echo "library_cpu_vs_base $(ratio "$lib_cpu_med" "$base_cpu_med") x"
+        say "library / base: $lib_med / $base_med requests/s = $(ratio "$lib_med" "$base_med")x; CPU per request $lib_cpu_med / $base_cpu_med us = $(ratio "$lib_cpu_med" "$base_cpu_med")x; base / h2load $(ratio "$base_med" "$h2_med")x"
+    fi
 else
     say "h2_bench.sh: SKIPPING the library round: no executable $http_bench (set HTTP_BENCH)"
 fi
 echo "h2_all_ok $all_ok bool"
-say "fanout load --http2 / h2load (median of $rounds): $fan_med / $h2_med = ${vs_h2load}x, goal >= 1.0x: $(verdict "$vs_h2load" 1.0)"
-say "CPU per request fanout h2 / h2load: $fan_cpu_med / $h2_cpu_med us = ${cpu_vs_h2load}x, goal <= 1.0x:" \
-    "$(awk -v r="$cpu_vs_h2load" 'BEGIN { print (r != "" && r + 0 <= 1.0) ? "PASS" : "MISS" }')"
-say "fanout h2 / fanout https/1.1 -p $streams: $fan_med / $h1_med = ${vs_h1}x requests/s, CPU ${cpu_vs_h1}x"
+if [ -z "$library_only" ]; then
+    say "fanout load --http2 / h2load (median of $rounds): $fan_med / $h2_med = ${vs_h2load}x, goal >= 1.0x: $(verdict "$vs_h2load" 1.0)"
+    say "CPU per request fanout h2 / h2load: $fan_cpu_med / $h2_cpu_med us = ${cpu_vs_h2load}x, goal <= 1.0x:" \
+        "$(awk -v r="$cpu_vs_h2load" 'BEGIN { print (r != "" && r + 0 <= 1.0) ? "PASS" : "MISS" }')"
+    say "fanout h2 / fanout https/1.1 -p $streams: $fan_med / $h1_med = ${vs_h1}x requests/s, CPU ${cpu_vs_h1}x"
+fi
 say "every request answered 200: $([ "$all_ok" = 1 ] && echo PASS || echo MISS)"
 say "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

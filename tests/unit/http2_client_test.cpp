@@ -13,6 +13,9 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
 
 #include <chrono>
 #include <exception>
@@ -266,6 +269,84 @@ TEST_CASE("a timed-out HTTP/2 request resets only its stream and the others succ
     CHECK(kind_of(after) == "ok");
     CHECK(client.connections_opened() == 1);
     CHECK(server.connections() == 1);
+    c.close();
+}
+
+// One request of the deadline test: started `delay` after the others, it
+// records how long it took.
+struct timed_answer {
+    fanout::result<http::response> answer = fanout::failure{};
+    std::chrono::steady_clock::duration took{};
+};
+
+net::awaitable<timed_answer> get_after(http::client& client, std::string url,
+                                       std::chrono::milliseconds delay) {
+    net::steady_timer pause(co_await net::this_coro::executor, delay);
+    co_await pause.async_wait(net::use_awaitable);
+    timed_answer out;
+    const auto started = std::chrono::steady_clock::now();
+    out.answer = co_await client.get(std::move(url));
+    out.took = std::chrono::steady_clock::now() - started;
+    co_return out;
+}
+
+TEST_CASE(
+    "HTTP/2 streams started at different times on one connection each time out at their own "
+    "deadline") {
+    h2_fault_server server;
+    auto options = quick_options();
+    options.http_version = http::version::http2_prior_knowledge;
+    options.first_byte_timeout = 300ms;
+    h2_client c(options);
+    auto& client = *c.client;
+    // The connection first, so that each stream starts on it at once: the
+    // second and third start while the first (and second) are still open.
+    REQUIRE(kind_of(c.get(server.url("/ok"))) == "ok");
+    const std::vector<std::chrono::milliseconds> delays{0ms, 150ms, 300ms};
+    const auto url = server.url("/slow");
+    auto results = c.run(fanout::gather(
+        delays, [&](std::chrono::milliseconds d) { return get_after(client, url, d); },
+        {.limit = 3}));
+    for (std::size_t i = 0; i < results.size(); ++i) {
+        INFO("request " << i);
+        REQUIRE(results[i].ok());
+        const auto& r = results[i].value();
+        REQUIRE(kind_of(r.answer) == "timeout");
+        CHECK(contains(r.answer.error().message, "waiting for the response timed out after 300ms"));
+        // Not cut short when an earlier stream's deadline passed, nor left
+        // waiting when its own did.
+        CHECK(r.took >= 290ms);
+        CHECK(r.took < 3s);
+    }
+    CHECK(eventually([&] { return server.resets_received() == 3; }));
+    const auto after = c.get(server.url("/ok"));
+    CHECK(kind_of(after) == "ok");
+    CHECK(client.connections_opened() == 1);
+    CHECK(server.connections() == 1);
+    c.close();
+}
+
+TEST_CASE(
+    "an HTTP/2 stream past the total timeout, shorter than the first-byte one, is reset and "
+    "says so") {
+    h2_fault_server server;
+    auto options = quick_options();
+    options.http_version = http::version::http2_prior_knowledge;
+    options.first_byte_timeout = 5s;
+    options.total_timeout = 300ms;
+    h2_client c(options);
+    const auto started = std::chrono::steady_clock::now();
+    const auto slow = c.get(server.url("/slow"));
+    const auto took = std::chrono::steady_clock::now() - started;
+    REQUIRE(kind_of(slow) == "timeout");
+    CHECK(contains(slow.error().message,
+                   "GET " + server.url("/slow") +
+                       ": waiting for the response ran past the total timeout of 300ms"));
+    CHECK(took >= 290ms);
+    CHECK(took < 4s);
+    CHECK(eventually([&] { return server.resets_received() == 1; }));
+    CHECK(kind_of(c.get(server.url("/ok"))) == "ok");
+    CHECK(c.client->connections_opened() == 1);
     c.close();
 }
 

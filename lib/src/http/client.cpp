@@ -196,18 +196,28 @@ struct origin_pool {
     // http/1.1 (or nothing); its requests take the HTTP/1.1 path.
     bool alpn_http1 = false;
 
-    // Wakes the first waiter to look again (it keeps its place).
+    // Wakes the first waiter not woken yet to look again (it keeps its
+    // place). Called once per stream freed, so the answers of one read wake
+    // as many waiters, which look in their order (each is first when it
+    // runs): the queue drains in one turn of the loop rather than one
+    // waiter per turn, which let new requests queue behind it for ever.
     void wake() {
-        if (h2_waiters.empty()) return;
-        h2_waiters.front()->woken = true;
-        h2_waiters.front()->timer.cancel();
+        for (auto* w : h2_waiters) {
+            if (w->woken) continue;
+            w->woken = true;
+            w->timer.cancel();
+            return;
+        }
     }
 
     // `w` gives up its place; when it was first, the next one looks.
     void leave(h2_waiter& w) {
-        const bool first = !h2_waiters.empty() && h2_waiters.front() == &w;
+        if (!h2_waiters.empty() && h2_waiters.front() == &w) {
+            h2_waiters.pop_front();
+            if (!h2_waiters.empty() && !h2_waiters.front()->woken) wake();
+            return;
+        }
         std::erase(h2_waiters, &w);
-        if (first) wake();
     }
 };
 
@@ -413,6 +423,9 @@ class client::state : public std::enable_shared_from_this<state> {
 
     // One request to one origin: a pooled or new connection, the exchange,
     // and one more try on a new connection when a pooled one was stale.
+    // Not a coroutine itself (one frame less per request): the awaitable it
+    // returns refers to `where`, `req` and `deadline`, which the caller's
+    // frame holds while it awaits it.
     net::awaitable<result<response>> send_once(const detail::target& where, const request& req,
                                                const deadline_type& deadline) {
         auto& pool = pool_for(where.origin);
@@ -420,11 +433,10 @@ class client::state : public std::enable_shared_from_this<state> {
         if (where.tls
                 ? wanted == version::http1_1 || (wanted == version::automatic && pool.alpn_http1)
                 : wanted != version::http2_prior_knowledge)
-            co_return co_await send_http1(
-                where, pool, req, deadline, nullptr, semaphore_permit{},
-                wanted == version::automatic ? alpn_both : std::string_view{}, timings{},
-                clock::now());
-        co_return co_await send_http2(where, pool, req, deadline, wanted);
+            return send_http1(where, pool, req, deadline, nullptr, semaphore_permit{},
+                              wanted == version::automatic ? alpn_both : std::string_view{},
+                              timings{}, clock::now());
+        return send_http2(where, pool, req, deadline, wanted);
     }
 
     // The ALPN protocol lists offered on TLS (RFC 7301 wire format).
@@ -441,22 +453,28 @@ class client::state : public std::enable_shared_from_this<state> {
                                                 const request& req, const deadline_type& deadline,
                                                 version wanted) {
         const auto started = clock::now();
+        // The clock as last read, after the last suspension: the time the
+        // request is sent, when it takes a stream at once.
+        auto now = started;
         timings timing;
         for (unsigned tries = 0;; ++tries) {
             std::shared_ptr<detail::h2_connection> chosen;
             std::shared_ptr<detail::h2_connection> pinged;  // answered this request's PING
-            h2_waiter me(executor_);
+            // Made only when the request has to wait its turn (its timer
+            // costs a service look-up).
+            std::optional<h2_waiter> me;
             bool queued = false;
             const auto queue = [&] {
-                if (!queued) pool.h2_waiters.push_back(&me);
+                if (!me) me.emplace(executor_);
+                if (!queued) pool.h2_waiters.push_back(&*me);
                 queued = true;
             };
             const auto leave = [&] {
-                if (queued) pool.leave(me);
+                if (queued) pool.leave(*me);
                 queued = false;
             };
-            for (;;) {
-                const auto now = clock::now();
+            for (bool first = true;; first = false) {
+                if (!first || tries > 0) now = clock::now();
                 // Dropped: connections that ended, those closing (GOAWAY)
                 // with no stream left, and those idle too long (the server
                 // has likely dropped them). A dropped one is closed and no
@@ -472,7 +490,7 @@ class client::state : public std::enable_shared_from_this<state> {
                     }
                     return drop;
                 });
-                if (pool.h2_waiters.empty() || pool.h2_waiters.front() == &me) {
+                if (pool.h2_waiters.empty() || (me && pool.h2_waiters.front() == &*me)) {
                     for (auto& e : pool.h2)
                         if (e.conn->accepts_streams()) {
                             chosen = e.conn;
@@ -516,16 +534,26 @@ class client::state : public std::enable_shared_from_this<state> {
                     }
                 }
                 queue();
-                me.woken = false;
-                me.timer.expires_at(clock::time_point::max());
-                co_await me.timer.async_wait(net::as_tuple(net::use_awaitable));
-                if (!me.woken) {
+                me->woken = false;
+                me->timer.expires_at(clock::time_point::max());
+                co_await me->timer.async_wait(net::as_tuple(net::use_awaitable));
+                if (!me->woken) {
                     leave();
                     co_return failure{net::error::operation_aborted};
                 }
             }
             timing.reused_connection = chosen->streams_started() > 0;
-            auto done = co_await chosen->exchange(where, req, deadline, timing);
+            // The exchange, waited for here (see h2_connection::submit).
+            detail::h2_connection::exchange_result done;
+            if (auto* stream = chosen->submit(where, req, deadline, now, done)) {
+                detail::h2_connection::stream_hold held(*chosen, *stream);
+                bool cancelled = false;
+                while (!cancelled && !chosen->settled(*stream)) {
+                    co_await chosen->wait(*stream);
+                    cancelled = !chosen->settled(*stream);
+                }
+                done = chosen->outcome(*stream, cancelled, timing);
+            }
             if (!done.answer && done.retry_elsewhere && idempotent(req.method) && tries < 2)
                 continue;
             if (done.answer) {

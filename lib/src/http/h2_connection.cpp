@@ -1,8 +1,8 @@
 #include "http/h2_connection.hpp"
 
 #include "http/request_head.hpp"
-
 #include "http/target.hpp"
+#include "http/tls_peer.hpp"
 #include "text.hpp"
 
 #include <fanout/duration.hpp>
@@ -20,6 +20,8 @@
 
 #include <algorithm>
 #include <array>
+#include <charconv>
+#include <cstdlib>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -45,22 +47,131 @@ nghttp2_nv pair(std::string_view name, std::string_view value) {
             value.size(), NGHTTP2_NV_FLAG_NONE};
 }
 
+constexpr auto never = clock::time_point::max();
+
 }  // namespace
 
+// nghttp2's allocator for one session: blocks of up to max_small bytes come
+// from a free list per 16-byte size class and go back to it; larger ones
+// are malloc's. Each block has a header with its capacity (and, when free,
+// the next free block), which keeps the payload 16-byte aligned.
+struct h2_connection::memory {
+    static constexpr std::size_t step = 16;
+    static constexpr std::size_t max_small = 1024;
+    struct header {
+        std::size_t capacity;
+        header* next;
+    };
+    static_assert(sizeof(header) == 16);
+    std::array<header*, max_small / step + 1> free{};
+
+    memory() = default;
+    memory(const memory&) = delete;
+    memory& operator=(const memory&) = delete;
+    ~memory() {
+        for (auto* list : free)
+            while (list != nullptr) {
+                auto* next = list->next;
+                std::free(list);
+                list = next;
+            }
+    }
+
+    void* allocate(std::size_t size) {
+        const auto capacity = size <= max_small ? (size + step - 1) / step * step : size;
+        header* block = nullptr;
+        if (capacity <= max_small && free[capacity / step] != nullptr) {
+            block = free[capacity / step];
+            free[capacity / step] = block->next;
+        } else {
+            block = static_cast<header*>(std::malloc(sizeof(header) + capacity));
+            if (block == nullptr) return nullptr;
+            block->capacity = capacity;
+        }
+        return block + 1;
+    }
+
+    void release(void* p) {
+        if (p == nullptr) return;
+        auto* block = static_cast<header*>(p) - 1;
+        if (block->capacity > max_small) {
+            std::free(block);
+            return;
+        }
+        block->next = free[block->capacity / step];
+        free[block->capacity / step] = block;
+    }
+
+    void* reallocate(void* p, std::size_t size) {
+        if (p == nullptr) return allocate(size);
+        const auto capacity = (static_cast<header*>(p) - 1)->capacity;
+        if (size <= capacity) return p;
+        void* moved = allocate(size);
+        if (moved == nullptr) return nullptr;
+        std::memcpy(moved, p, capacity);
+        release(p);
+        return moved;
+    }
+
+    static memory& of(void* user) { return *static_cast<memory*>(user); }
+    static void* malloc_cb(std::size_t size, void* user) { return of(user).allocate(size); }
+    static void free_cb(void* p, void* user) { of(user).release(p); }
+    static void* calloc_cb(std::size_t n, std::size_t size, void* user) {
+        if (size != 0 && n > static_cast<std::size_t>(-1) / size) return nullptr;
+        void* p = of(user).allocate(n * size);
+        if (p != nullptr) std::memset(p, 0, n * size);
+        return p;
+    }
+    static void* realloc_cb(void* p, std::size_t size, void* user) {
+        return of(user).reallocate(p, size);
+    }
+};
+
+struct h2_connection::request_fields {
+    std::vector<nghttp2_nv> list;
+    std::string names;  // the lower-cased field names the list points into
+};
+
+namespace {}  // namespace
+
+// One request on the connection, from its submission until both nghttp2
+// has closed it and its caller's stream_hold has ended (`holders` counts them);
+// then it goes back to the connection's free list, its timer and buffers
+// kept for the next request.
 struct h2_connection::stream {
-    explicit stream(const net::any_io_executor& executor) : wake(executor) {}
+    explicit stream(const net::any_io_executor& executor) : wake(executor) {
+        wake.expires_at(never);
+    }
     std::int32_t id = -1;
+    int holders = 0;
+    std::size_t slot = 0;  // its index in active_ while nghttp2 has it open
     response answer;
     std::string body;  // the request body, kept until the stream closes
     std::size_t body_sent = 0;
     std::size_t header_bytes = 0;
     bool head_done = false;
     bool done = false;
+    bool expired = false;  // the watchdog found it past its deadline
     bool retry_elsewhere = false;
     std::optional<failure> error;
-    net::steady_timer wake;  // cancelled when done
-    clock::time_point last_progress = clock::now();
+    // Waited on by the caller and never expires: cancelled when done, when
+    // expired, or by the exchange's cancellation.
+    net::steady_timer wake;
+    clock::time_point sent{};
+    clock::time_point last_progress{};
     clock::time_point first_byte_at{};
+    std::optional<clock::time_point> deadline;  // the request's total deadline
+
+    void recycle() {
+        id = -1;
+        answer = response{};
+        body.clear();
+        body_sent = 0;
+        header_bytes = 0;
+        head_done = done = expired = retry_elsewhere = false;
+        error.reset();
+        deadline.reset();
+    }
 };
 
 // nghttp2's callbacks, as functions that see the connection's privates.
@@ -68,8 +179,9 @@ struct h2_callbacks {
     static h2_connection& self(void* user) { return *static_cast<h2_connection*>(user); }
 
     static h2_connection::stream* find(h2_connection& c, std::int32_t id) {
-        const auto it = c.streams_.find(id);
-        return it == c.streams_.end() ? nullptr : it->second.get();
+        if (c.dead_) return nullptr;  // fail_all() let go of every stream
+        return static_cast<h2_connection::stream*>(
+            nghttp2_session_get_stream_user_data(c.session_, id));
     }
 
     static void fail(h2_connection& c, h2_connection::stream& s, failure why) {
@@ -83,6 +195,7 @@ struct h2_callbacks {
         if (auto* s = find(c, frame->hd.stream_id); s != nullptr && !s->head_done) {
             s->header_bytes = 0;
             s->answer.headers.clear();
+            s->answer.headers.reserve(c.header_hint_);
         }
         return 0;
     }
@@ -146,7 +259,7 @@ struct h2_callbacks {
         }
         auto* s = find(c, frame->hd.stream_id);
         if (s == nullptr || s->done) return 0;
-        s->last_progress = clock::now();
+        s->last_progress = c.now_;
         if (frame->hd.type == NGHTTP2_HEADERS && !s->head_done) {
             if (s->answer.status >= 100 && s->answer.status < 200) {
                 s->answer.status = 0;  // an interim answer: the final one follows
@@ -155,6 +268,7 @@ struct h2_callbacks {
             }
             s->head_done = true;
             s->first_byte_at = s->last_progress;
+            c.header_hint_ = std::max<std::size_t>(s->answer.headers.size(), 4);
         }
         if ((frame->hd.flags & NGHTTP2_FLAG_END_STREAM) != 0) c.finish(*s);
         return 0;
@@ -165,7 +279,7 @@ struct h2_callbacks {
         auto& c = self(user);
         auto* s = find(c, id);
         if (s == nullptr || s->done) return 0;
-        s->last_progress = clock::now();
+        s->last_progress = c.now_;
         auto& body = s->answer.body;
         const auto limit = c.limits_.max_body_size;
         if (body.size() + len <= limit) {
@@ -188,9 +302,9 @@ struct h2_callbacks {
 
     static int on_stream_close(nghttp2_session*, std::int32_t id, std::uint32_t code, void* user) {
         auto& c = self(user);
-        const auto it = c.streams_.find(id);
-        if (it == c.streams_.end()) return 0;
-        auto& s = *it->second;
+        auto* found = find(c, id);
+        if (found == nullptr) return 0;
+        auto& s = *found;
         if (!s.done) {
             if (code == NGHTTP2_REFUSED_STREAM || (c.goaway_ && id > c.last_stream_id_)) {
                 s.retry_elsewhere = true;
@@ -213,9 +327,15 @@ struct h2_callbacks {
                       "the stream closed before the response ended"});
             }
         }
-        c.streams_.erase(it);
-        if (c.streams_.empty()) {
+        // Out of active_ (the last one takes its place) and let go by nghttp2.
+        c.active_[s.slot] = c.active_.back();
+        c.active_[s.slot]->slot = s.slot;
+        c.active_.pop_back();
+        c.release(s);
+        if (c.active_.empty()) {
             c.idle_since_ = clock::now();
+            c.watching_ = false;
+            c.watchdog_.cancel();
             c.stop_reading_when_idle();
         }
         c.notify(false);
@@ -238,6 +358,9 @@ h2_connection::h2_connection(std::unique_ptr<socket_type> plain, std::unique_ptr
     : plain_(std::move(plain)),
       tls_(std::move(tls)),
       limits_(std::move(limits)),
+      memory_(std::make_unique<memory>()),
+      fields_(std::make_unique<request_fields>()),
+      watchdog_(lowest().get_executor()),
       in_(new std::uint8_t[read_size]),
       settings_wait_(lowest().get_executor()),
       ping_wait_(lowest().get_executor()) {
@@ -251,7 +374,9 @@ h2_connection::h2_connection(std::unique_ptr<socket_type> plain, std::unique_ptr
                                                               &h2_callbacks::on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks,
                                                            &h2_callbacks::on_stream_close);
-    const int rv = nghttp2_session_client_new(&session_, callbacks, this);
+    nghttp2_mem allocator{memory_.get(), &memory::malloc_cb, &memory::free_cb, &memory::calloc_cb,
+                          &memory::realloc_cb};  // copied by nghttp2
+    const int rv = nghttp2_session_client_new3(&session_, callbacks, this, nullptr, &allocator);
     nghttp2_session_callbacks_del(callbacks);
     if (rv != 0) throw std::bad_alloc();
 }
@@ -292,7 +417,7 @@ net::awaitable<std::optional<failure>> h2_connection::start(clock::duration limi
 }
 
 bool h2_connection::accepts_streams() const noexcept {
-    return usable() && settings_received_ && !checking_ && streams_.size() < stream_limit();
+    return usable() && settings_received_ && !checking_ && active_.size() < stream_limit();
 }
 
 net::awaitable<bool> h2_connection::check_alive(clock::duration limit) {
@@ -334,17 +459,74 @@ void h2_connection::finish(stream& s) {
     s.wake.cancel();
 }
 
+h2_connection::stream& h2_connection::acquire() {
+    if (free_.empty()) {
+        all_.push_back(std::make_unique<stream>(lowest().get_executor()));
+        free_.push_back(all_.back().get());
+    }
+    auto& s = *free_.back();
+    free_.pop_back();
+    return s;
+}
+
+void h2_connection::release(stream& s) {
+    if (--s.holders > 0) return;
+    s.recycle();
+    free_.push_back(&s);
+}
+
+clock::time_point h2_connection::deadline_of(const stream& s) const {
+    const auto by_progress = s.last_progress + limits_.first_byte_timeout;
+    return s.deadline && *s.deadline < by_progress ? *s.deadline : by_progress;
+}
+
+// Makes sure the watchdog fires by `at`: it is never set later than the
+// earliest deadline of a stream, and deadlines only move later (with
+// progress), so a stream past its deadline is found when it fires.
+void h2_connection::watch(clock::time_point at) {
+    if (watching_ && watch_at_ <= at) return;
+    watching_ = true;
+    watch_at_ = at;
+    watchdog_.expires_at(at);  // a wait set earlier ends as operation_aborted
+    watchdog_.async_wait([self = shared_from_this()](error_code ec) {
+        if (!ec) self->on_watchdog();
+    });
+}
+
+void h2_connection::on_watchdog() {
+    watching_ = false;
+    if (dead_) return;
+    const auto now = clock::now();
+    auto next = never;
+    for (auto* s : active_) {
+        if (s->done || s->expired) continue;
+        const auto at = deadline_of(*s);
+        if (at <= now) {
+            s->expired = true;
+            s->wake.cancel();
+        } else {
+            next = std::min(next, at);
+        }
+    }
+    if (next != never) watch(next);
+}
+
 void h2_connection::fail_all(const failure& why, bool retryable_if_unanswered) {
     if (dead_) return;
     dead_ = true;
     death_ = why;
-    for (auto& [id, s] : streams_) {
-        if (s->done) continue;
-        s->retry_elsewhere = retryable_if_unanswered && !s->head_done;
-        s->error = why;
-        finish(*s);
+    for (auto* s : active_) {
+        nghttp2_session_set_stream_user_data(session_, s->id, nullptr);
+        if (!s->done) {
+            s->retry_elsewhere = retryable_if_unanswered && !s->head_done;
+            s->error = why;
+            finish(*s);
+        }
+        release(*s);
     }
-    streams_.clear();
+    active_.clear();
+    watching_ = false;
+    watchdog_.cancel();
     settings_wait_.cancel();
     ping_wait_.cancel();
     error_code ignored;
@@ -361,7 +543,7 @@ void h2_connection::start_reading() {
 }
 
 void h2_connection::stop_reading_when_idle() {
-    if (dead_ || !reading_ || !streams_.empty() || !settings_received_ || checking_) return;
+    if (dead_ || !reading_ || !active_.empty() || !settings_received_ || checking_) return;
     idle_stop_ = true;
     // A read pending now is cancelled; one about to start sees idle_stop_.
     // Not while writing: the write loop calls again when it ends.
@@ -439,7 +621,14 @@ net::awaitable<void> h2_connection::read_loop(std::shared_ptr<h2_connection> /*k
         if (dead_) break;
         if (received > 0) {
             last_heard_ = clock::now();
-            const auto rv = nghttp2_session_mem_recv(session_, in_.get(), received);
+            now_ = last_heard_;
+            // Over TLS, the records already read from the socket are taken
+            // too before anything is written (see tls_read_buffered).
+            auto rv = nghttp2_session_mem_recv(session_, in_.get(), received);
+            while (rv >= 0 && tls_ && !dead_ &&
+                   (received = tls_read_buffered(tls_->native_handle(), in_.get(), read_size)) > 0)
+                rv = nghttp2_session_mem_recv(session_, in_.get(), received);
+            if (dead_) break;
             if (rv < 0) {
                 // nghttp2 has queued a GOAWAY for most errors; the connection
                 // is given up either way.
@@ -464,114 +653,132 @@ net::awaitable<void> h2_connection::read_loop(std::shared_ptr<h2_connection> /*k
     idle_stop_ = false;
 }
 
-net::awaitable<h2_connection::exchange_result> h2_connection::exchange(
-    const target& where, const request& req, std::optional<clock::time_point> deadline,
-    timings& timing) {
-    auto self = shared_from_this();
-    auto s = std::make_shared<stream>(lowest().get_executor());
-    s->body = req.body;
+h2_connection::stream* h2_connection::submit(const target& where, const request& req,
+                                             std::optional<clock::time_point> deadline,
+                                             clock::time_point now, exchange_result& refused) {
+    auto& s = acquire();
+    s.holders = 1;  // the caller's; nghttp2's once submitted
+    s.body = req.body;
+    s.deadline = deadline;
 
     // The request HEADERS: pseudo-headers first, then lower-case names
     // without the connection-specific ones; the framing is the stream's.
-    std::string authority = where.host_header;
-    std::vector<std::string> names;
-    names.reserve(req.headers.size());
-    std::vector<nghttp2_nv> fields;
-    fields.reserve(req.headers.size() + 7);
+    // The list and the lower-cased names are the connection's, reused;
+    // nghttp2 copies them when the request is submitted.
+    std::string_view authority = where.host_header;
     bool has_agent = false;
+    std::size_t names_size = 0;
     for (const auto& [name, value] : req.headers) {
         if (iequals(name, "Host")) authority = value;
         has_agent = has_agent || iequals(name, "User-Agent");
+        names_size += name.size();
     }
+    auto& fields = fields_->list;
+    fields.clear();
     fields.push_back(pair(":method", req.method));
     fields.push_back(pair(":scheme", where.tls ? "https" : "http"));
     fields.push_back(pair(":authority", authority));
     fields.push_back(pair(":path", where.path));
-    for (const auto& [name, value] : req.headers)
-        if (!h2_omitted_header(name, value)) names.push_back(h2_field_name(name));
-    std::size_t next_name = 0;  // names is complete: its strings no longer move
-    for (const auto& [name, value] : req.headers)
-        if (!h2_omitted_header(name, value)) fields.push_back(pair(names[next_name++], value));
+    auto& names = fields_->names;
+    names.clear();
+    names.reserve(names_size);  // the names below no longer move
+    for (const auto& [name, value] : req.headers) {
+        if (h2_omitted_header(name, value)) continue;
+        const auto at = names.size();
+        append_h2_field_name(names, name);
+        fields.push_back(pair(std::string_view(names).substr(at, name.size()), value));
+    }
     if (!has_agent && !limits_.user_agent.empty())
         fields.push_back(pair("user-agent", limits_.user_agent));
-    const auto length = std::to_string(req.body.size());
+    char digits[24];
+    const auto digits_end = std::to_chars(digits, digits + sizeof digits, req.body.size()).ptr;
     if (!req.body.empty() || req.method == "POST" || req.method == "PUT")
-        fields.push_back(pair("content-length", length));
+        fields.push_back(pair("content-length", std::string_view(digits, digits_end - digits)));
 
     nghttp2_data_provider provider{};
-    provider.source.ptr = s.get();
+    provider.source.ptr = &s;
     provider.read_callback = &h2_callbacks::read_body;
     const bool with_body = !req.body.empty();
     const auto id = nghttp2_submit_request(session_, nullptr, fields.data(), fields.size(),
-                                           with_body ? &provider : nullptr, nullptr);
-    exchange_result out;
+                                           with_body ? &provider : nullptr, &s);
     if (id < 0) {
-        out.retry_elsewhere = id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE;
-        out.answer = failure{make_error_code(errc::protocol_error),
-                             fmt::format("HTTP/2: {}", nghttp2_strerror(id))};
-        co_return out;
+        release(s);
+        refused.retry_elsewhere = id == NGHTTP2_ERR_STREAM_ID_NOT_AVAILABLE;
+        refused.answer = failure{make_error_code(errc::protocol_error),
+                                 fmt::format("HTTP/2: {}", nghttp2_strerror(id))};
+        return nullptr;
     }
-    s->id = id;
-    streams_.emplace(id, s);
+    s.id = id;
+    ++s.holders;
+    s.slot = active_.size();
+    active_.push_back(&s);
     ++started_;
     start_reading();
-    const auto sent = clock::now();
-    s->last_progress = sent;
+    s.sent = now;
+    s.last_progress = now;
+    watch(deadline_of(s));
     pump();
+    return &s;
+}
 
-    // Waits for the end of the answer: the first-byte timeout bounds the
-    // wait for the head, then each wait for more of the body; the deadline
-    // bounds it all.
+// Waits for the end of the answer: the first-byte timeout bounds the wait
+// for the head, then each wait for more of the body; the deadline bounds it
+// all. The watchdog marks the stream expired when it is past either and
+// wakes it.
+net::awaitable<std::tuple<error_code>> h2_connection::wait(stream& s) {
+    return s.wake.async_wait(net::as_tuple(net::use_awaitable));
+}
+
+bool h2_connection::settled(const stream& s) const noexcept {
+    return s.done || s.expired;
+}
+
+h2_connection::exchange_result h2_connection::outcome(stream& s, bool cancelled, timings& timing) {
     const auto reset = [&] {
-        if (!dead_ && s->id > 0 && !s->done) {
-            s->done = true;
-            nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s->id, NGHTTP2_CANCEL);
+        if (!dead_ && s.id > 0 && !s.done) {
+            s.done = true;
+            nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, NGHTTP2_CANCEL);
             pump();
         }
     };
-    while (!s->done) {
-        auto limit_at = s->last_progress + limits_.first_byte_timeout;
-        const bool by_total = deadline && *deadline < limit_at;
-        if (by_total) limit_at = *deadline;
-        if (clock::now() >= limit_at) {
-            const auto phase = s->head_done ? "reading the body" : "waiting for the response";
-            std::string why = by_total && limits_.total_timeout
-                                  ? fmt::format("{} ran past the total timeout of {}", phase,
-                                                format_duration(*limits_.total_timeout))
-                                  : fmt::format("{} timed out after {}", phase,
-                                                format_duration(limits_.first_byte_timeout));
-            const bool stalled =
-                s->body_sent < s->body.size() &&
-                (nghttp2_session_get_stream_remote_window_size(session_, s->id) <= 0 ||
-                 nghttp2_session_get_remote_window_size(session_) <= 0);
-            reset();
-            if (stalled)
-                out.answer = failure{make_error_code(errc::flow_control_stall),
-                                     fmt::format("sending the request body: {}: the server's "
-                                                 "flow-control window stayed shut",
-                                                 why)};
-            else
-                out.answer = failure{make_error_code(fanout::errc::timeout), std::move(why)};
-            co_return out;
-        }
-        s->wake.expires_at(limit_at);
-        auto [ec] = co_await s->wake.async_wait(net::as_tuple(net::use_awaitable));
-        if (s->done) break;
-        if (ec == net::error::operation_aborted) {
-            reset();
-            out.answer = failure{net::error::operation_aborted};
-            co_return out;
-        }
+    exchange_result out;
+    if (!s.done && s.expired) {
+        const bool by_total =
+            s.deadline && *s.deadline < s.last_progress + limits_.first_byte_timeout;
+        const auto phase = s.head_done ? "reading the body" : "waiting for the response";
+        std::string why = by_total && limits_.total_timeout
+                              ? fmt::format("{} ran past the total timeout of {}", phase,
+                                            format_duration(*limits_.total_timeout))
+                              : fmt::format("{} timed out after {}", phase,
+                                            format_duration(limits_.first_byte_timeout));
+        const bool stalled = s.body_sent < s.body.size() &&
+                             (nghttp2_session_get_stream_remote_window_size(session_, s.id) <= 0 ||
+                              nghttp2_session_get_remote_window_size(session_) <= 0);
+        reset();
+        if (stalled)
+            out.answer = failure{make_error_code(errc::flow_control_stall),
+                                 fmt::format("sending the request body: {}: the server's "
+                                             "flow-control window stayed shut",
+                                             why)};
+        else
+            out.answer = failure{make_error_code(fanout::errc::timeout), std::move(why)};
+        return out;
     }
-    if (s->error) {
-        out.retry_elsewhere = s->retry_elsewhere;
-        out.answer = std::move(*s->error);
-        co_return out;
+    if (!s.done || cancelled) {
+        // Neither answered nor timed out: the exchange was cancelled.
+        reset();
+        out.answer = failure{net::error::operation_aborted};
+        return out;
     }
-    if (s->head_done) timing.first_byte = s->first_byte_at - sent;
-    s->answer.http_version = "2";
-    out.answer = std::move(s->answer);
-    co_return out;
+    if (s.error) {
+        out.retry_elsewhere = s.retry_elsewhere;
+        out.answer = std::move(*s.error);
+        return out;
+    }
+    if (s.head_done) timing.first_byte = s.first_byte_at - s.sent;
+    s.answer.http_version = "2";
+    out.answer = std::move(s.answer);
+    return out;
 }
 
 }  // namespace fanout::http::detail

@@ -56,9 +56,14 @@ bool h2_omitted_header(std::string_view name, std::string_view value) {
 }
 
 std::string h2_field_name(std::string_view name) {
-    std::string out(name);
-    for (auto& c : out) c = fanout::detail::ascii_lower(c);
+    std::string out;
+    out.reserve(name.size());
+    append_h2_field_name(out, name);
     return out;
+}
+
+void append_h2_field_name(std::string& out, std::string_view name) {
+    for (char c : name) out.push_back(fanout::detail::ascii_lower(c));
 }
 
 }  // namespace fanout::http::detail

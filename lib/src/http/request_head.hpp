@@ -47,5 +47,7 @@ bool h2_omitted_header(std::string_view name, std::string_view value);
 
 /// `name` in lower case, as HTTP/2 sends field names.
 std::string h2_field_name(std::string_view name);
+/// Appends h2_field_name(name) to `out`.
+void append_h2_field_name(std::string& out, std::string_view name);
 
 }  // namespace fanout::http::detail

@@ -7,9 +7,13 @@
 #include <boost/asio/ssl/error.hpp>
 
 #include <fmt/format.h>
+#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/x509_vfy.h>
 #include <openssl/x509v3.h>
+
+#include <algorithm>
+#include <climits>
 
 namespace fanout::http::detail {
 namespace {
@@ -73,6 +77,18 @@ bool alpn_picked_h2(SSL* ssl) {
     unsigned size = 0;
     SSL_get0_alpn_selected(ssl, &picked, &size);
     return size == 2 && picked[0] == 'h' && picked[1] == '2';
+}
+
+std::size_t tls_read_buffered(SSL* ssl, void* out, std::size_t size) {
+    if (SSL_pending(ssl) <= 0 && BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0) return 0;
+    // No ERR_clear_error() first (it costs more than a small record's
+    // decryption): SSL_get_error() is not asked, and asio's engine clears
+    // the queue before each of its operations. What a failure left there
+    // (part of a record only: nothing, usually) is cleared after it.
+    const int n = SSL_read(ssl, out, static_cast<int>(std::min<std::size_t>(size, INT_MAX)));
+    if (n > 0) return static_cast<std::size_t>(n);
+    ERR_clear_error();
+    return 0;
 }
 
 }  // namespace fanout::http::detail

@@ -11,6 +11,7 @@
 
 #include <openssl/ssl.h>
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -37,5 +38,14 @@ bool alpn_refused(const boost::system::error_code& ec);
 
 /// Whether the handshake on `ssl` picked h2 by ALPN.
 bool alpn_picked_h2(SSL* ssl);
+
+/// Reads into `out` what `ssl` can give from input already read from the
+/// socket (a record whole in its input BIO, or decrypted bytes not yet
+/// taken), without touching the socket: 0 when it needs more from it, and
+/// then an asio read goes on from OpenSSL's state (asio's engine keeps none
+/// of its own). A TLS read gives one record, often one HTTP/2 answer: taking
+/// the records already there before writing lets one write carry the
+/// streams that follow many answers.
+std::size_t tls_read_buffered(SSL* ssl, void* out, std::size_t size);
 
 }  // namespace fanout::http::detail
