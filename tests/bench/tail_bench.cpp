@@ -294,6 +294,7 @@ void adaptive_rows(std::uint16_t port, std::size_t knee, int items) {
     };
     fanout::gradient_policy gradient;
     gradient.max_limit = 8 * knee;
+    if (const char* text = std::getenv("ADAPTIVE_HEADROOM")) gradient.headroom = std::atof(text);
     report("adaptive", std::make_shared<fanout::adaptive_limit>(io.get_executor(), gradient));
     fanout::aimd_policy aimd;
     aimd.max_limit = 8 * knee;

@@ -49,6 +49,20 @@ nghttp2_nv pair(std::string_view name, std::string_view value) {
 
 constexpr auto never = clock::time_point::max();
 
+// Under AddressSanitizer nghttp2's blocks are not kept for reuse, so a use
+// after free or a double free in the session is still caught.
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool keep_freed_blocks = false;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool keep_freed_blocks = false;
+#else
+constexpr bool keep_freed_blocks = true;
+#endif
+#else
+constexpr bool keep_freed_blocks = true;
+#endif
+
 }  // namespace
 
 // nghttp2's allocator for one session: blocks of up to max_small bytes come
@@ -94,7 +108,7 @@ struct h2_connection::memory {
     void release(void* p) {
         if (p == nullptr) return;
         auto* block = static_cast<header*>(p) - 1;
-        if (block->capacity > max_small) {
+        if (block->capacity > max_small || !keep_freed_blocks) {
             std::free(block);
             return;
         }
