@@ -26,7 +26,6 @@
 #include <boost/asio/write.hpp>
 
 #include <openssl/bio.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -60,10 +59,7 @@ bool tls_input_buffered(tls_stream& stream) {
 // keeps no state of its own beside OpenSSL's: asio's next operation goes on
 // from there (and writes anything this left to write).
 std::size_t read_buffered(tls_stream& stream, std::vector<char>& buffer) {
-    if (!tls_input_buffered(stream)) return 0;
-    ERR_clear_error();
-    const int n = SSL_read(stream.native_handle(), buffer.data(), static_cast<int>(buffer.size()));
-    return n > 0 ? static_cast<std::size_t>(n) : 0;
+    return http::detail::tls_read_buffered(stream.native_handle(), buffer.data(), buffer.size());
 }
 
 nghttp2_nv field(const h2_field& f) {
