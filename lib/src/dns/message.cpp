@@ -27,12 +27,17 @@ class reader {
     void seek(std::size_t position) noexcept { position_ = position; }
 
     bool need(std::size_t bytes, const char* what) {
-        if (!ok()) return false;
-        if (message_.size() - position_ < bytes) {
-            fail(std::string("truncated ") + what);
+        if (!ok()) [[unlikely]]
+            return false;
+        if (message_.size() - position_ < bytes) [[unlikely]] {
+            fail_truncated(what);
             return false;
         }
         return true;
+    }
+    // Out of line: need() is on every field's path, its message is not.
+    [[gnu::noinline]] void fail_truncated(const char* what) {
+        fail(std::string("truncated ") + what);
     }
 
     std::uint8_t u8(const char* what) {
@@ -93,14 +98,16 @@ class reader {
                 break;
             }
             if (message_.size() - at - 1 < length) return false;
-            if (!out.empty()) out += '.';
-            for (std::size_t i = at + 1; i <= at + length; ++i) {
-                const unsigned char c = message_[i];
+            const auto* label = message_.data() + at + 1;
+            for (std::size_t i = 0; i < length; ++i) {
+                const unsigned char c = label[i];
                 const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                                    (c >= '0' && c <= '9') || c == '-' || c == '_';
                 if (!plain) return false;
-                out += static_cast<char>(c);
             }
+            // The label checked, then copied whole.
+            if (!out.empty()) out += '.';
+            out.append(reinterpret_cast<const char*>(label), length);
             if (out.size() > 255) return false;
             at += 1 + length;
         }

@@ -22,7 +22,10 @@ std::optional<std::string> validate_name(std::string_view name) {
             label = 0;
             continue;
         }
-        if (!std::isalnum(c) && c != '-' && c != '_' && c != '*' && c != '/') {
+        // ASCII by hand: isalnum() is a call per byte and follows the locale.
+        const bool alnum =
+            (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+        if (!alnum && c != '-' && c != '_' && c != '*' && c != '/') {
             if (c < 0x20 || c > 0x7e) return fmt::format("byte 0x{:02x} at character {}", c, i + 1);
             return fmt::format("character '{}' at {}", static_cast<char>(c), i + 1);
         }

@@ -164,6 +164,10 @@ class transport::state : public std::enable_shared_from_this<state> {
     }
 
   private:
+    struct disarmed {
+        void operator()(net::cancellation_type) const {}
+    };
+
     struct canceller {
         state* self;
         std::uint32_t slot;
@@ -190,7 +194,11 @@ class transport::state : public std::enable_shared_from_this<state> {
     void complete(std::uint32_t slot, result<answer> value) {
         auto& lk = lookups_[slot];
         end_try(slot);
-        if (lk.cancel_slot.is_connected()) lk.cancel_slot.clear();
+        // A handler that does nothing takes the canceller's place: the slot
+        // keeps its memory for the caller's next operation (clear() would
+        // free it, and the next lookup allocate it again), and nothing in it
+        // points at this transport.
+        if (lk.cancel_slot.is_connected()) lk.cancel_slot.template emplace<disarmed>();
         lk.cancel_slot = {};
         lk.active = false;
         --pending_;
