@@ -474,6 +474,7 @@ class bulk_lookups {
         ++(ok ? summary_.succeeded : summary_.failed);
         counters_.on_done(ok);
         sink_(s.item, std::move(out));
+        if (ok) resolver_.recycle(std::move(*out.result));  // its records, for the next answers
         s.attempt = 0;
         free_.push_back(index);
         --in_flight_;

@@ -143,12 +143,17 @@ class transport::state : public std::enable_shared_from_this<state> {
         if (auto cancel = net::get_associated_cancellation_slot(*lk.handler);
             cancel.is_connected()) {
             lk.cancel_slot = cancel;
-            cancel.template emplace<canceller>(canceller{this, slot, lk.serial});
+            cancel.template emplace<canceller>(canceller{weak_from_this(), slot, lk.serial});
         }
         begin_try(slot, none);
     }
 
     std::size_t pending() const noexcept { return pending_; }
+
+    void recycle(std::vector<record>&& records) {
+        if (records.capacity() == 0 || recycled_.size() >= max_recycled) return;
+        recycled_.push_back(std::move(records));
+    }
 
     void shutdown() {
         if (shut_) return;
@@ -168,11 +173,15 @@ class transport::state : public std::enable_shared_from_this<state> {
         void operator()(net::cancellation_type) const {}
     };
 
+    // Weak: a canceller that has fired stays in its slot, which may be
+    // emitted again after the transport is gone.
     struct canceller {
-        state* self;
+        std::weak_ptr<state> target;
         std::uint32_t slot;
         std::uint32_t serial;
         void operator()(net::cancellation_type) const {
+            const auto self = target.lock();
+            if (!self) return;
             auto& lk = self->lookups_[slot];
             if (!lk.active || lk.serial != serial) return;
             lk.cancel_slot = {};  // the slot may die with the awaiter: never touch it again
@@ -216,6 +225,14 @@ class transport::state : public std::enable_shared_from_this<state> {
         lk.next_free = free_;
         free_ = slot;
         if (pending_ == 0) go_idle();
+    }
+
+    // Records given back by recycle(), for the next answer to be read into.
+    std::vector<record> spare_records() {
+        if (recycled_.empty()) return {};
+        auto out = std::move(recycled_.back());
+        recycled_.pop_back();
+        return out;
     }
 
     void run_completions() {
@@ -537,7 +554,7 @@ class transport::state : public std::enable_shared_from_this<state> {
         } else {
             succeeded(server);
         }
-        auto value = answer_of(lk.name, lk.type, message);
+        auto value = answer_of(lk.name, lk.type, message, spare_records());
         if (value) value->answered_by = servers_[server].address;
         complete(slot, std::move(value));
     }
@@ -725,6 +742,8 @@ class transport::state : public std::enable_shared_from_this<state> {
     std::unique_ptr<receive_buffers> buffers_;
     bool flush_posted_ = false;
     std::vector<std::pair<answer_handler, result<answer>>> done_;  // to complete
+    static constexpr std::size_t max_recycled = 1024;
+    std::vector<std::vector<record>> recycled_;
     bool completions_posted_ = false;
     bool shut_ = false;
 };
@@ -738,6 +757,10 @@ transport::~transport() {
 
 void transport::start(std::string_view name, record_type type, answer_handler handler) {
     state_->start(name, type, std::move(handler));
+}
+
+void transport::recycle(std::vector<record>&& records) {
+    state_->recycle(std::move(records));
 }
 
 std::size_t transport::pending() const noexcept {

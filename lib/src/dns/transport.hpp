@@ -52,6 +52,10 @@ class transport {
     /// Asks for `type` records of `name` (a valid name, without final dot).
     void start(std::string_view name, record_type type, answer_handler handler);
 
+    /// Records of an answer this transport gave, handed back: the next
+    /// answers are read into them (up to a bound; the rest are freed).
+    void recycle(std::vector<record>&& records);
+
     /// Lookups not yet completed.
     std::size_t pending() const noexcept;
 
