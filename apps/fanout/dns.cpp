@@ -568,9 +568,30 @@ struct dns_loop {
     std::unique_ptr<dns::resolver> resolver;
     std::unique_ptr<dns::wildcard_detector> wildcards;  ///< with --wildcard-check
     dns_report report;
-    std::string record;
     std::size_t first_unfinished = 0;  // the lowest line a stop cut short, 0: none
+
+    // The records of this turn of the loop, whole, not yet in the output:
+    // they go to it together at the end of the turn (or when there are
+    // many), one lock for a batch of answers rather than one per record.
+    std::string records;
+    std::size_t record_count = 0;
+    bool hand_over_posted = false;
+
+    void hand_over(report::record_output& out) {
+        if (record_count == 0) return;
+        out.write(records, record_count);
+        records.clear();
+        record_count = 0;
+    }
 };
+
+// A loop's run, then what it holds of the output handed over.
+net::awaitable<gather_summary> then_hand_over(net::awaitable<gather_summary> run, dns_loop& state,
+                                              report::record_output& out) {
+    auto summary = co_await std::move(run);
+    state.hand_over(out);
+    co_return summary;
+}
 
 std::string rcode_text(const outcome<dns::answer>& out) {
     if (out.ok()) return "NOERROR";
@@ -1015,14 +1036,26 @@ int run_dns(const dns_settings& settings) {
         retry.max_backoff = std::chrono::milliseconds(100);
         retry.retry_if = [](const failure& f) { return f.code == errc::timeout; };
         auto& state = per_loop[i];
-        auto sink = [&state, &out, jsonl](const lookup& item, outcome<dns::answer>&& done) {
-            state.record.clear();
+        auto sink = [&state, &out, jsonl, loop = rt.executor(i)](const lookup& item,
+                                                                 outcome<dns::answer>&& done) {
             if (jsonl) {
-                if (!append_plain_json_record(state.record, item, done))
-                    append_json_record(state.record, item, done);
-            } else
-                state.record = text_record(item, done) + '\n';
-            out.write(state.record);
+                if (!append_plain_json_record(state.records, item, done))
+                    append_json_record(state.records, item, done);
+            } else {
+                state.records += text_record(item, done);
+                state.records += '\n';
+            }
+            ++state.record_count;
+            constexpr std::size_t many = 32 * 1024;
+            if (state.records.size() >= many) {
+                state.hand_over(out);
+            } else if (!state.hand_over_posted) {
+                state.hand_over_posted = true;
+                net::post(loop, [&state, &out] {
+                    state.hand_over_posted = false;
+                    state.hand_over(out);
+                });
+            }
             state.report.count(done);
             if (!done.ok() && unfinished(done.error()) &&
                 (state.first_unfinished == 0 || item.line < state.first_unfinished))
@@ -1031,16 +1064,20 @@ int run_dns(const dns_settings& settings) {
         // Without wildcard checks a lookup is one callback on the resolver;
         // with them, a coroutine per lookup under gather_each.
         if (!state.wildcards)
-            return run_bulk(*state.resolver, source, limit, std::move(retry),
-                            settings.input_lines.max_line, counters, std::move(sink));
+            return then_hand_over(
+                run_bulk(*state.resolver, source, limit, std::move(retry),
+                         settings.input_lines.max_line, counters, std::move(sink)),
+                state, out);
         gather_options options{.limit = limit, .progress = &counters};
         options.retry = std::move(retry);
-        return gather_each(
-            source,
-            [&state, max_line = settings.input_lines.max_line](const lookup& item) {
-                return ask(*state.resolver, state.wildcards.get(), item, max_line);
-            },
-            std::move(sink), options);
+        return then_hand_over(
+            gather_each(
+                source,
+                [&state, max_line = settings.input_lines.max_line](const lookup& item) {
+                    return ask(*state.resolver, state.wildcards.get(), item, max_line);
+                },
+                std::move(sink), options),
+            state, out);
     };
 
     const auto started = std::chrono::steady_clock::now();
