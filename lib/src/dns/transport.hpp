@@ -1,6 +1,7 @@
 #pragma once
 // The resolver's own query transport (private): pre-encoded queries sent in
-// batches on a few unconnected UDP sockets, answers read in batches and
+// batches on a few UDP sockets (connected, one server each, for a pool of up
+// to 16; shared by the servers of a family beyond), answers read in batches and
 // matched by id, source and question; TCP for truncated answers (or for
 // every query); one timer for every timeout; the servers chosen by a
 // server_pool_policy.
