@@ -276,6 +276,7 @@ struct line_source::state : std::enable_shared_from_this<state> {
                 break;
             }
             std::string_view data(chunk.data(), n);
+            bool stopped = false;
             while (!data.empty()) {
                 const auto end = data.find('\n');
                 const auto piece = data.substr(0, end);
@@ -294,8 +295,15 @@ struct line_source::state : std::enable_shared_from_this<state> {
                 self->take(++number, current, too_long, lines);
                 current.clear();
                 too_long = false;
+                // Handed over every few hundred lines, which brings back the
+                // strings the consumers are done with for the next ones.
+                if (lines.batch.size() >= 256 && !co_await self->push(lines)) {
+                    stopped = true;
+                    break;
+                }
             }
-            // The chunk's lines handed over together: one lock, one wake.
+            if (stopped) break;
+            // The rest of the chunk's lines, together: one lock, one wake.
             if (!co_await self->push(lines)) break;
         }
         self->close_reactor_descriptor();
