@@ -48,6 +48,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdio>
+#include <cstring>
 #include <deque>
 #include <iterator>
 #include <map>
@@ -56,6 +57,7 @@
 #include <optional>
 #include <random>
 #include <ranges>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -134,6 +136,44 @@ class lookup_input {
         }
         co_return first;
     }
+    // Up to room.size() lookups at once into the first elements of `room`
+    // (their strings' room reused), with the lines taken in one go; 0 at the
+    // end. `lines` is the caller's own buffer for line_source::next_batch.
+    net::awaitable<std::size_t> next_batch(std::vector<line>& lines, std::span<lookup> room) {
+        for (;;) {
+            std::size_t count = take_pending(room);
+            if (count > 0) co_return count;
+            co_await names_.next_batch(lines, room.size());
+            if (lines.empty()) co_return take_pending(room);  // another loop may have left some
+            for (auto& name : lines) {
+                if (expand_lines_ && !name.too_long) {
+                    if (auto network = dns::address_block::parse(name.text)) {
+                        const auto lock = guard();
+                        networks_.push_back({std::move(*network), 0, name.number});
+                        continue;
+                    }
+                }
+                if (count < room.size()) {
+                    auto& first = room[count++];
+                    first.line = name.number;
+                    first.name.assign(name.text);
+                    first.type = types_.front();
+                    first.too_long = name.too_long;
+                    first.address.clear();
+                } else {
+                    const auto lock = guard();
+                    pending_.push_back({name.number, name.text, types_.front(), name.too_long});
+                }
+                if (types_.size() == 1) continue;
+                const auto lock = guard();
+                for (std::size_t i = 1; i < types_.size(); ++i)
+                    pending_.push_back({name.number, name.text, types_[i], name.too_long});
+            }
+            if (count < room.size()) count += take_pending(room.subspan(count));
+            if (count > 0) co_return count;
+        }
+    }
+
     void stop() {
         names_.stop();
         const auto lock = guard();
@@ -150,6 +190,23 @@ class lookup_input {
     // The mutex, when loops share the input.
     std::unique_lock<std::mutex> guard() {
         return shared_ ? std::unique_lock(mutex_) : std::unique_lock<std::mutex>();
+    }
+
+    // take_pending() into room's first elements: how many.
+    std::size_t take_pending(std::span<lookup> room) {
+        const auto lock = guard();
+        std::size_t count = 0;
+        while (count < room.size()) {
+            if (auto address = next_address()) {
+                room[count++] = std::move(*address);
+            } else if (!pending_.empty()) {
+                room[count++] = std::move(pending_.front());
+                pending_.pop_front();
+            } else {
+                break;
+            }
+        }
+        return count;
     }
 
     std::optional<lookup> take_pending() {
@@ -283,6 +340,7 @@ class bulk_lookups {
           counters_(counters),
           sink_(std::move(sink)),
           slots_(new slot[limit_]),
+          room_(std::min<std::size_t>(limit_, 128)),
           random_(std::random_device{}()) {
         free_.reserve(limit_);
         for (std::size_t i = limit_; i > 0; --i) free_.push_back(static_cast<std::uint32_t>(i - 1));
@@ -301,13 +359,15 @@ class bulk_lookups {
                 state.cancelled() != net::cancellation_type::none)
                 stop();
             if (!input_done_ && (stopped_ || !free_.empty())) {
-                auto item = co_await source_.next();
-                if (!item) {
-                    input_done_ = true;
-                } else if (stopped_) {
-                    not_started(*item);
-                } else {
-                    start(std::move(*item));
+                // As many lookups as there are free slots, taken together.
+                const auto want = stopped_ ? room_.size() : std::min(free_.size(), room_.size());
+                const auto got = co_await source_.next_batch(lines_, std::span(room_).first(want));
+                if (got == 0) input_done_ = true;
+                for (std::size_t i = 0; i < got; ++i) {
+                    if (stopped_)
+                        not_started(room_[i]);
+                    else
+                        start(room_[i]);
                 }
                 continue;
             }
@@ -348,12 +408,14 @@ class bulk_lookups {
         }
     }
 
-    void start(lookup&& item) {
+    // Starts `item` in a free slot; `item` gets the slot's old lookup (its
+    // strings' room, for the next batch).
+    void start(lookup& item) {
         const auto index = free_.back();
         free_.pop_back();
         ++in_flight_;
         auto& s = slots_[index];
-        s.item = std::move(item);
+        std::swap(s.item, item);
         s.started = clock::now();
         counters_.on_start();
         if (s.item.too_long) {
@@ -412,6 +474,7 @@ class bulk_lookups {
         ++(ok ? summary_.succeeded : summary_.failed);
         counters_.on_done(ok);
         sink_(s.item, std::move(out));
+        if (ok) resolver_.recycle(std::move(*out.result));  // its records, for the next answers
         s.attempt = 0;
         free_.push_back(index);
         --in_flight_;
@@ -440,6 +503,8 @@ class bulk_lookups {
     Sink sink_;
     std::unique_ptr<slot[]> slots_;
     std::vector<std::uint32_t> free_;
+    std::vector<lookup> room_;  // lookups taken from the input, about to start
+    std::vector<line> lines_;   // the input's lines, for next_batch
     std::mt19937_64 random_;
     net::any_io_executor executor_;
     std::optional<net::steady_timer> wake_;  // the feeder's wait for a free slot
@@ -503,9 +568,30 @@ struct dns_loop {
     std::unique_ptr<dns::resolver> resolver;
     std::unique_ptr<dns::wildcard_detector> wildcards;  ///< with --wildcard-check
     dns_report report;
-    std::string record;
     std::size_t first_unfinished = 0;  // the lowest line a stop cut short, 0: none
+
+    // The records of this turn of the loop, whole, not yet in the output:
+    // they go to it together at the end of the turn (or when there are
+    // many), one lock for a batch of answers rather than one per record.
+    std::string records;
+    std::size_t record_count = 0;
+    bool hand_over_posted = false;
+
+    void hand_over(report::record_output& out) {
+        if (record_count == 0) return;
+        out.write(records, record_count);
+        records.clear();
+        record_count = 0;
+    }
 };
+
+// A loop's run, then what it holds of the output handed over.
+net::awaitable<gather_summary> then_hand_over(net::awaitable<gather_summary> run, dns_loop& state,
+                                              report::record_output& out) {
+    auto summary = co_await std::move(run);
+    state.hand_over(out);
+    co_return summary;
+}
 
 std::string rcode_text(const outcome<dns::answer>& out) {
     if (out.ok()) return "NOERROR";
@@ -541,6 +627,172 @@ void append_number(std::string& out, std::uint64_t value) {
     char digits[20];
     const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
     out.append(digits, end);
+}
+
+// Milliseconds with 3 decimals, as report::append_milliseconds writes them,
+// without going through fmt (a lookup's elapsed time is never negative).
+void append_elapsed_ms(std::string& out, std::chrono::nanoseconds elapsed) {
+    const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
+    if (micros < 0) {
+        append_milliseconds(out, elapsed);
+        return;
+    }
+    const auto magnitude = static_cast<std::uint64_t>(micros);
+    append_number(out, magnitude / 1000);
+    const auto fraction = static_cast<unsigned>(magnitude % 1000);
+    const char decimals[4] = {'.', static_cast<char>('0' + fraction / 100),
+                              static_cast<char>('0' + fraction / 10 % 10),
+                              static_cast<char>('0' + fraction % 10)};
+    out.append(decimals, 4);
+}
+
+// What append_json_string copies as it is, between quotes.
+bool json_plain(std::string_view text) {
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte >= 0x80 || byte == '"' || byte == '\\') return false;
+    }
+    return true;
+}
+
+// Writes through a pointer into room made beforehand at the end of a
+// string: the parts of a JSON line without a capacity check (or a strlen)
+// each. done() gives the string its real length.
+class json_cursor {
+  public:
+    json_cursor(std::string& out, std::size_t room) : out_(out) {
+        const auto start = out.size();
+        out.resize(start + room);
+        at_ = out.data() + start;
+    }
+    template <std::size_t N>
+    void literal(const char (&text)[N]) {
+        std::memcpy(at_, text, N - 1);
+        at_ += N - 1;
+    }
+    void text(std::string_view part) {
+        std::memcpy(at_, part.data(), part.size());
+        at_ += part.size();
+    }
+    void quoted(std::string_view plain) {
+        *at_++ = '"';
+        text(plain);
+        *at_++ = '"';
+    }
+    void number(std::uint64_t value) { at_ = std::to_chars(at_, at_ + 20, value).ptr; }
+    void milliseconds(std::chrono::nanoseconds elapsed) {
+        const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(elapsed).count();
+        const auto magnitude = static_cast<std::uint64_t>(micros);
+        number(magnitude / 1000);
+        const auto fraction = static_cast<unsigned>(magnitude % 1000);
+        *at_++ = '.';
+        *at_++ = static_cast<char>('0' + fraction / 100);
+        *at_++ = static_cast<char>('0' + fraction / 10 % 10);
+        *at_++ = static_cast<char>('0' + fraction % 10);
+    }
+    void address(const net::ip::address_v4& a) {
+        const auto bytes = a.to_bytes();
+        for (std::size_t i = 0; i < bytes.size(); ++i) {
+            if (i != 0) *at_++ = '.';
+            at_ = std::to_chars(at_, at_ + 3, bytes[i]).ptr;
+        }
+    }
+    void done() { out_.resize(static_cast<std::size_t>(at_ - out_.data())); }
+
+  private:
+    std::string& out_;
+    char* at_;
+};
+
+// The JSON line of a lookup that found A, AAAA, CNAME, NS or PTR records
+// whose names need no escaping (nearly every answer of a bulk run), written
+// with one bound check; false, with `out` untouched, for anything else,
+// which append_json_record writes. Byte for byte what it would write.
+bool append_plain_json_record(std::string& out, const lookup& item,
+                              const outcome<dns::answer>& result) {
+    if (!result.ok() || !json_plain(item.name) || !json_plain(item.address)) return false;
+    const auto& answer = *result.result;
+    constexpr std::size_t fixed = 256;  // every field's name and punctuation, numbers
+    std::size_t room =
+        fixed + item.name.size() + item.address.size() + answer.answered_by.address.size();
+    for (const auto& rr : answer.records) {
+        room += 96 + rr.name.size();  // the fields, a type name, an address, a TTL
+        if (!json_plain(rr.name)) return false;
+        if (const auto* target = std::get_if<std::string>(&rr.data)) {
+            if (!json_plain(*target)) return false;
+            room += target->size();
+        } else if (!std::holds_alternative<net::ip::address_v4>(rr.data) &&
+                   !std::holds_alternative<net::ip::address_v6>(rr.data)) {
+            return false;
+        }
+    }
+    std::string spare;
+    json_cursor to(out, room);
+    to.literal("{\"line\":");
+    to.number(item.line);
+    to.literal(",\"input\":");
+    to.quoted(item.name);
+    if (!item.address.empty()) {
+        to.literal(",\"address\":");
+        to.quoted(item.address);
+    }
+    to.literal(",\"type\":\"");
+    to.text(type_name(item.type, spare));
+    to.literal("\",\"ok\":true,\"rcode\":\"NOERROR\",\"answers\":[");
+    bool first = true;
+    for (const auto& rr : answer.records) {
+        if (first)
+            to.literal("{\"name\":");
+        else
+            to.literal(",{\"name\":");
+        first = false;
+        to.quoted(rr.name);
+        to.literal(",\"type\":\"");
+        to.text(type_name(rr.type, spare));
+        to.literal("\",\"value\":\"");
+        if (const auto* v4 = std::get_if<net::ip::address_v4>(&rr.data)) {
+            to.address(*v4);
+        } else if (const auto* target = std::get_if<std::string>(&rr.data)) {
+            to.text(*target);
+        } else {
+            spare.clear();
+            rr.append_text(spare);  // an IPv6 address: hex digits and colons
+            to.text(spare);
+        }
+        to.literal("\",\"ttl\":");
+        to.number(rr.ttl);
+        to.literal("}");
+    }
+    to.literal("],\"error\":null");
+    if (answer.wildcard) to.literal(",\"wildcard\":true");
+    if (!answer.answered_by.address.empty()) {
+        const auto& from = answer.answered_by;
+        const bool v6 = from.address.find(':') != std::string::npos;
+        if (v6)
+            to.literal(",\"server\":\"[");
+        else
+            to.literal(",\"server\":\"");
+        to.text(from.address);
+        if (v6)
+            to.literal("]:");
+        else
+            to.literal(":");
+        to.number(from.port);
+        to.literal("\"");
+    }
+    to.literal(",\"attempts\":");
+    to.number(result.attempts);
+    to.literal(",\"elapsed_ms\":");
+    if (result.elapsed < std::chrono::nanoseconds::zero()) {
+        to.done();
+        append_milliseconds(out, result.elapsed);
+        out += "}\n";
+        return true;
+    }
+    to.milliseconds(result.elapsed);
+    to.literal("}\n");
+    to.done();
+    return true;
 }
 
 // One JSON line, written field by field straight into `out`: at hundreds of
@@ -612,7 +864,7 @@ void append_json_record(std::string& out, const lookup& item, const outcome<dns:
     out += ",\"attempts\":";
     append_number(out, result.attempts);
     out += ",\"elapsed_ms\":";
-    append_milliseconds(out, result.elapsed);
+    append_elapsed_ms(out, result.elapsed);
     // Text that was not valid UTF-8 had bytes replaced by U+FFFD.
     if (replaced) out += ",\"invalid_utf8\":true";
     out += "}\n";
@@ -784,13 +1036,26 @@ int run_dns(const dns_settings& settings) {
         retry.max_backoff = std::chrono::milliseconds(100);
         retry.retry_if = [](const failure& f) { return f.code == errc::timeout; };
         auto& state = per_loop[i];
-        auto sink = [&state, &out, jsonl](const lookup& item, outcome<dns::answer>&& done) {
-            state.record.clear();
-            if (jsonl)
-                append_json_record(state.record, item, done);
-            else
-                state.record = text_record(item, done) + '\n';
-            out.write(state.record);
+        auto sink = [&state, &out, jsonl, loop = rt.executor(i)](const lookup& item,
+                                                                 outcome<dns::answer>&& done) {
+            if (jsonl) {
+                if (!append_plain_json_record(state.records, item, done))
+                    append_json_record(state.records, item, done);
+            } else {
+                state.records += text_record(item, done);
+                state.records += '\n';
+            }
+            ++state.record_count;
+            constexpr std::size_t many = 32 * 1024;
+            if (state.records.size() >= many) {
+                state.hand_over(out);
+            } else if (!state.hand_over_posted) {
+                state.hand_over_posted = true;
+                net::post(loop, [&state, &out] {
+                    state.hand_over_posted = false;
+                    state.hand_over(out);
+                });
+            }
             state.report.count(done);
             if (!done.ok() && unfinished(done.error()) &&
                 (state.first_unfinished == 0 || item.line < state.first_unfinished))
@@ -799,16 +1064,20 @@ int run_dns(const dns_settings& settings) {
         // Without wildcard checks a lookup is one callback on the resolver;
         // with them, a coroutine per lookup under gather_each.
         if (!state.wildcards)
-            return run_bulk(*state.resolver, source, limit, std::move(retry),
-                            settings.input_lines.max_line, counters, std::move(sink));
+            return then_hand_over(
+                run_bulk(*state.resolver, source, limit, std::move(retry),
+                         settings.input_lines.max_line, counters, std::move(sink)),
+                state, out);
         gather_options options{.limit = limit, .progress = &counters};
         options.retry = std::move(retry);
-        return gather_each(
-            source,
-            [&state, max_line = settings.input_lines.max_line](const lookup& item) {
-                return ask(*state.resolver, state.wildcards.get(), item, max_line);
-            },
-            std::move(sink), options);
+        return then_hand_over(
+            gather_each(
+                source,
+                [&state, max_line = settings.input_lines.max_line](const lookup& item) {
+                    return ask(*state.resolver, state.wildcards.get(), item, max_line);
+                },
+                std::move(sink), options),
+            state, out);
     };
 
     const auto started = std::chrono::steady_clock::now();

@@ -121,56 +121,105 @@ struct line_source::state : std::enable_shared_from_this<state> {
         pipe.reset();
     }
 
-    // Hands one line to the consumers, waiting for room; false once stopped.
-    net::awaitable<bool> push(line item) {
+    // The lines of a chunk, parsed and not yet handed over; `through[i]` is
+    // the number of the last input line that batch[i] accounts for (lines
+    // dropped after it: skipped, blank, comments, another shard's).
+    struct pending_lines {
+        std::vector<line> batch;
+        std::vector<std::size_t> through;
+        std::vector<std::string> spares;  // emptied strings with room, for the next lines
+        std::string spare() {
+            if (spares.empty()) return {};
+            auto out = std::move(spares.back());
+            spares.pop_back();
+            return out;
+        }
+    };
+
+    // Strings the consumers gave back (next_batch), for the reader to reuse.
+    std::vector<std::string> returned;
+
+    // The read-ahead the reader waits to fall to before it reads on: half,
+    // so that it wakes once per many lines, not once per line taken.
+    std::size_t low_water() const noexcept { return options.read_ahead / 2; }
+
+    // Wakes the reader when the consumers have taken the read-ahead down to
+    // the low-water mark (the mutex held).
+    void taken_locked() {
+        if (producer && queue.size() <= low_water()) wake(std::exchange(producer, nullptr));
+    }
+
+    // Hands the parsed lines to the consumers, as many at a time as the
+    // read-ahead has room for, waiting for room; false once stopped.
+    net::awaitable<bool> push(pending_lines& lines) {
+        std::size_t at = 0;
+        const auto total = lines.batch.size();
         for (;;) {
-            waiter_ptr w;
             {
                 std::lock_guard lock(mutex);
                 if (stopping) co_return false;
-                if (queue.size() < options.read_ahead) {
-                    taken = item.number;
-                    ++pushed;
-                    queue.push_back(std::move(item));
-                    if (!consumers.empty()) {
+                while (!returned.empty() && lines.spares.size() < options.read_ahead) {
+                    lines.spares.push_back(std::move(returned.back()));
+                    returned.pop_back();
+                }
+                const auto room =
+                    options.read_ahead > queue.size() ? options.read_ahead - queue.size() : 0;
+                const auto count = std::min(room, total - at);
+                for (std::size_t i = 0; i < count; ++i)
+                    queue.push_back(std::move(lines.batch[at + i]));
+                if (count > 0) {
+                    at += count;
+                    taken = lines.through[at - 1];
+                    pushed += count;
+                    for (std::size_t i = 0; i < count && !consumers.empty(); ++i) {
                         wake(consumers.front());
                         consumers.erase(consumers.begin());
                     }
+                }
+                if (at == total) {
+                    lines.batch.clear();
+                    lines.through.clear();
                     co_return true;
                 }
-                producer = w = std::make_shared<waiter>(executor);
+                // The reader's one waiter, armed again: a wake posted to this
+                // loop runs after this coroutine has started to wait.
+                if (!reader_waiter) reader_waiter = std::make_shared<waiter>(executor);
+                reader_waiter->timer.expires_at(clock::time_point::max());
+                producer = reader_waiter;
             }
-            co_await w->timer.async_wait(net::as_tuple(net::use_awaitable));
+            co_await reader_waiter->timer.async_wait(net::as_tuple(net::use_awaitable));
         }
     }
+    waiter_ptr reader_waiter;  // on the executor only
 
     // One whole line of the input (number already counted): dropped when
-    // skipped or not an item, else pushed.
-    net::awaitable<bool> take(std::size_t number, std::string& text, bool too_long) {
-        if (number <= options.skip) {
-            taken = number;
-            co_return true;
-        }
-        if (!too_long && !text.empty() && text.back() == '\r') text.pop_back();
+    // skipped or not an item, else added to the lines to push. `current`
+    // keeps the reader's next line: a spare string with room.
+    void take(std::size_t number, std::string& current, bool too_long, pending_lines& lines) {
+        const auto drop = [&] {
+            if (lines.batch.empty())
+                taken = number;  // every line before it is handed over
+            else
+                lines.through.back() = number;
+        };
+        if (number <= options.skip) return drop();
+        if (!too_long && !current.empty() && current.back() == '\r') current.pop_back();
         if (options.items_only) {
-            if (!options.slice.includes(number)) {
-                taken = number;
-                co_return true;
-            }
+            if (!options.slice.includes(number)) return drop();
             if (!too_long) {
-                const auto item = item_text(text);
-                if (!item) {
-                    taken = number;
-                    co_return true;
-                }
-                text = std::string(*item);
+                const auto item = item_text(current);
+                if (!item) return drop();
+                auto text = lines.spare();
+                text.assign(*item);
+                lines.batch.push_back(line{number, std::move(text), too_long});
+                lines.through.push_back(number);
+                return;
             }
         }
-        // A named line: g++ 12 miscompiles a temporary holding a string
-        // in a full-expression with co_await.
-        line item{number, std::move(text), too_long};
-        const bool pushed_it = co_await push(std::move(item));
-        co_return pushed_it;
+        lines.batch.push_back(line{number, std::move(current), too_long});
+        lines.through.push_back(number);
+        current = lines.spare();
+        current.clear();
     }
 
     // Reads up to `size` bytes: 0 at the end, -1 with errno set on error.
@@ -198,6 +247,7 @@ struct line_source::state : std::enable_shared_from_this<state> {
     static net::awaitable<void> read_all(std::shared_ptr<state> self) {
         self->open_for_reactor();
         std::vector<char> chunk(64 * 1024);
+        pending_lines lines;
         std::string current;
         bool too_long = false;
         std::size_t number = 0;
@@ -220,14 +270,13 @@ struct line_source::state : std::enable_shared_from_this<state> {
                 break;
             }
             if (n == 0) {
-                if ((!current.empty() || too_long) &&
-                    !co_await self->take(++number, current, too_long))
-                    break;
+                if (!current.empty() || too_long) self->take(++number, current, too_long, lines);
+                if (!co_await self->push(lines)) break;
                 ended = true;
                 break;
             }
             std::string_view data(chunk.data(), n);
-            bool go_on = true;
+            bool stopped = false;
             while (!data.empty()) {
                 const auto end = data.find('\n');
                 const auto piece = data.substr(0, end);
@@ -243,14 +292,19 @@ struct line_source::state : std::enable_shared_from_this<state> {
                 }
                 if (end == std::string_view::npos) break;
                 data.remove_prefix(end + 1);
-                if (!co_await self->take(++number, current, too_long)) {
-                    go_on = false;
-                    break;
-                }
+                self->take(++number, current, too_long, lines);
                 current.clear();
                 too_long = false;
+                // Handed over every few hundred lines, which brings back the
+                // strings the consumers are done with for the next ones.
+                if (lines.batch.size() >= 256 && !co_await self->push(lines)) {
+                    stopped = true;
+                    break;
+                }
             }
-            if (!go_on) break;
+            if (stopped) break;
+            // The rest of the chunk's lines, together: one lock, one wake.
+            if (!co_await self->push(lines)) break;
         }
         self->close_reactor_descriptor();
         std::lock_guard lock(self->mutex);
@@ -270,7 +324,29 @@ line_source::~line_source() {
 }
 
 net::awaitable<std::optional<line>> line_source::next() {
+    std::optional<line> out;
+    co_await take_lines(nullptr, 1, out);
+    co_return out;
+}
+
+net::awaitable<void> line_source::next_batch(std::vector<line>& lines, std::size_t max) {
+    std::optional<line> unused;
+    co_await take_lines(&lines, std::max<std::size_t>(1, max), unused);
+}
+
+// next() (`batch` null: one line into `one`) and next_batch() (up to `max`
+// into `batch`).
+net::awaitable<void> line_source::take_lines(std::vector<line>* batch, std::size_t max,
+                                             std::optional<line>& one) {
     const auto self = state_;
+    if (batch != nullptr) {
+        // The strings given back keep their room for the reader.
+        std::lock_guard lock(self->mutex);
+        for (auto& used : *batch)
+            if (self->returned.size() < self->options.read_ahead && used.text.capacity() > 15)
+                self->returned.push_back(std::move(used.text));
+        batch->clear();
+    }
     const auto executor = co_await net::this_coro::executor;
     for (;;) {
         // Asked to stop while waiting, with nothing read ahead: the end.
@@ -287,12 +363,20 @@ net::awaitable<std::optional<line>> line_source::next() {
         {
             std::lock_guard lock(self->mutex);
             if (!self->queue.empty()) {
-                std::optional<line> item(std::move(self->queue.front()));
-                self->queue.pop_front();
-                if (self->producer) wake(std::exchange(self->producer, nullptr));
-                co_return item;
+                if (batch == nullptr) {
+                    one.emplace(std::move(self->queue.front()));
+                    self->queue.pop_front();
+                } else {
+                    const auto count = std::min(max, self->queue.size());
+                    for (std::size_t i = 0; i < count; ++i) {
+                        batch->push_back(std::move(self->queue.front()));
+                        self->queue.pop_front();
+                    }
+                }
+                self->taken_locked();
+                co_return;
             }
-            if (self->finished || self->stopping || cancelled) co_return std::nullopt;
+            if (self->finished || self->stopping || cancelled) co_return;
             w = std::make_shared<waiter>(executor);
             self->consumers.push_back(w);
         }

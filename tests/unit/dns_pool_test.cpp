@@ -132,6 +132,24 @@ TEST_CASE("a try that times out or is answered SERVFAIL or REFUSED goes to anoth
     CHECK(servers[2]->queries() == 20);
 }
 
+TEST_CASE("a pool of more servers than get sockets of their own fails over past the dead ones") {
+    // 17 servers: past 16, they share unconnected sockets.
+    auto live = responders(1, 20);
+    dns::resolver_options options;
+    options.servers = {dead_server(), dead_server(), server_of(*live[0])};
+    while (options.servers.size() < 17) options.servers.push_back(dead_server());
+    options.tries = 1;
+    options.timeout = 50ms;
+    options.pool.choice = dns::server_choice::in_order;
+    options.pool.set_aside_after = 0;
+    const auto results = look_up(options, names(20), 20);
+    for (const auto& r : results) {
+        REQUIRE(r.ok());
+        CHECK(r.value().answered_by == server_of(*live[0]));
+    }
+    CHECK(live[0]->queries() == 20);
+}
+
 TEST_CASE("without another server a SERVFAIL answer ends the lookup as servfail") {
     auto servers = responders(1, 5);
     servers[0]->set_default_rule({behaviour::servfail});

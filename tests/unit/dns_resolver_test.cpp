@@ -538,3 +538,85 @@ TEST_CASE("async_query calls its handler once, from the loop, and a cancellation
     CHECK(cancelled->error().code == net::error::operation_aborted);
     CHECK(resolver.pending() == 0);
 }
+
+TEST_CASE("answers read into records given back by recycle() hold only their own records") {
+    dns_responder responder;
+    using namespace fanout::test;
+    responder.add(dns_cname("alias.example.test", "a-rather-long-target.example.test"));
+    responder.add(dns_a("a-rather-long-target.example.test", "192.0.2.7", 70));
+    responder.add(dns_a("a-rather-long-target.example.test", "192.0.2.8", 70));
+    responder.add(dns_a("www.example.test", "192.0.2.1", 300));
+    responder.add(dns_ns("example.test", "ns1.example.test", 62));
+    net::io_context io;
+    dns::resolver resolver(io.get_executor(), options_for(responder));
+    const auto texts = [](const dns::answer& a) {
+        std::string out;
+        for (const auto& rr : a.records)
+            out += rr.name + " " + dns::to_string(rr.type) + " " + rr.text() + " " +
+                   std::to_string(rr.ttl) + ";";
+        return out;
+    };
+    fanout::test::run_bounded(io, [&]() -> net::awaitable<void> {
+        auto first = co_await resolver.query("alias.example.test", dns::record_type::a);
+        REQUIRE(first);
+        CHECK(texts(*first) ==
+              "alias.example.test CNAME a-rather-long-target.example.test 300;"
+              "a-rather-long-target.example.test A 192.0.2.7 70;"
+              "a-rather-long-target.example.test A 192.0.2.8 70;");
+        resolver.recycle(std::move(*first));
+        // Fewer records than the reused answer held, and another type where
+        // a name stood.
+        auto second = co_await resolver.query("www.example.test", dns::record_type::a);
+        REQUIRE(second);
+        CHECK(texts(*second) == "www.example.test A 192.0.2.1 300;");
+        resolver.recycle(std::move(*second));
+        auto third = co_await resolver.query("example.test", dns::record_type::ns);
+        REQUIRE(third);
+        CHECK(texts(*third) == "example.test NS ns1.example.test 62;");
+        resolver.recycle(std::move(*third));
+        auto again = co_await resolver.query("alias.example.test", dns::record_type::a);
+        REQUIRE(again);
+        CHECK(again->records.size() == 3);
+        CHECK(again->records.at(0).text() == "a-rather-long-target.example.test");
+        CHECK(again->records.at(2).text() == "192.0.2.8");
+    }());
+    CHECK(resolver.pending() == 0);
+}
+
+TEST_CASE("a cancellation slot that served a lookup cancels the next, and is harmless after") {
+    dns_responder responder;
+    responder.add(fanout::test::dns_a("www.example.test", "192.0.2.1"));
+    responder.set_rule("silent.example.test", {behaviour::drop});
+    net::io_context io;
+    net::cancellation_signal cancel;
+    std::vector<std::string> seen;
+    {
+        dns::resolver resolver(io.get_executor(), options_for(responder, 30s, 1));
+        const auto record = [&](fanout::result<dns::answer> r) {
+            seen.push_back(r ? r->records.at(0).text() : r.error().code.message());
+        };
+        net::post(io, [&] {
+            resolver.async_query("www.example.test", dns::record_type::a,
+                                 net::bind_cancellation_slot(cancel.slot(), record));
+        });
+        io.run_for(10s);
+        REQUIRE(seen.size() == 1);
+        CHECK(seen[0] == "192.0.2.1");
+        // The lookup is over: emitting reaches nothing of it.
+        cancel.emit(net::cancellation_type::terminal);
+        io.restart();
+        net::post(io, [&] {
+            resolver.async_query("silent.example.test", dns::record_type::a,
+                                 net::bind_cancellation_slot(cancel.slot(), record));
+        });
+        net::co_spawn(io, fanout::test::cancel_after(cancel, 20ms), net::detached);
+        io.run_for(10s);  // far less than the 30 s timeout
+        REQUIRE(seen.size() == 2);
+        CHECK(seen[1] == boost::system::error_code(net::error::operation_aborted).message());
+        CHECK(resolver.pending() == 0);
+    }
+    // The resolver is gone; what its lookups left in the slot points at
+    // nothing of it.
+    cancel.emit(net::cancellation_type::terminal);
+    CHECK(seen.size() == 2);
+}

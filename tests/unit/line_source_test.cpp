@@ -1,6 +1,7 @@
 #include <fanout/line_source.hpp>
 
 #include <fanout/gather.hpp>
+#include <fanout/on_each_loop.hpp>
 #include <fanout/runtime.hpp>
 
 #include "cli_output.hpp"
@@ -177,6 +178,86 @@ TEST_CASE("a stopped line source hands out what it read ahead, then ends, the re
     CHECK(got.size() <= 11);
     CHECK(lines.lines_read() == got.size());
     for (std::size_t i = 0; i < got.size(); ++i) CHECK(got[i].number == i + 1);
+    CHECK_FALSE(lines.at_end_of_input());
+}
+
+TEST_CASE("batches taken from two loops at once hand out each line of a file once, in order") {
+    runtime rt({.loop_threads = 2});
+    // Names long enough to live outside a string's own room, so that the
+    // strings given back are reused; comments and blanks between them.
+    std::string text;
+    constexpr int count = 20000;
+    for (int i = 1; i <= count; ++i) {
+        text += "name-" + std::to_string(i) + ".long-enough.example\n";
+        if (i % 7 == 0) text += "# a comment\n\n";
+    }
+    fanout::test::temp_file file(text);
+    const int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
+    REQUIRE(fd >= 0);
+    line_source lines(rt.executor(0), rt.blocking_pool(), fd,
+                      {.read_ahead = 100, .skip = 2, .items_only = true});
+    const auto got = rt.run(
+        fanout::on_each_loop(rt, 2, [&](std::size_t loop) -> net::awaitable<std::vector<line>> {
+            std::vector<line> mine;
+            std::vector<line> batch;  // the same vector each time: its strings go back
+            for (;;) {
+                co_await lines.next_batch(batch, loop == 0 ? 37 : 5);
+                if (batch.empty()) break;
+                CHECK(batch.size() <= (loop == 0 ? 37u : 5u));
+                for (const auto& l : batch) mine.push_back(l);
+            }
+            co_return mine;
+        }));
+    ::close(fd);
+    std::vector<int> seen(count + 1, 0);
+    for (const auto& mine : got) {
+        for (std::size_t i = 1; i < mine.size(); ++i) CHECK(mine[i - 1].number < mine[i].number);
+        for (const auto& l : mine) {
+            const auto name = std::stoi(l.text.substr(5));
+            REQUIRE(name >= 1);
+            REQUIRE(name <= count);
+            CHECK(l.text == "name-" + std::to_string(name) + ".long-enough.example");
+            ++seen[static_cast<std::size_t>(name)];
+        }
+    }
+    CHECK(seen[1] == 0);  // skipped
+    CHECK(seen[2] == 0);
+    for (int i = 3; i <= count; ++i) CHECK(seen[static_cast<std::size_t>(i)] == 1);
+    CHECK(lines.items_read() == count - 2);
+    CHECK(lines.at_end_of_input());
+}
+
+TEST_CASE("a stopped line source's batches hand out what it read ahead, then end") {
+    runtime rt;
+    test_pipe input;
+    std::string text;
+    for (int i = 1; i <= 50; ++i) text += "line" + std::to_string(i) + "\n";
+    input.write(text);  // and the pipe stays open: a stalled producer
+    line_source lines(rt.executor(), rt.blocking_pool(), input.read_end(), {.read_ahead = 10});
+    const auto got = rt.run([&]() -> net::awaitable<std::vector<line>> {
+        std::vector<line> out;
+        std::vector<line> batch;
+        co_await lines.next_batch(batch, 3);
+        for (auto& l : batch) out.push_back(l);
+        // Let the reader fill its read-ahead (it cannot go further).
+        net::steady_timer timer(co_await net::this_coro::executor, 100ms);
+        co_await timer.async_wait(net::use_awaitable);
+        lines.stop();
+        for (;;) {
+            co_await lines.next_batch(batch, 4);
+            if (batch.empty()) break;
+            for (auto& l : batch) out.push_back(l);
+        }
+        co_return out;
+    }());
+    // At most the read-ahead and what the first batch took from it.
+    CHECK(got.size() >= 1);
+    CHECK(got.size() <= 13);
+    CHECK(lines.lines_read() == got.size());
+    for (std::size_t i = 0; i < got.size(); ++i) {
+        CHECK(got[i].number == i + 1);
+        CHECK(got[i].text == "line" + std::to_string(i + 1));
+    }
     CHECK_FALSE(lines.at_end_of_input());
 }
 

@@ -12,7 +12,9 @@
 // read in chunks on the blocking pool. Reading starts at the first next() and
 // stays at most options.read_ahead lines ahead of the consumers, so a slow
 // producer never delays what the loops are doing and a fast one never fills
-// memory. A line longer than options.max_line_length comes out with
+// memory; the lines of each chunk read are handed over together, and once
+// the read-ahead is full reading goes on when the consumers have taken half
+// of it. A line longer than options.max_line_length comes out with
 // too_long set and only its first bytes kept (the rest is read and
 // dropped): memory stays bounded whatever the input holds.
 //
@@ -39,6 +41,7 @@
 #include <memory>
 #include <optional>
 #include <system_error>
+#include <vector>
 
 namespace fanout {
 
@@ -70,6 +73,12 @@ class line_source {
 
     /// The next line, or nothing at the end (of the input, or after stop()).
     boost::asio::awaitable<std::optional<line>> next();
+    /// Up to `max` lines at once, in input order, into `lines` (cleared
+    /// first): fewer when fewer are read ahead, and `lines` left empty at the
+    /// end. It waits, and ends, as next() does. The strings `lines` held go
+    /// back to the reader for the next lines: a consumer that passes the same
+    /// vector each time costs no allocation per line once warm.
+    boost::asio::awaitable<void> next_batch(std::vector<line>& lines, std::size_t max);
     /// Stops reading; see the top of this header.
     void stop();
 
@@ -85,6 +94,8 @@ class line_source {
     std::error_code error() const;
 
   private:
+    boost::asio::awaitable<void> take_lines(std::vector<line>* batch, std::size_t max,
+                                            std::optional<line>& one);
     struct state;
     std::shared_ptr<state> state_;
 };

@@ -38,8 +38,8 @@ boost::system::error_code code_of_rcode(std::uint8_t code) {
 }
 
 result<answer> answer_of(const std::string& name, record_type type,
-                         std::span<const unsigned char> message) {
-    auto parsed = parse_response(message);
+                         std::span<const unsigned char> message, std::vector<record> reuse) {
+    auto parsed = parse_response(message, std::move(reuse));
     if (!parsed) {
         auto error = std::move(parsed.error());
         error.message = fmt::format("{} {}: {}", name, to_string(type), error.message);

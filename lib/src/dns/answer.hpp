@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace fanout::dns::detail {
 
@@ -23,9 +24,9 @@ failure query_failure(const std::string& name, record_type type, boost::system::
 boost::system::error_code code_of_rcode(std::uint8_t code);
 
 /// The records of `type` in `message` (and the CNAMEs that led there), or
-/// why there are none.
+/// why there are none; read into `reuse`'s records (see parse_response).
 result<answer> answer_of(const std::string& name, record_type type,
-                         std::span<const unsigned char> message);
+                         std::span<const unsigned char> message, std::vector<record> reuse = {});
 
 /// What a lookup that timed out waited for: `timeout` for the first round
 /// of tries over the servers, doubled for each later round.

@@ -27,12 +27,17 @@ class reader {
     void seek(std::size_t position) noexcept { position_ = position; }
 
     bool need(std::size_t bytes, const char* what) {
-        if (!ok()) return false;
-        if (message_.size() - position_ < bytes) {
-            fail(std::string("truncated ") + what);
+        if (!ok()) [[unlikely]]
+            return false;
+        if (message_.size() - position_ < bytes) [[unlikely]] {
+            fail_truncated(what);
             return false;
         }
         return true;
+    }
+    // Out of line: need() is on every field's path, its message is not.
+    [[gnu::noinline]] void fail_truncated(const char* what) {
+        fail(std::string("truncated ") + what);
     }
 
     std::uint8_t u8(const char* what) {
@@ -52,20 +57,28 @@ class reader {
     }
 
     std::string name(const char* what) {
-        if (!need(1, what)) return {};
         std::string out;
-        if (plain_name(out)) return out;
+        name_into(out, what);
+        return out;
+    }
+
+    // The name at the cursor into `out` (its room reused); empty on error.
+    void name_into(std::string& out, const char* what) {
+        out.clear();
+        if (!need(1, what)) return;
+        if (plain_name(out)) return;
+        out.clear();
         char* expanded = nullptr;
         long length = 0;
         const int status = ares_expand_name(message_.data() + position_, message_.data(),
                                             static_cast<int>(message_.size()), &expanded, &length);
         if (status != ARES_SUCCESS) {
             fail(std::string("bad ") + what);
-            return {};
+            return;
         }
         std::unique_ptr<char, void (*)(void*)> owner(expanded, ares_free_string);
         position_ += static_cast<std::size_t>(length);
-        return expanded;
+        out.assign(expanded);
     }
 
     // Expands the name at the cursor into `out` when it is made of letters,
@@ -93,14 +106,16 @@ class reader {
                 break;
             }
             if (message_.size() - at - 1 < length) return false;
-            if (!out.empty()) out += '.';
-            for (std::size_t i = at + 1; i <= at + length; ++i) {
-                const unsigned char c = message_[i];
+            const auto* label = message_.data() + at + 1;
+            for (std::size_t i = 0; i < length; ++i) {
+                const unsigned char c = label[i];
                 const bool plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                                    (c >= '0' && c <= '9') || c == '-' || c == '_';
                 if (!plain) return false;
-                out += static_cast<char>(c);
             }
+            // The label checked, then copied whole.
+            if (!out.empty()) out += '.';
+            out.append(reinterpret_cast<const char*>(label), length);
             if (out.size() > 255) return false;
             at += 1 + length;
         }
@@ -165,7 +180,10 @@ void read_data(reader& in, record& out, std::size_t length) {
         case record_type::cname:
         case record_type::ns:
         case record_type::ptr:
-            out.data = in.name("target name");
+            if (auto* target = std::get_if<std::string>(&out.data))
+                in.name_into(*target, "target name");  // a reused record's string
+            else
+                out.data = in.name("target name");
             break;
         case record_type::mx: {
             mx_data mx;
@@ -206,7 +224,7 @@ void read_data(reader& in, record& out, std::size_t length) {
 
 }  // namespace
 
-result<response> parse_response(std::span<const unsigned char> message) {
+result<response> parse_response(std::span<const unsigned char> message, std::vector<record> reuse) {
     const auto malformed = [](const std::string& why) {
         return failure{make_error_code(errc::malformed_response), "malformed response: " + why};
     };
@@ -215,6 +233,7 @@ result<response> parse_response(std::span<const unsigned char> message) {
 
     reader in(message);
     response out;
+    out.answers = std::move(reuse);
     out.id = in.u16("header");
     const std::uint16_t flags = in.u16("header");
     if ((flags & 0x8000) == 0) return malformed("not a response (QR is 0)");
@@ -235,9 +254,12 @@ result<response> parse_response(std::span<const unsigned char> message) {
     constexpr std::size_t smallest_record = 11;
     out.answers.reserve(
         std::min<std::size_t>(answers, (message.size() - in.position()) / smallest_record));
+    // Records are read in place: into the reused ones first, then new ones.
+    std::size_t kept = 0;
     for (unsigned i = 0; i < answers && in.ok(); ++i) {
-        record rr;
-        rr.name = in.name("record name");
+        if (kept == out.answers.size()) out.answers.emplace_back();
+        record& rr = out.answers[kept];
+        in.name_into(rr.name, "record name");
         rr.type = static_cast<record_type>(in.u16("record header"));
         in.u16("record header");  // class
         rr.ttl = in.u32("record header");
@@ -245,9 +267,10 @@ result<response> parse_response(std::span<const unsigned char> message) {
         const std::size_t length = in.u16("record header");
         if (!in.need(length, "record data")) break;
         read_data(in, rr, length);
-        if (in.ok()) out.answers.push_back(std::move(rr));
+        if (in.ok()) ++kept;
     }
     if (!in.ok()) return malformed(in.error());
+    out.answers.resize(kept);
     return out;
 }
 

@@ -20,6 +20,10 @@ struct response {
 
 /// The header and answers of `message`; a failure with
 /// errc::malformed_response saying what is wrong when it cannot be read.
-result<response> parse_response(std::span<const unsigned char> message);
+/// The answers are read into `reuse`'s records (their strings keep their
+/// room): a caller that hands back the records of earlier answers parses
+/// without allocating.
+result<response> parse_response(std::span<const unsigned char> message,
+                                std::vector<record> reuse = {});
 
 }  // namespace fanout::dns::detail

@@ -192,6 +192,9 @@ class resolver::channel : public std::enable_shared_from_this<channel> {
     std::size_t pending() const noexcept {
         return pending_ + (transport_ ? transport_->pending() : 0);
     }
+    void recycle(std::vector<record>&& records) {
+        if (transport_) transport_->recycle(std::move(records));
+    }
     detail::address_cache& cache() noexcept { return cache_; }
     const detail::hosts_file& hosts() const noexcept { return hosts_; }
     const executor_type& executor() const noexcept { return executor_; }
@@ -506,6 +509,11 @@ net::awaitable<result<answer>> resolver::query(std::string_view name, record_typ
             target->start(query_name.view(), query_type, std::move(handler));
         },
         net::use_awaitable, channel_, held_name(name), type);
+}
+
+void resolver::recycle(answer&& used) {
+    FANOUT_ASSERT_ON_EXECUTOR(channel_->executor());
+    channel_->recycle(std::move(used.records));
 }
 
 void resolver::async_query(std::string_view name, record_type type,

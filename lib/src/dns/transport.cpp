@@ -57,13 +57,26 @@ struct server_state {
     clock::time_point refilled{};
 };
 
-// One UDP socket, unconnected: its tries go to any server of its family.
+// Up to this many servers, each has sockets of its own, connected to it:
+// the kernel keeps the route (an unconnected socket looks it up for every
+// datagram sent) and drops datagrams from any other address. A larger pool
+// shares unconnected sockets, one family each, as a socket per server
+// would cost a receive buffer and an id table each.
+constexpr std::size_t most_connected_servers = 16;
+constexpr std::size_t any_server = static_cast<std::size_t>(-1);
+
+// One UDP socket: connected to `server`, or (any_server) unconnected, its
+// tries going to any server of its family.
 struct udp_channel {
-    udp_channel(const net::any_io_executor& executor, bool v6)
-        : socket(executor, v6 ? udp::v6() : udp::v4()), lookup_of_id(65536, none), v6(v6) {}
+    udp_channel(const net::any_io_executor& executor, std::size_t server, bool v6)
+        : socket(executor, v6 ? udp::v6() : udp::v4()),
+          lookup_of_id(65536, none),
+          server(server),
+          v6(v6) {}
     udp::socket socket;
     std::vector<std::uint32_t> lookup_of_id;
     std::size_t outstanding = 0;
+    std::size_t server;
     bool v6;
     bool reading = false;
     bool writing = false;
@@ -143,12 +156,17 @@ class transport::state : public std::enable_shared_from_this<state> {
         if (auto cancel = net::get_associated_cancellation_slot(*lk.handler);
             cancel.is_connected()) {
             lk.cancel_slot = cancel;
-            cancel.template emplace<canceller>(canceller{this, slot, lk.serial});
+            cancel.template emplace<canceller>(canceller{weak_from_this(), slot, lk.serial});
         }
         begin_try(slot, none);
     }
 
     std::size_t pending() const noexcept { return pending_; }
+
+    void recycle(std::vector<record>&& records) {
+        if (records.capacity() == 0 || recycled_.size() >= max_recycled) return;
+        recycled_.push_back(std::move(records));
+    }
 
     void shutdown() {
         if (shut_) return;
@@ -164,11 +182,19 @@ class transport::state : public std::enable_shared_from_this<state> {
     }
 
   private:
+    struct disarmed {
+        void operator()(net::cancellation_type) const {}
+    };
+
+    // Weak: a canceller that has fired stays in its slot, which may be
+    // emitted again after the transport is gone.
     struct canceller {
-        state* self;
+        std::weak_ptr<state> target;
         std::uint32_t slot;
         std::uint32_t serial;
         void operator()(net::cancellation_type) const {
+            const auto self = target.lock();
+            if (!self) return;
             auto& lk = self->lookups_[slot];
             if (!lk.active || lk.serial != serial) return;
             lk.cancel_slot = {};  // the slot may die with the awaiter: never touch it again
@@ -190,7 +216,11 @@ class transport::state : public std::enable_shared_from_this<state> {
     void complete(std::uint32_t slot, result<answer> value) {
         auto& lk = lookups_[slot];
         end_try(slot);
-        if (lk.cancel_slot.is_connected()) lk.cancel_slot.clear();
+        // A handler that does nothing takes the canceller's place: the slot
+        // keeps its memory for the caller's next operation (clear() would
+        // free it, and the next lookup allocate it again), and nothing in it
+        // points at this transport.
+        if (lk.cancel_slot.is_connected()) lk.cancel_slot.template emplace<disarmed>();
         lk.cancel_slot = {};
         lk.active = false;
         --pending_;
@@ -208,6 +238,14 @@ class transport::state : public std::enable_shared_from_this<state> {
         lk.next_free = free_;
         free_ = slot;
         if (pending_ == 0) go_idle();
+    }
+
+    // Records given back by recycle(), for the next answer to be read into.
+    std::vector<record> spare_records() {
+        if (recycled_.empty()) return {};
+        auto out = std::move(recycled_.back());
+        recycled_.pop_back();
+        return out;
     }
 
     void run_completions() {
@@ -326,7 +364,7 @@ class transport::state : public std::enable_shared_from_this<state> {
             start_tcp(slot);
             return;
         }
-        const auto channel = channel_for(target.endpoint.address().is_v6());
+        const auto channel = channel_for(server);
         auto& ch = *channels_[channel];
         std::uint16_t id;
         do {
@@ -367,11 +405,17 @@ class transport::state : public std::enable_shared_from_this<state> {
         }
     }
 
-    std::uint32_t channel_for(bool v6) {
+    std::uint32_t channel_for(std::size_t server) {
+        const auto& endpoint = servers_[server].endpoint;
+        const bool v6 = endpoint.address().is_v6();
+        const auto owner = servers_.size() <= most_connected_servers ? server : any_server;
         for (std::uint32_t i = 0; i < channels_.size(); ++i)
-            if (channels_[i]->v6 == v6 && channels_[i]->outstanding < ids_per_socket) return i;
-        auto ch = std::make_unique<udp_channel>(executor_, v6);
+            if (channels_[i]->server == owner && channels_[i]->v6 == v6 &&
+                channels_[i]->outstanding < ids_per_socket)
+                return i;
+        auto ch = std::make_unique<udp_channel>(executor_, owner, v6);
         ch->socket.non_blocking(true);
+        if (owner != any_server) ch->socket.connect(endpoint);  // no traffic: it sets the peer
         // Thousands of answers can arrive between two reads; the kernel caps
         // these at net.core.rmem_max / wmem_max.
         boost::system::error_code ignored;
@@ -394,6 +438,7 @@ class transport::state : public std::enable_shared_from_this<state> {
         if (ch.writing) return;
         std::array<mmsghdr, batch_size> messages{};
         std::array<iovec, batch_size> parts{};
+        unsigned refusals = 0;
         while (!ch.to_send.empty()) {
             std::size_t count = 0;
             std::size_t taken = 0;
@@ -401,11 +446,13 @@ class transport::state : public std::enable_shared_from_this<state> {
                 const auto [slot, serial] = ch.to_send[taken++];
                 auto& lk = lookups_[slot];
                 if (!lk.active || !lk.try_live || lk.try_serial != serial) continue;
-                auto& target = servers_[lk.server].endpoint;
                 parts[count] = {lk.query.data(), lk.query_size};
-                messages[count].msg_hdr = {};
-                messages[count].msg_hdr.msg_name = target.data();
-                messages[count].msg_hdr.msg_namelen = static_cast<socklen_t>(target.size());
+                messages[count].msg_hdr = {};  // no address on a connected socket: its peer
+                if (ch.server == any_server) {
+                    auto& target = servers_[lk.server].endpoint;
+                    messages[count].msg_hdr.msg_name = target.data();
+                    messages[count].msg_hdr.msg_namelen = static_cast<socklen_t>(target.size());
+                }
                 messages[count].msg_hdr.msg_iov = &parts[count];
                 messages[count].msg_hdr.msg_iovlen = 1;
                 ++count;
@@ -416,6 +463,9 @@ class transport::state : public std::enable_shared_from_this<state> {
             }
             const int sent = ::sendmmsg(ch.socket.native_handle(), messages.data(),
                                         static_cast<unsigned>(count), MSG_DONTWAIT);
+            // An ICMP error a connected socket holds fails the next send
+            // once, sending nothing: send again (a few times at most).
+            if (sent < 0 && errno == ECONNREFUSED && refusals++ < 4) continue;
             if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
                 ch.writing = true;
                 ch.socket.async_wait(udp::socket::wait_write, [self = shared_from_this(), channel](
@@ -459,6 +509,7 @@ class transport::state : public std::enable_shared_from_this<state> {
         auto& ch = *channels_[channel];
         if (!buffers_) buffers_ = std::make_unique<receive_buffers>();
         auto& b = *buffers_;
+        unsigned errors = 0;
         for (;;) {
             for (std::size_t i = 0; i < batch_size; ++i) {
                 b.parts[i] = {b.data[i].data(), datagram_size};
@@ -470,6 +521,15 @@ class transport::state : public std::enable_shared_from_this<state> {
             }
             const int got = ::recvmmsg(ch.socket.native_handle(), b.messages.data(), batch_size,
                                        MSG_DONTWAIT, nullptr);
+            // A connected socket reports an ICMP error (the server's port
+            // closed) once, before the datagrams waiting: read on past it,
+            // or they would wait for the next one to arrive (the reactor
+            // tells of new data only).
+            if (got < 0 &&
+                (errno == ECONNREFUSED || errno == EHOSTUNREACH || errno == ENETUNREACH ||
+                 errno == EINTR) &&
+                errors++ < 8)
+                continue;
             if (got <= 0) return;
             for (int i = 0; i < got; ++i) on_datagram(channel, b, static_cast<std::size_t>(i));
             if (static_cast<std::size_t>(got) < batch_size) return;
@@ -529,7 +589,7 @@ class transport::state : public std::enable_shared_from_this<state> {
         } else {
             succeeded(server);
         }
-        auto value = answer_of(lk.name, lk.type, message);
+        auto value = answer_of(lk.name, lk.type, message, spare_records());
         if (value) value->answered_by = servers_[server].address;
         complete(slot, std::move(value));
     }
@@ -717,6 +777,8 @@ class transport::state : public std::enable_shared_from_this<state> {
     std::unique_ptr<receive_buffers> buffers_;
     bool flush_posted_ = false;
     std::vector<std::pair<answer_handler, result<answer>>> done_;  // to complete
+    static constexpr std::size_t max_recycled = 1024;
+    std::vector<std::vector<record>> recycled_;
     bool completions_posted_ = false;
     bool shut_ = false;
 };
@@ -730,6 +792,10 @@ transport::~transport() {
 
 void transport::start(std::string_view name, record_type type, answer_handler handler) {
     state_->start(name, type, std::move(handler));
+}
+
+void transport::recycle(std::vector<record>&& records) {
+    state_->recycle(std::move(records));
 }
 
 std::size_t transport::pending() const noexcept {

@@ -1,6 +1,7 @@
 #pragma once
 // The resolver's own query transport (private): pre-encoded queries sent in
-// batches on a few unconnected UDP sockets, answers read in batches and
+// batches on a few UDP sockets (connected, one server each, for a pool of up
+// to 16; shared by the servers of a family beyond), answers read in batches and
 // matched by id, source and question; TCP for truncated answers (or for
 // every query); one timer for every timeout; the servers chosen by a
 // server_pool_policy.
@@ -51,6 +52,10 @@ class transport {
 
     /// Asks for `type` records of `name` (a valid name, without final dot).
     void start(std::string_view name, record_type type, answer_handler handler);
+
+    /// Records of an answer this transport gave, handed back: the next
+    /// answers are read into them (up to a bound; the rest are freed).
+    void recycle(std::vector<record>&& records);
 
     /// Lookups not yet completed.
     std::size_t pending() const noexcept;

@@ -102,6 +102,12 @@ class resolver {
     void async_query(std::string_view name, record_type type,
                      boost::asio::any_completion_handler<void(result<answer>)> done);
 
+    /// Gives back an answer's memory once its caller is done with it: the
+    /// next answers are read into its records (their strings keep their
+    /// room), so a bulk caller costs no allocation per answer. Optional;
+    /// call it from the resolver's executor.
+    void recycle(answer&& used);
+
     /// The IPv4 and IPv6 addresses of `host`: an IP literal as itself,
     /// "localhost" as the loopback addresses, then /etc/hosts (when enabled),
     /// the cache (when enabled), and A and AAAA queries asked together.
