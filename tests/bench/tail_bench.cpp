@@ -20,8 +20,8 @@
 // adaptive_knee, adaptive_p99_vs_unloaded and
 // adaptive_throughput_vs_best_fixed (goals: the limit within 30% of the
 // knee, p99 within 2x unloaded, throughput at least 90% of the best fixed
-// limit), and the same for AIMD as adaptive_aimd_*. TAIL_SKIP_HEDGE=1 runs
-// only this part.
+// limit), and the same for AIMD as adaptive_aimd_*. ADAPTIVE_HEADROOM sets
+// the gradient's headroom (4). TAIL_SKIP_HEDGE=1 runs only this part.
 //
 // One request is one connection: "k\n" in, "ok\n" out; the client closes
 // with SO_LINGER 0 so that 100,000 connections leave no TIME_WAIT behind.
