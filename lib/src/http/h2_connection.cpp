@@ -348,7 +348,7 @@ struct h2_callbacks {
         c.release(s);
         if (c.active_.empty()) {
             c.idle_since_ = clock::now();
-            c.watching_ = false;
+            c.watch_at_ = never;
             c.watchdog_.cancel();
             c.stop_reading_when_idle();
         }
@@ -498,8 +498,7 @@ clock::time_point h2_connection::deadline_of(const stream& s) const {
 // earliest deadline of a stream, and deadlines only move later (with
 // progress), so a stream past its deadline is found when it fires.
 void h2_connection::watch(clock::time_point at) {
-    if (watching_ && watch_at_ <= at) return;
-    watching_ = true;
+    if (watch_at_ <= at) return;  // armed for sooner already
     watch_at_ = at;
     watchdog_.expires_at(at);  // a wait set earlier ends as operation_aborted
     watchdog_.async_wait([self = shared_from_this()](error_code ec) {
@@ -508,7 +507,7 @@ void h2_connection::watch(clock::time_point at) {
 }
 
 void h2_connection::on_watchdog() {
-    watching_ = false;
+    watch_at_ = never;
     if (dead_) return;
     const auto now = clock::now();
     auto next = never;
@@ -539,7 +538,7 @@ void h2_connection::fail_all(const failure& why, bool retryable_if_unanswered) {
         release(*s);
     }
     active_.clear();
-    watching_ = false;
+    watch_at_ = never;
     watchdog_.cancel();
     settings_wait_.cancel();
     ping_wait_.cancel();

@@ -209,10 +209,9 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     struct request_fields;                    // the request being submitted, reused
     std::unique_ptr<request_fields> fields_;  // (nghttp2_nv is not declared here)
     std::size_t header_hint_ = 4;             // header fields of the last answer
-    // The watchdog: armed for watch_at_ while watching_.
+    // The watchdog: armed for watch_at_, unless that is time_point::max().
     boost::asio::steady_timer watchdog_;
     clock::time_point watch_at_ = clock::time_point::max();
-    bool watching_ = false;
     clock::time_point now_ = clock::now();  // when the bytes being read came
     std::string out_;
     std::unique_ptr<std::uint8_t[]> in_;

@@ -79,8 +79,12 @@ bool alpn_picked_h2(SSL* ssl) {
     return size == 2 && picked[0] == 'h' && picked[1] == '2';
 }
 
+bool tls_input_buffered(SSL* ssl) {
+    return SSL_pending(ssl) > 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0;
+}
+
 std::size_t tls_read_buffered(SSL* ssl, void* out, std::size_t size) {
-    if (SSL_pending(ssl) <= 0 && BIO_ctrl_pending(SSL_get_rbio(ssl)) == 0) return 0;
+    if (!tls_input_buffered(ssl)) return 0;
     // No ERR_clear_error() first (it costs more than a small record's
     // decryption): SSL_get_error() is not asked, and asio's engine clears
     // the queue before each of its operations. What a failure left there

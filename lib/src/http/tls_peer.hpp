@@ -39,6 +39,10 @@ bool alpn_refused(const boost::system::error_code& ec);
 /// Whether the handshake on `ssl` picked h2 by ALPN.
 bool alpn_picked_h2(SSL* ssl);
 
+/// Whether `ssl` holds input read from the socket and not yet decrypted, or
+/// decrypted and not yet read: a read then needs no system call.
+bool tls_input_buffered(SSL* ssl);
+
 /// Reads into `out` what `ssl` can give from input already read from the
 /// socket (a record whole in its input BIO, or decrypted bytes not yet
 /// taken), without touching the socket: 0 when it needs more from it, and

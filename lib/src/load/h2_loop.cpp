@@ -25,7 +25,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-#include <openssl/bio.h>
 #include <openssl/ssl.h>
 
 #include <algorithm>
@@ -46,18 +45,8 @@ constexpr std::size_t write_batch = 16 * 1024;  // write once this much is ready
 constexpr std::int32_t stream_window = (1 << 30) - 1;
 constexpr std::int32_t connection_window = (1 << 30) - 1;
 
-// Whether the TLS stream holds input read from the socket and not yet
-// decrypted, or decrypted and not yet read: a read then needs no system call.
-bool tls_input_buffered(tls_stream& stream) {
-    SSL* ssl = stream.native_handle();
-    return SSL_pending(ssl) > 0 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0;
-}
-
-// Reads what the TLS stream can give from input already read (decrypting
-// a record whole in the input), without touching the socket: 0 when it
-// needs more from it (a read through asio then waits for it). The engine
-// keeps no state of its own beside OpenSSL's: asio's next operation goes on
-// from there (and writes anything this left to write).
+// Reads what the TLS stream can give from input already read, without
+// touching the socket (see http::detail::tls_read_buffered).
 std::size_t read_buffered(tls_stream& stream, std::vector<char>& buffer) {
     return http::detail::tls_read_buffered(stream.native_handle(), buffer.data(), buffer.size());
 }
@@ -406,7 +395,7 @@ net::awaitable<error_code> loop_driver::read_h2(connection& c, bool wake_when_du
         // records already read from the socket are taken too before
         // anything is written, so that one write carries the streams of
         // many answers (and not one write per answer).
-        if (c.tls && tls_input_buffered(*c.tls)) continue;
+        if (c.tls && http::detail::tls_input_buffered(c.tls->native_handle())) continue;
         co_return error_code{};
     }
 }
