@@ -1,5 +1,7 @@
 #include "http/h2_connection.hpp"
 
+#include "http/h2_memory.hpp"
+
 #include "http/request_head.hpp"
 #include "http/target.hpp"
 #include "http/tls_peer.hpp"
@@ -21,7 +23,6 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
-#include <cstdlib>
 #include <cstring>
 #include <string_view>
 #include <vector>
@@ -49,104 +50,12 @@ nghttp2_nv pair(std::string_view name, std::string_view value) {
 
 constexpr auto never = clock::time_point::max();
 
-// Under AddressSanitizer nghttp2's blocks are not kept for reuse, so a use
-// after free or a double free in the session is still caught.
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool keep_freed_blocks = false;
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-constexpr bool keep_freed_blocks = false;
-#else
-constexpr bool keep_freed_blocks = true;
-#endif
-#else
-constexpr bool keep_freed_blocks = true;
-#endif
-
 }  // namespace
-
-// nghttp2's allocator for one session: blocks of up to max_small bytes come
-// from a free list per 16-byte size class and go back to it; larger ones
-// are malloc's. Each block has a header with its capacity (and, when free,
-// the next free block), which keeps the payload 16-byte aligned.
-struct h2_connection::memory {
-    static constexpr std::size_t step = 16;
-    static constexpr std::size_t max_small = 1024;
-    struct header {
-        std::size_t capacity;
-        header* next;
-    };
-    static_assert(sizeof(header) == 16);
-    std::array<header*, max_small / step + 1> free{};
-
-    memory() = default;
-    memory(const memory&) = delete;
-    memory& operator=(const memory&) = delete;
-    ~memory() {
-        for (auto* list : free)
-            while (list != nullptr) {
-                auto* next = list->next;
-                std::free(list);
-                list = next;
-            }
-    }
-
-    void* allocate(std::size_t size) {
-        const auto capacity = size <= max_small ? (size + step - 1) / step * step : size;
-        header* block = nullptr;
-        if (capacity <= max_small && free[capacity / step] != nullptr) {
-            block = free[capacity / step];
-            free[capacity / step] = block->next;
-        } else {
-            block = static_cast<header*>(std::malloc(sizeof(header) + capacity));
-            if (block == nullptr) return nullptr;
-            block->capacity = capacity;
-        }
-        return block + 1;
-    }
-
-    void release(void* p) {
-        if (p == nullptr) return;
-        auto* block = static_cast<header*>(p) - 1;
-        if (block->capacity > max_small || !keep_freed_blocks) {
-            std::free(block);
-            return;
-        }
-        block->next = free[block->capacity / step];
-        free[block->capacity / step] = block;
-    }
-
-    void* reallocate(void* p, std::size_t size) {
-        if (p == nullptr) return allocate(size);
-        const auto capacity = (static_cast<header*>(p) - 1)->capacity;
-        if (size <= capacity) return p;
-        void* moved = allocate(size);
-        if (moved == nullptr) return nullptr;
-        std::memcpy(moved, p, capacity);
-        release(p);
-        return moved;
-    }
-
-    static memory& of(void* user) { return *static_cast<memory*>(user); }
-    static void* malloc_cb(std::size_t size, void* user) { return of(user).allocate(size); }
-    static void free_cb(void* p, void* user) { of(user).release(p); }
-    static void* calloc_cb(std::size_t n, std::size_t size, void* user) {
-        if (size != 0 && n > static_cast<std::size_t>(-1) / size) return nullptr;
-        void* p = of(user).allocate(n * size);
-        if (p != nullptr) std::memset(p, 0, n * size);
-        return p;
-    }
-    static void* realloc_cb(void* p, std::size_t size, void* user) {
-        return of(user).reallocate(p, size);
-    }
-};
 
 struct h2_connection::request_fields {
     std::vector<nghttp2_nv> list;
     std::string names;  // the lower-cased field names the list points into
 };
-
-namespace {}  // namespace
 
 // One request on the connection, from its submission until both nghttp2
 // has closed it and its caller's stream_hold has ended (`holders` counts them);
@@ -372,7 +281,7 @@ h2_connection::h2_connection(std::unique_ptr<socket_type> plain, std::unique_ptr
     : plain_(std::move(plain)),
       tls_(std::move(tls)),
       limits_(std::move(limits)),
-      memory_(std::make_unique<memory>()),
+      memory_(std::make_unique<h2_memory>()),
       fields_(std::make_unique<request_fields>()),
       watchdog_(lowest().get_executor()),
       in_(new std::uint8_t[read_size]),
@@ -388,8 +297,7 @@ h2_connection::h2_connection(std::unique_ptr<socket_type> plain, std::unique_ptr
                                                               &h2_callbacks::on_data_chunk);
     nghttp2_session_callbacks_set_on_stream_close_callback(callbacks,
                                                            &h2_callbacks::on_stream_close);
-    nghttp2_mem allocator{memory_.get(), &memory::malloc_cb, &memory::free_cb, &memory::calloc_cb,
-                          &memory::realloc_cb};  // copied by nghttp2
+    nghttp2_mem allocator = memory_->allocator();  // copied by nghttp2
     const int rv = nghttp2_session_client_new3(&session_, callbacks, this, nullptr, &allocator);
     nghttp2_session_callbacks_del(callbacks);
     if (rv != 0) throw std::bad_alloc();

@@ -66,6 +66,7 @@ struct nghttp2_session;
 namespace fanout::http::detail {
 
 struct target;
+class h2_memory;
 
 struct h2_limits {
     std::size_t max_body_size = 0;
@@ -204,8 +205,7 @@ class h2_connection : public std::enable_shared_from_this<h2_connection> {
     std::vector<stream*> active_;
     std::vector<std::unique_ptr<stream>> all_;
     std::vector<stream*> free_;
-    struct memory;  // nghttp2's allocations: free lists by size, the connection's
-    std::unique_ptr<memory> memory_;
+    std::unique_ptr<h2_memory> memory_;       // nghttp2's allocations (h2_memory.hpp)
     struct request_fields;                    // the request being submitted, reused
     std::unique_ptr<request_fields> fields_;  // (nghttp2_nv is not declared here)
     std::size_t header_hint_ = 4;             // header fields of the last answer

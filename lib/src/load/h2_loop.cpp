@@ -41,6 +41,8 @@ using boost::system::error_code;
 namespace {
 
 constexpr std::size_t write_batch = 16 * 1024;  // write once this much is ready
+// At most this much is read over TLS before what is due is written.
+constexpr std::size_t max_read_turn = 256 * 1024;
 // Windows large enough that flow control never holds a load run back.
 constexpr std::int32_t stream_window = (1 << 30) - 1;
 constexpr std::int32_t connection_window = (1 << 30) - 1;
@@ -174,7 +176,8 @@ net::awaitable<error_code> loop_driver::start_h2(connection& c) {
     // The run's limit is -p, the server's SETTINGS cap it; nghttp2 keeps no
     // closed streams for priorities.
     nghttp2_option_set_no_closed_streams(option, 1);
-    const int rv = nghttp2_session_client_new2(&c.session, h2_callbacks_, &c, option);
+    nghttp2_mem allocator = c.h2_allocations.allocator();  // copied by nghttp2
+    const int rv = nghttp2_session_client_new3(&c.session, h2_callbacks_, &c, option, &allocator);
     nghttp2_option_del(option);
     if (rv != 0) throw std::bad_alloc();
     const std::array<nghttp2_settings_entry, 2> settings{{
@@ -348,23 +351,38 @@ net::awaitable<error_code> loop_driver::write_h2(connection& c) {
 }
 
 net::awaitable<error_code> loop_driver::read_h2(connection& c, bool wake_when_due) {
-    // Reads what has come (one read, or more while they fill the buffer)
-    // and feeds it to nghttp2, waiting for the socket to be readable first
-    // when nothing is there (the reactor is edge-triggered).
+    // Reads what has come and feeds it to nghttp2, waiting for the socket
+    // to be readable first when nothing is there (the reactor is
+    // edge-triggered). Over TLS it reads without blocking until the socket
+    // has nothing more (or max_read_turn is read), as h2load does: the
+    // answers of a batch of streams are all taken before anything is
+    // written, so that one write carries the streams that replace them,
+    // and the server gets them in one segment too.
+    std::size_t turn = 0;
     for (;;) {
         error_code ec;
         std::size_t received = 0;
         if (c.tls && (received = read_buffered(*c.tls, c.buffer)) > 0) {
-            // Decrypted from what was already read: no wait, no trip through the scheduler.
+            // Decrypted from what was already read: no system call.
         } else if (c.tls) {
-            if (wake_when_due) wake_when_due_during_read(c);
-            c.waiting_to_read = true;
-            auto [tls_ec, n] = co_await c.tls->async_read_some(net::buffer(c.buffer),
-                                                               net::as_tuple(net::use_awaitable));
-            c.waiting_to_read = false;
-            if (wake_when_due) c.timer.cancel();
-            ec = tls_ec;
-            received = n;
+            if (c.drained) {
+                if (turn > 0) co_return error_code{};
+                if (wake_when_due) wake_when_due_during_read(c);
+                c.waiting_to_read = true;
+                auto [wait_ec] = co_await c.lowest().async_wait(tcp::socket::wait_read,
+                                                                net::as_tuple(net::use_awaitable));
+                c.waiting_to_read = false;
+                if (wake_when_due) c.timer.cancel();
+                if (wait_ec) co_return wait_ec;
+                c.drained = false;
+            }
+            // The socket is non-blocking (connect): a read with nothing
+            // there says would_block, and the TLS stream keeps its state.
+            received = c.tls->read_some(net::buffer(c.buffer), ec);
+            if (ec == net::error::would_block || ec == net::error::try_again) {
+                c.drained = true;
+                continue;
+            }
         } else {
             if (c.drained) {
                 if (wake_when_due) wake_when_due_during_read(c);
@@ -391,11 +409,8 @@ net::awaitable<error_code> loop_driver::read_h2(connection& c, bool wake_when_du
         if (nghttp2_session_mem_recv(
                 c.session, reinterpret_cast<const std::uint8_t*>(c.buffer.data()), received) < 0)
             co_return make_error_code(http::errc::protocol_error);
-        // A TLS read gives one record, often one stream's answer: the
-        // records already read from the socket are taken too before
-        // anything is written, so that one write carries the streams of
-        // many answers (and not one write per answer).
-        if (c.tls && http::detail::tls_input_buffered(c.tls->native_handle())) continue;
+        turn += received;
+        if (c.tls && turn < max_read_turn) continue;
         co_return error_code{};
     }
 }

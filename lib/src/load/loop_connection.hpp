@@ -6,6 +6,7 @@
 //
 // Threads: used on its loop's executor only.
 
+#include "http/h2_memory.hpp"
 #include "http/response_parser.hpp"
 #include "load/loop_driver.hpp"
 
@@ -112,6 +113,9 @@ struct loop_driver::connection {
     // send again on the next connect.
     loop_driver* driver = nullptr;
     nghttp2_session* session = nullptr;
+    // Its allocations, kept across connects (~connection deletes the
+    // session before its members go).
+    http::detail::h2_memory h2_allocations;
     std::vector<h2_stream> streams;
     std::vector<std::size_t> free_streams;
     std::deque<h2_retry> retries;

@@ -290,7 +290,9 @@ net::awaitable<bool> loop_driver::connect(connection& c) {
                  !http::detail::alpn_picked_h2(c.tls->native_handle()))
             ec = make_error_code(http::errc::http2_not_negotiated);
     }
-    if (!ec && !c.tls) c.socket.non_blocking(true, ec);
+    // Reads that find nothing say so instead of blocking (h2 reads TLS
+    // records that way too; HTTP/1.1 over TLS only reads asynchronously).
+    if (!ec && (!c.tls || opts_.version != protocol::http1_1)) c.lowest().non_blocking(true, ec);
     if (!ec && opts_.version != protocol::http1_1) ec = co_await start_h2(c);
     c.connecting = false;
     if (ec) {
