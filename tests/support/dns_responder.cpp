@@ -11,10 +11,16 @@
 #include <boost/asio/write.hpp>
 #include <boost/system/error_code.hpp>
 
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <cctype>
 #include <condition_variable>
+#include <cstring>
 #include <deque>
 #include <map>
 #include <mutex>
@@ -442,6 +448,8 @@ class listener {
     ~listener();
 
     std::uint16_t port() const { return port_; }
+    // Queries that came in a segmented send (UDP GSO), told apart by UDP_GRO.
+    std::size_t segmented_queries() const { return segmented_queries_.load(); }
     // Sends from the listener's thread; callable from any thread.
     void post(std::vector<reply> replies);
     void on_message(message_view message, peer from, bool over_tcp);
@@ -458,6 +466,7 @@ class listener {
     tcp::acceptor acceptor_{io_};
     udp::endpoint udp_sender_;
     std::array<std::uint8_t, 65536> udp_buffer_{};
+    std::atomic<std::size_t> segmented_queries_{0};
     std::uint16_t port_ = 0;
     std::thread thread_;
 };
@@ -547,6 +556,8 @@ listener::listener(authority& zone) : zone_(zone) {
     // not fit is lost, as UDP may.
     boost::system::error_code ignored;
     udp_.set_option(udp::socket::receive_buffer_size(1 << 20), ignored);
+    const int on = 1;
+    ::setsockopt(udp_.native_handle(), SOL_UDP, UDP_GRO, &on, sizeof(on));  // see receive_udp
     receive_udp();
     accept_tcp();
     thread_ = std::thread([this] { io_.run(); });
@@ -568,14 +579,46 @@ void listener::on_message(message_view message, peer from, bool over_tcp) {
 }
 
 void listener::receive_udp() {
-    udp_.async_receive_from(net::buffer(udp_buffer_), udp_sender_,
-                            [this](boost::system::error_code ec, std::size_t size) {
-                                if (ec == net::error::operation_aborted || !udp_.is_open()) return;
-                                if (!ec)
-                                    on_message(message_view(udp_buffer_.data(), size), udp_sender_,
-                                               false);
-                                receive_udp();
-                            });
+    // Every datagram waiting, with recvmsg: with UDP_GRO on (the
+    // constructor), the queries a client sent as one segmented send (UDP
+    // GSO) arrive as one buffer and a segment size, and are answered one
+    // by one as if they had come apart (which is what a server without
+    // UDP_GRO gets).
+    udp_.async_wait(udp::socket::wait_read, [this](boost::system::error_code ec) {
+        if (ec == net::error::operation_aborted || !udp_.is_open()) return;
+        for (int i = 0; i < 256; ++i) {
+            iovec part{udp_buffer_.data(), udp_buffer_.size()};
+            alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
+            msghdr header{};
+            header.msg_name = udp_sender_.data();
+            header.msg_namelen = static_cast<socklen_t>(udp_sender_.capacity());
+            header.msg_iov = &part;
+            header.msg_iovlen = 1;
+            header.msg_control = control.data();
+            header.msg_controllen = control.size();
+            const auto got = ::recvmsg(udp_.native_handle(), &header, MSG_DONTWAIT);
+            if (got < 0) break;
+            udp_sender_.resize(header.msg_namelen);
+            std::size_t segment = 0;
+            for (cmsghdr* c = CMSG_FIRSTHDR(&header); c != nullptr; c = CMSG_NXTHDR(&header, c))
+                if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO) {
+                    int size = 0;
+                    std::memcpy(&size, CMSG_DATA(c), sizeof(size));
+                    segment = static_cast<std::size_t>(size);
+                }
+            const auto size = static_cast<std::size_t>(got);
+            if (segment == 0 || segment >= size) {
+                on_message(message_view(udp_buffer_.data(), size), udp_sender_, false);
+                continue;
+            }
+            for (std::size_t at = 0; at < size; at += segment) {
+                ++segmented_queries_;
+                on_message(message_view(udp_buffer_.data() + at, std::min(segment, size - at)),
+                           udp_sender_, false);
+            }
+        }
+        receive_udp();
+    });
 }
 
 void listener::accept_tcp() {
@@ -769,6 +812,10 @@ std::size_t dns_responder::queries_for(const std::string& name) const {
 
 std::size_t dns_responder::tcp_queries() const {
     return state_->zone.tcp_queries();
+}
+
+std::size_t dns_responder::segmented_queries() const {
+    return state_->sockets.segmented_queries();
 }
 
 bool dns_responder::wait_for_queries(std::size_t count, std::chrono::milliseconds limit) const {

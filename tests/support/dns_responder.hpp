@@ -136,6 +136,10 @@ class dns_responder {
     std::size_t queries() const;
     std::size_t queries_for(const std::string& name) const;
     std::size_t tcp_queries() const;
+    /// UDP queries that came in a segmented send (UDP GSO: several queries
+    /// of one size handed to the kernel at once); they are answered one by
+    /// one all the same.
+    std::size_t segmented_queries() const;
     /// Waits until queries() >= count; false if `limit` passes first.
     bool wait_for_queries(std::size_t count, std::chrono::milliseconds limit) const;
 

@@ -620,3 +620,38 @@ TEST_CASE("a cancellation slot that served a lookup cancels the next, and is har
     cancel.emit(net::cancellation_type::terminal);
     CHECK(seen.size() == 2);
 }
+
+TEST_CASE("queries of one size leave in segmented sends and each is answered as its own") {
+    // Names of several lengths, interleaved: a batch is ordered by size, a
+    // segmented send carries queries of one size (its last may be
+    // shorter), and the server still gets, and answers, each on its own.
+    dns_responder responder;
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < 240; ++i) {
+        const std::string zone = i % 3 == 0   ? ".example.test"
+                                 : i % 3 == 1 ? ".b.example.test"
+                                              : ".test";
+        names.push_back("n" + std::to_string(i) + zone);
+        responder.add(fanout::test::dns_a(
+            names.back(), "10.1." + std::to_string(i / 256) + "." + std::to_string(i % 256)));
+    }
+    net::io_context io;
+    dns::resolver resolver(io.get_executor(), options_for(responder, 10s, 1));
+    auto lookup = [&](const std::string& name) {
+        return resolver.query(name, dns::record_type::a);
+    };
+    auto results =
+        fanout::test::run_bounded(io, fanout::gather(names, lookup, {.limit = names.size()}));
+    std::size_t right = 0;
+    for (std::size_t i = 0; i < names.size(); ++i)
+        if (results[i].ok() && results[i].value().records.size() == 1 &&
+            results[i].value().records[0].name == names[i] &&
+            results[i].value().records[0].text() ==
+                "10.1." + std::to_string(i / 256) + "." + std::to_string(i % 256))
+            ++right;
+    CHECK(right == names.size());
+    CHECK(responder.queries() == names.size());  // each once
+    // Most of them came in segmented sends (one per loop turn and size at least).
+    CHECK(responder.segmented_queries() >= names.size() / 2);
+    CHECK(resolver.pending() == 0);
+}

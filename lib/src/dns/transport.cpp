@@ -19,6 +19,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -46,6 +48,12 @@ constexpr std::uint32_t none = 0xffffffff;
 constexpr std::size_t batch_size = 64;        // datagrams per sendmmsg / recvmmsg
 constexpr std::size_t datagram_size = 4096;   // larger ones arrive cut, as truncated
 constexpr std::size_t ids_per_socket = 8192;  // more in flight: another socket
+// Queries of one size to one server leave as one segmented send (UDP GSO,
+// Linux 4.18): the kernel takes them through its IP and device layers
+// once and cuts them into datagrams of that size (the last may be
+// shorter), which the server receives one by one as before. At most this
+// many in one send (the kernel's limit since 4.18).
+constexpr std::size_t max_segments = 64;
 
 struct server_state {
     server address;
@@ -432,35 +440,61 @@ class transport::state : public std::enable_shared_from_this<state> {
     }
 
     // Sends what waits on one socket, a batch per system call; waits for
-    // room when the socket has none.
+    // room when the socket has none. On a connected socket the queries of a
+    // batch are ordered by size, and those of one size go as one segmented
+    // send (see max_segments) while the kernel takes them.
     void send_queued(std::uint32_t channel) {
         auto& ch = *channels_[channel];
         if (ch.writing) return;
+        const bool connected = ch.server != any_server;
         std::array<mmsghdr, batch_size> messages{};
         std::array<iovec, batch_size> parts{};
+        std::array<std::uint8_t, batch_size> segments{};  // queries in each message
+        struct segment_control {
+            alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(std::uint16_t))> bytes;
+        };
+        std::array<segment_control, batch_size> controls{};
         unsigned refusals = 0;
         while (!ch.to_send.empty()) {
-            std::size_t count = 0;
+            const bool segment = connected && segment_sends_;
+            if (segment) order_by_size(ch.to_send);
+            std::size_t count = 0;  // messages
+            std::size_t items = 0;  // queries in them
             std::size_t taken = 0;
-            while (count < batch_size && taken < ch.to_send.size()) {
-                const auto [slot, serial] = ch.to_send[taken++];
+            while (items < batch_size && taken < ch.to_send.size()) {
+                const auto [slot, serial] = ch.to_send[taken];
                 auto& lk = lookups_[slot];
-                if (!lk.active || !lk.try_live || lk.try_serial != serial) continue;
-                parts[count] = {lk.query.data(), lk.query_size};
-                messages[count].msg_hdr = {};  // no address on a connected socket: its peer
-                if (ch.server == any_server) {
-                    auto& target = servers_[lk.server].endpoint;
-                    messages[count].msg_hdr.msg_name = target.data();
-                    messages[count].msg_hdr.msg_namelen = static_cast<socklen_t>(target.size());
+                if (!lk.active || !lk.try_live || lk.try_serial != serial) {
+                    ++taken;
+                    continue;
                 }
-                messages[count].msg_hdr.msg_iov = &parts[count];
-                messages[count].msg_hdr.msg_iovlen = 1;
-                ++count;
+                parts[items] = {lk.query.data(), lk.query_size};
+                if (segment && count > 0 &&
+                    joins(messages[count - 1], segments[count - 1], parts[items].iov_len)) {
+                    ++messages[count - 1].msg_hdr.msg_iovlen;
+                    ++segments[count - 1];
+                } else {
+                    if (count == batch_size) break;
+                    messages[count].msg_hdr = {};  // no address on a connected socket: its peer
+                    if (!connected) {
+                        auto& target = servers_[lk.server].endpoint;
+                        messages[count].msg_hdr.msg_name = target.data();
+                        messages[count].msg_hdr.msg_namelen = static_cast<socklen_t>(target.size());
+                    }
+                    messages[count].msg_hdr.msg_iov = &parts[items];
+                    messages[count].msg_hdr.msg_iovlen = 1;
+                    segments[count] = 1;
+                    ++count;
+                }
+                ++items;
+                ++taken;
             }
             if (count == 0) {
                 ch.to_send.erase(ch.to_send.begin(), ch.to_send.begin() + static_cast<long>(taken));
                 break;
             }
+            for (std::size_t m = 0; m < count; ++m)
+                if (segments[m] > 1) mark_segmented(messages[m], controls[m].bytes);
             const int sent = ::sendmmsg(ch.socket.native_handle(), messages.data(),
                                         static_cast<unsigned>(count), MSG_DONTWAIT);
             // An ICMP error a connected socket holds fails the next send
@@ -476,9 +510,24 @@ class transport::state : public std::enable_shared_from_this<state> {
                 });
                 break;
             }
+            // A system or a route without segmented sends (no UDP GSO, no
+            // checksum offload): the same queries again, one datagram each,
+            // and from now on.
+            if (sent < 0 && segment &&
+                (errno == EIO || errno == EINVAL || errno == ENOPROTOOPT || errno == EOPNOTSUPP) &&
+                std::any_of(segments.begin(), segments.begin() + static_cast<long>(count),
+                            [](std::uint8_t n) { return n > 1; })) {
+                segment_sends_ = false;
+                continue;
+            }
             // Sent, or refused by the system (the tries then time out). A
             // batch sent in part: its rest goes in the next call.
-            const std::size_t done = sent < 0 ? count : static_cast<std::size_t>(sent);
+            std::size_t done = 0;
+            if (sent < 0) {
+                done = items;
+            } else {
+                for (int m = 0; m < sent; ++m) done += segments[static_cast<std::size_t>(m)];
+            }
             std::size_t live = 0;
             std::size_t consumed = 0;
             while (consumed < taken && live < done) {
@@ -489,6 +538,46 @@ class transport::state : public std::enable_shared_from_this<state> {
             ch.to_send.erase(ch.to_send.begin(), ch.to_send.begin() + static_cast<long>(consumed));
         }
         read(channel);
+    }
+
+    // Whether a query of `size` bytes can be the next segment of `message`:
+    // every segment has the first one's size, but the last may be shorter.
+    static bool joins(const mmsghdr& message, std::size_t segments_in, std::size_t size) {
+        const auto& first = message.msg_hdr.msg_iov[0];
+        const auto& last = message.msg_hdr.msg_iov[message.msg_hdr.msg_iovlen - 1];
+        return segments_in < max_segments && size <= first.iov_len && last.iov_len == first.iov_len;
+    }
+
+    // Gives a message of several queries its segment size (its first's).
+    static void mark_segmented(mmsghdr& message,
+                               std::array<char, CMSG_SPACE(sizeof(std::uint16_t))>& control) {
+        auto& header = message.msg_hdr;
+        header.msg_control = control.data();
+        header.msg_controllen = control.size();
+        cmsghdr* c = CMSG_FIRSTHDR(&header);
+        c->cmsg_level = SOL_UDP;
+        c->cmsg_type = UDP_SEGMENT;
+        c->cmsg_len = CMSG_LEN(sizeof(std::uint16_t));
+        const auto size = static_cast<std::uint16_t>(header.msg_iov[0].iov_len);
+        std::memcpy(CMSG_DATA(c), &size, sizeof(size));
+    }
+
+    // The first batch of a send queue, largest queries first (stable: of
+    // one size, in the order they came), so that those of one size are
+    // next to each other. An insertion sort: a batch is small, and a
+    // queue of one size (a bulk run's usual case) is already in order.
+    void order_by_size(std::deque<std::pair<std::uint32_t, std::uint32_t>>& queue) const {
+        const std::size_t n = std::min(batch_size, queue.size());
+        for (std::size_t i = 1; i < n; ++i) {
+            const auto entry = queue[i];
+            const auto size = lookups_[entry.first].query_size;
+            std::size_t j = i;
+            while (j > 0 && lookups_[queue[j - 1].first].query_size < size) {
+                queue[j] = queue[j - 1];
+                --j;
+            }
+            if (j != i) queue[j] = entry;
+        }
     }
 
     void read(std::uint32_t channel) {
@@ -774,6 +863,7 @@ class transport::state : public std::enable_shared_from_this<state> {
     std::deque<std::pair<std::uint32_t, std::uint32_t>> rate_waiting_;
     std::vector<std::deque<timeout_entry>> rounds_;
     std::mt19937 random_;
+    bool segment_sends_ = true;  // until the system refuses one (see send_queued)
     std::unique_ptr<receive_buffers> buffers_;
     bool flush_posted_ = false;
     std::vector<std::pair<answer_handler, result<answer>>> done_;  // to complete
