@@ -13,7 +13,12 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
@@ -654,4 +659,52 @@ TEST_CASE("queries of one size leave in segmented sends and each is answered as 
     // Most of them came in segmented sends (one per loop turn and size at least).
     CHECK(responder.segmented_queries() >= names.size() / 2);
     CHECK(resolver.pending() == 0);
+}
+
+TEST_CASE("a socket that refuses segmented sends gets its queries one datagram each") {
+    // SO_NO_CHECK (no UDP checksums) makes Linux refuse a segmented send
+    // with EINVAL, as a system without UDP GSO refuses it: the transport
+    // sends the same queries again, one datagram each, and from then on.
+    dns_responder responder;
+    std::vector<std::string> names;
+    for (std::size_t i = 0; i < 120; ++i) {
+        names.push_back("m" + std::to_string(100 + i) + ".example.test");
+        responder.add(fanout::test::dns_a(names.back(), "10.2.0." + std::to_string(i)));
+    }
+    responder.add(fanout::test::dns_a("first.example.test", "10.2.1.1"));
+    net::io_context io;
+    dns::resolver resolver(io.get_executor(), options_for(responder, 10s, 1));
+    // One lookup makes the transport's socket, connected to the responder.
+    REQUIRE(fanout::test::run_bounded(io, resolver.query("first.example.test", dns::record_type::a))
+                .has_value());
+    std::size_t marked = 0;
+    for (const auto& entry : std::filesystem::directory_iterator("/proc/self/fd")) {
+        const int fd = std::stoi(entry.path().filename().string());
+        sockaddr_in peer{};
+        socklen_t length = sizeof(peer);
+        int type = 0;
+        socklen_t type_length = sizeof(type);
+        if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &type_length) != 0 || type != SOCK_DGRAM)
+            continue;
+        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0 ||
+            peer.sin_family != AF_INET || ntohs(peer.sin_port) != responder.port())
+            continue;
+        const int on = 1;
+        if (::setsockopt(fd, SOL_SOCKET, SO_NO_CHECK, &on, sizeof(on)) == 0) ++marked;
+    }
+    REQUIRE(marked == 1);
+    io.restart();
+    auto lookup = [&](const std::string& name) {
+        return resolver.query(name, dns::record_type::a);
+    };
+    auto results =
+        fanout::test::run_bounded(io, fanout::gather(names, lookup, {.limit = names.size()}));
+    std::size_t right = 0;
+    for (std::size_t i = 0; i < names.size(); ++i)
+        if (results[i].ok() && results[i].value().records.size() == 1 &&
+            results[i].value().records[0].text() == "10.2.0." + std::to_string(i))
+            ++right;
+    CHECK(right == names.size());
+    CHECK(responder.queries() == names.size() + 1);
+    CHECK(responder.segmented_queries() == 0);
 }
