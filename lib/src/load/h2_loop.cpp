@@ -350,7 +350,7 @@ net::awaitable<error_code> loop_driver::write_h2(connection& c) {
     }
 }
 
-net::awaitable<error_code> loop_driver::read_h2(connection& c, bool wake_when_due) {
+net::awaitable<error_code> loop_driver::read_h2(connection& c, bool wake_when_due, bool wait) {
     // Reads what has come and feeds it to nghttp2, waiting for the socket
     // to be readable first when nothing is there (the reactor is
     // edge-triggered). Over TLS it reads without blocking until the socket
@@ -366,7 +366,7 @@ net::awaitable<error_code> loop_driver::read_h2(connection& c, bool wake_when_du
             // Decrypted from what was already read: no system call.
         } else if (c.tls) {
             if (c.drained) {
-                if (turn > 0) co_return error_code{};
+                if (turn > 0 || !wait) co_return error_code{};
                 if (wake_when_due) wake_when_due_during_read(c);
                 c.waiting_to_read = true;
                 auto [wait_ec] = co_await c.lowest().async_wait(tcp::socket::wait_read,
@@ -449,7 +449,25 @@ net::awaitable<void> loop_driver::run_h2_connection(connection& c) {
         // cuts the wait short, so it is sent on time.
         const bool wake_when_due = open_loop && c.streams_open() < h2_stream_limit(c) &&
                                    !c.exhausted && !draining_ && !c.goaway;
-        const auto ec = co_await read_h2(c, wake_when_due);
+        const auto in_flight_before = c.in_flight;
+        auto ec = co_await read_h2(c, wake_when_due);
+        // Closed loop over TLS: a read that answered few streams (under a
+        // quarter of -p) goes once through the reactor before anything is
+        // written (an expired timer), then takes what has come meanwhile,
+        // so that those answers' streams leave in the same write. Left
+        // alone, the loop settles where each write carries two or three
+        // streams and each answer costs a read of its own; h2load, whose
+        // writes wait for the next turn of its event loop, sends 32.
+        if (!ec && c.tls && !open_loop && !stopping() && c.in_flight > 0 &&
+            in_flight_before - c.in_flight < c.streams.size() / 4) {
+            c.timer.expires_at(clock::time_point::min());
+            co_await c.timer.async_wait(net::as_tuple(net::use_awaitable));
+            // A stop meanwhile has closed the connection (and its session).
+            if (!stopping() && c.lowest().is_open()) {
+                c.drained = false;
+                ec = co_await read_h2(c, false, /*wait=*/false);
+            }
+        }
         if (c.due && ec == net::error::operation_aborted && c.lowest().is_open()) {
             c.due = false;
             continue;  // submit what has come due, write what is to be written

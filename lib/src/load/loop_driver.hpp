@@ -137,7 +137,10 @@ class loop_driver : public std::enable_shared_from_this<loop_driver> {
     std::size_t h2_stream_limit(const connection& c) const noexcept;
     // Writes what nghttp2 has to send, in batches of about 16 KiB.
     boost::asio::awaitable<boost::system::error_code> write_h2(connection& c);
-    boost::asio::awaitable<boost::system::error_code> read_h2(connection& c, bool wake_when_due);
+    // Reads what has come and feeds it to nghttp2; with `wait` false over
+    // TLS it returns when the socket has nothing instead of waiting.
+    boost::asio::awaitable<boost::system::error_code> read_h2(connection& c, bool wake_when_due,
+                                                              bool wait = true);
     void h2_stream_closed(connection& c, std::int32_t stream_id, std::uint32_t code);
     void time_out_h2_streams(connection& c, clock::time_point now);
     void close_h2(connection& c) noexcept;
