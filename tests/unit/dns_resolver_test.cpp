@@ -54,6 +54,15 @@ fanout::result<dns::answer> query_once(const dns_responder& responder, const std
     return out;
 }
 
+// The A records of every name, all asked at once, in the names' order.
+auto look_up_all(net::io_context& io, dns::resolver& resolver,
+                 const std::vector<std::string>& names) {
+    auto lookup = [&](const std::string& name) {
+        return resolver.query(name, dns::record_type::a);
+    };
+    return fanout::test::run_bounded(io, fanout::gather(names, lookup, {.limit = names.size()}));
+}
+
 std::string addresses_text(const std::vector<dns::address>& addresses) {
     std::string out;
     for (const auto& a : addresses) out += a.ip.to_string() + "/" + std::to_string(a.ttl) + " ";
@@ -642,11 +651,7 @@ TEST_CASE("queries of one size leave in segmented sends and each is answered as 
     }
     net::io_context io;
     dns::resolver resolver(io.get_executor(), options_for(responder, 10s, 1));
-    auto lookup = [&](const std::string& name) {
-        return resolver.query(name, dns::record_type::a);
-    };
-    auto results =
-        fanout::test::run_bounded(io, fanout::gather(names, lookup, {.limit = names.size()}));
+    auto results = look_up_all(io, resolver, names);
     std::size_t right = 0;
     for (std::size_t i = 0; i < names.size(); ++i)
         if (results[i].ok() && results[i].value().records.size() == 1 &&
@@ -694,11 +699,7 @@ TEST_CASE("a socket that refuses segmented sends gets its queries one datagram e
     }
     REQUIRE(marked == 1);
     io.restart();
-    auto lookup = [&](const std::string& name) {
-        return resolver.query(name, dns::record_type::a);
-    };
-    auto results =
-        fanout::test::run_bounded(io, fanout::gather(names, lookup, {.limit = names.size()}));
+    auto results = look_up_all(io, resolver, names);
     std::size_t right = 0;
     for (std::size_t i = 0; i < names.size(); ++i)
         if (results[i].ok() && results[i].value().records.size() == 1 &&
