@@ -54,6 +54,10 @@ constexpr std::size_t ids_per_socket = 8192;  // more in flight: another socket
 // shorter), which the server receives one by one as before. At most this
 // many in one send (the kernel's limit since 4.18).
 constexpr std::size_t max_segments = 64;
+// The control message that gives a send its segment size.
+struct segment_control {
+    alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(std::uint16_t))> bytes;
+};
 
 struct server_state {
     server address;
@@ -450,9 +454,6 @@ class transport::state : public std::enable_shared_from_this<state> {
         std::array<mmsghdr, batch_size> messages{};
         std::array<iovec, batch_size> parts{};
         std::array<std::uint8_t, batch_size> segments{};  // queries in each message
-        struct segment_control {
-            alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(std::uint16_t))> bytes;
-        };
         std::array<segment_control, batch_size> controls{};
         unsigned refusals = 0;
         while (!ch.to_send.empty()) {
@@ -474,7 +475,6 @@ class transport::state : public std::enable_shared_from_this<state> {
                     ++messages[count - 1].msg_hdr.msg_iovlen;
                     ++segments[count - 1];
                 } else {
-                    if (count == batch_size) break;
                     messages[count].msg_hdr = {};  // no address on a connected socket: its peer
                     if (!connected) {
                         auto& target = servers_[lk.server].endpoint;
@@ -494,7 +494,7 @@ class transport::state : public std::enable_shared_from_this<state> {
                 break;
             }
             for (std::size_t m = 0; m < count; ++m)
-                if (segments[m] > 1) mark_segmented(messages[m], controls[m].bytes);
+                if (segments[m] > 1) mark_segmented(messages[m], controls[m]);
             const int sent = ::sendmmsg(ch.socket.native_handle(), messages.data(),
                                         static_cast<unsigned>(count), MSG_DONTWAIT);
             // An ICMP error a connected socket holds fails the next send
@@ -549,11 +549,10 @@ class transport::state : public std::enable_shared_from_this<state> {
     }
 
     // Gives a message of several queries its segment size (its first's).
-    static void mark_segmented(mmsghdr& message,
-                               std::array<char, CMSG_SPACE(sizeof(std::uint16_t))>& control) {
+    static void mark_segmented(mmsghdr& message, segment_control& control) {
         auto& header = message.msg_hdr;
-        header.msg_control = control.data();
-        header.msg_controllen = control.size();
+        header.msg_control = control.bytes.data();
+        header.msg_controllen = control.bytes.size();
         cmsghdr* c = CMSG_FIRSTHDR(&header);
         c->cmsg_level = SOL_UDP;
         c->cmsg_type = UDP_SEGMENT;

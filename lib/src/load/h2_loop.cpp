@@ -364,7 +364,7 @@ net::awaitable<error_code> loop_driver::read_h2(connection& c, bool wake_when_du
         std::size_t received = 0;
         if (c.tls && (received = read_buffered(*c.tls, c.buffer)) > 0) {
             // Decrypted from what was already read: no system call.
-        } else if (c.tls) {
+        } else {
             if (c.drained) {
                 if (turn > 0 || !wait) co_return error_code{};
                 if (wake_when_due) wake_when_due_during_read(c);
@@ -377,29 +377,14 @@ net::awaitable<error_code> loop_driver::read_h2(connection& c, bool wake_when_du
                 c.drained = false;
             }
             // The socket is non-blocking (connect): a read with nothing
-            // there says would_block, and the TLS stream keeps its state.
-            received = c.tls->read_some(net::buffer(c.buffer), ec);
+            // there says would_block, and a TLS stream keeps its state.
+            received = c.tls ? c.tls->read_some(net::buffer(c.buffer), ec)
+                             : c.socket.read_some(net::buffer(c.buffer), ec);
             if (ec == net::error::would_block || ec == net::error::try_again) {
                 c.drained = true;
                 continue;
             }
-        } else {
-            if (c.drained) {
-                if (wake_when_due) wake_when_due_during_read(c);
-                c.waiting_to_read = true;
-                auto [wait_ec] = co_await c.socket.async_wait(tcp::socket::wait_read,
-                                                              net::as_tuple(net::use_awaitable));
-                c.waiting_to_read = false;
-                if (wake_when_due) c.timer.cancel();
-                if (wait_ec) co_return wait_ec;
-                c.drained = false;
-            }
-            received = c.socket.read_some(net::buffer(c.buffer), ec);
-            if (ec == net::error::would_block || ec == net::error::try_again) {
-                c.drained = true;
-                continue;
-            }
-            c.drained = !ec && received < c.buffer.size();
+            if (!c.tls) c.drained = !ec && received < c.buffer.size();
         }
         if (ec == net::error::eof || ec == net::ssl::error::stream_truncated)
             co_return make_error_code(http::errc::connection_closed);
